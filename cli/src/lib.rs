@@ -13,8 +13,10 @@ const EXIT_USAGE: u8 = 2;
 /// remediation and a reviewable patch, without flipping the job's own pass/fail signal.
 #[derive(Debug, Parser)]
 #[command(name = "ci-medic", version, propagate_version = true)]
-#[command(after_help = "Commands marked (planned) are part of the pipeline but not in this build yet; \
-they exit with status 2 and say so.\nDocs: README.md in the ci-medic repository.")]
+#[command(
+    after_help = "Commands marked (planned) are part of the pipeline but not in this build yet; \
+they exit with status 2 and say so.\nDocs: README.md in the ci-medic repository."
+)]
 pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]

@@ -34,11 +34,17 @@ mod tests {
     #[tokio::test]
     async fn healthz_answers_ok_with_version() {
         let response = router()
-            .oneshot(Request::get("/healthz").body(Body::empty()).expect("request"))
+            .oneshot(
+                Request::get("/healthz")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
             .await
             .expect("response");
         assert_eq!(response.status(), StatusCode::OK);
-        let body = axum::body::to_bytes(response.into_body(), 1024).await.expect("body");
+        let body = axum::body::to_bytes(response.into_body(), 1024)
+            .await
+            .expect("body");
         let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
         assert_eq!(json["status"], "ok");
         assert_eq!(json["version"], env!("CARGO_PKG_VERSION"));

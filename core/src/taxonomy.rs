@@ -177,7 +177,9 @@ mod tests {
 
     #[test]
     fn unknown_name_is_rejected_with_the_accepted_list() {
-        let err = "selector-drift".parse::<ErrorType>().expect_err("hyphen is not accepted");
+        let err = "selector-drift"
+            .parse::<ErrorType>()
+            .expect_err("hyphen is not accepted");
         assert_eq!(err.found, "selector-drift");
         assert!(err.to_string().contains("selector_drift"), "{err}");
         assert!(err.to_string().contains("test_code_error"), "{err}");
@@ -185,7 +187,10 @@ mod tests {
 
     #[test]
     fn remediation_follows_the_design_table() {
-        assert_eq!(ErrorType::SelectorDrift.remediation(), Remediation::FixAgent);
+        assert_eq!(
+            ErrorType::SelectorDrift.remediation(),
+            Remediation::FixAgent
+        );
         assert_eq!(ErrorType::DataSeed.remediation(), Remediation::SelfHeal);
         assert_eq!(ErrorType::BrowserCrash.remediation(), Remediation::SelfHeal);
         assert_eq!(ErrorType::AppError.remediation(), Remediation::Human);
