@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod collect;
+pub mod github;
 mod planned;
 
 /// Exit code for a command line the user got wrong or a command this build lacks.
@@ -38,8 +40,8 @@ pub enum LogFormat {
 /// The pipeline's stages, in the order a workflow runs them.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// (planned) Collect Playwright reports, logs and artifacts into a redacted bundle.
-    Collect,
+    /// Collect Playwright reports, logs and artifacts into a redacted bundle.
+    Collect(collect::CollectArgs),
     /// (planned) Send a bundle to the cloud-agent and write analysis.json (falls back to the local analyzer).
     Send,
     /// (planned) Collect, classify, plan and build the dashboard locally, with no service.
@@ -59,7 +61,7 @@ pub enum Command {
 impl Command {
     fn name(&self) -> &'static str {
         match self {
-            Command::Collect => "collect",
+            Command::Collect(_) => "collect",
             Command::Send => "send",
             Command::Triage => "triage",
             Command::Heal => "heal",
@@ -85,8 +87,10 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
-    let name = cli.command.name();
-    Ok(planned::report(name))
+    match &cli.command {
+        Command::Collect(args) => collect::run(args),
+        other => Ok(planned::report(other.name())),
+    }
 }
 
 fn init_tracing(format: LogFormat) {

@@ -4,9 +4,16 @@
 //! terminals, so that the CLI and the cloud-agent service share one implementation
 //! and the whole pipeline can run offline.
 
+pub mod collect;
+pub mod context;
+pub mod ctrf;
 pub mod error;
+pub mod logs;
+pub mod merge;
 pub mod model;
 pub mod playwright;
+pub mod redact;
+pub mod summary;
 pub mod taxonomy;
 
 pub use error::CollectError;

@@ -455,3 +455,22 @@ impl Summary {
         s
     }
 }
+
+/// The JSON Schema of [`Bundle`], as committed in `schemas/bundle.v1.json`.
+pub fn bundle_schema() -> serde_json::Value {
+    let mut schema = serde_json::to_value(schemars::schema_for!(Bundle)).unwrap_or_default();
+    if let Some(obj) = schema.as_object_mut() {
+        obj.insert(
+            "$id".to_owned(),
+            serde_json::Value::String("https://ci-medic.dev/schemas/bundle.v1.json".to_owned()),
+        );
+        obj.insert(
+            "title".to_owned(),
+            serde_json::Value::String(BUNDLE_SCHEMA.to_owned()),
+        );
+    }
+    if let Some(field) = schema.pointer_mut("/properties/schema") {
+        field["const"] = serde_json::Value::String(BUNDLE_SCHEMA.to_owned());
+    }
+    schema
+}

@@ -1,0 +1,187 @@
+//! `ci-medic collect`: Playwright's outputs → `bundle/bundle.json` + artifacts.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use ci_medic_core::collect::{self, Inputs, Limits};
+use ci_medic_core::model::{Bundle, TestStatus, Warning};
+use ci_medic_core::redact::Redactor;
+use ci_medic_core::{CollectError, context, ctrf, summary};
+use clap::Args;
+
+use crate::github::{self, Annotation};
+
+/// Exit code for input that is not what it should be.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+/// Options of `ci-medic collect`.
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Directory to discover reports in (Playwright's default places).
+    #[arg(long, default_value = ".")]
+    pub dir: PathBuf,
+    /// Playwright JSON report (default: results.json, playwright-report/results.json, …).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Playwright JUnit report (default: junit.xml, results.xml, …).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// Console output of the list/line reporter (default: logs/playwright.log).
+    #[arg(long, value_name = "FILE")]
+    pub log: Option<PathBuf>,
+    /// Playwright's output directory (default: test-results/, or the report's outputDir).
+    #[arg(long, value_name = "DIR")]
+    pub results_dir: Option<PathBuf>,
+    /// Backend or app log glob, repeatable (default: logs/**/*.log except the console log).
+    #[arg(long, value_name = "GLOB")]
+    pub backend_log: Vec<String>,
+    /// Bundle directory to write (replaced if it holds an earlier bundle).
+    #[arg(long, short, default_value = "bundle")]
+    pub out: PathBuf,
+    /// Also write the results as CTRF JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub ctrf: Option<PathBuf>,
+    /// Artifacts up to this many bytes are copied into the bundle; larger ones are indexed.
+    #[arg(long, default_value_t = Limits::default().copy_max_bytes)]
+    pub copy_max_bytes: u64,
+}
+
+/// Runs `collect`.
+pub fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
+    let mut warnings = Vec::new();
+    let inputs = match resolve_inputs(args, &mut warnings) {
+        Ok(inputs) => inputs,
+        Err(err) => return Ok(bad_input(&err)),
+    };
+    let run = context::detect(|k| std::env::var(k).ok(), &args.dir, &mut warnings);
+    let redactor = Redactor::from_process_env();
+    let limits = Limits {
+        copy_max_bytes: args.copy_max_bytes,
+        ..Limits::default()
+    };
+    let collected = match collect::collect(&inputs, &limits, run, &redactor, &args.out, warnings) {
+        Ok(c) => c,
+        Err(err) => return Ok(bad_input(&err)),
+    };
+    let bundle = &collected.bundle;
+    let bundle_path = collected.dir.join("bundle.json");
+    if let Some(path) = &args.ctrf {
+        write_ctrf(path, bundle)?;
+    }
+    report(bundle, &collected.dir, &bundle_path)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bad_input(err: &CollectError) -> ExitCode {
+    eprintln!("ci-medic collect: error: {err}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+fn resolve_inputs(args: &CollectArgs, warnings: &mut Vec<Warning>) -> Result<Inputs, CollectError> {
+    let found = collect::discover(&args.dir, |k| std::env::var(k).ok());
+    let explicit = |given: &Option<PathBuf>,
+                    found: Option<PathBuf>|
+     -> Result<Option<PathBuf>, CollectError> {
+        match given {
+            Some(p) if !p.exists() => Err(CollectError::format(
+                p,
+                "an existing path",
+                "No such file or directory",
+            )),
+            Some(p) => Ok(Some(p.clone())),
+            None => Ok(found),
+        }
+    };
+    let backend_logs = if args.backend_log.is_empty() {
+        found.backend_logs
+    } else {
+        collect::expand_globs(&args.backend_log, warnings)?
+    };
+    Ok(Inputs {
+        json: explicit(&args.report, found.json)?,
+        junit: explicit(&args.junit, found.junit)?,
+        console_log: explicit(&args.log, found.console_log)?,
+        results_dir: explicit(&args.results_dir, found.results_dir)?,
+        backend_logs,
+    })
+}
+
+fn write_ctrf(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
+    let doc = ctrf::from_bundle(bundle);
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    serde_json::to_writer_pretty(&mut tmp, &doc).context("cannot serialize CTRF")?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+/// Summary, outputs and annotations: to GitHub when in Actions, to the terminal otherwise.
+fn report(bundle: &Bundle, dir: &Path, bundle_path: &Path) -> anyhow::Result<()> {
+    let shown = bundle_path.display().to_string();
+    let markdown = summary::markdown(bundle, &shown, github::STEP_SUMMARY_LIMIT);
+    let s = &bundle.summary;
+    if github::in_actions() {
+        if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            github::append_summary(Path::new(&path), &markdown)?;
+        }
+        if let Some(path) = std::env::var_os("GITHUB_OUTPUT") {
+            github::write_outputs(
+                Path::new(&path),
+                &[
+                    ("failed", s.failed.to_string()),
+                    ("flaky", s.flaky.to_string()),
+                    ("passed", s.passed.to_string()),
+                    ("bundle", dir.display().to_string()),
+                ],
+            )?;
+        }
+        for line in github::annotation_commands(&annotations(bundle)) {
+            println!("{line}");
+        }
+    } else {
+        println!("{markdown}");
+    }
+    Ok(())
+}
+
+/// One annotation per failed test, at the failing line when the error says where.
+fn annotations(bundle: &Bundle) -> Vec<Annotation> {
+    let workspace = std::env::var("GITHUB_WORKSPACE").ok();
+    bundle
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::Unexpected)
+        .map(|t| {
+            let error = t.attempts.iter().rev().find_map(|a| a.errors.first());
+            let location = error.and_then(|e| e.location.as_ref());
+            let file = location
+                .map(|l| relative_to(&l.file, workspace.as_deref()))
+                .unwrap_or_else(|| t.file.clone());
+            Annotation {
+                file: Some(file),
+                line: location.map(|l| l.line).or(t.line),
+                title: format!("{} [{}]", t.title(), t.project),
+                message: error
+                    .map(|e| summary::one_line(&e.message, 500))
+                    .unwrap_or_else(|| "failed".to_owned()),
+            }
+        })
+        .collect()
+}
+
+fn relative_to(file: &str, root: Option<&str>) -> String {
+    match root {
+        Some(root) => file
+            .strip_prefix(root)
+            .map(|r| r.trim_start_matches('/').to_owned())
+            .unwrap_or_else(|| file.to_owned()),
+        None => file.to_owned(),
+    }
+}
