@@ -215,3 +215,112 @@ fn test_from_console(f: &ConsoleFailure) -> Test {
         attempts,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Attempt, AttemptStatus};
+
+    fn test(project: &str, title: &str, status: TestStatus, call_log: &[&str]) -> Test {
+        Test {
+            id: crate::playwright::test_id(project, "a.spec.ts", &[title.to_owned()]),
+            title_path: vec![title.to_owned()],
+            file: "a.spec.ts".into(),
+            line: Some(3),
+            column: Some(1),
+            project: project.into(),
+            status,
+            expected_status: None,
+            tags: vec![],
+            annotations: vec![],
+            duration_ms: 1.0,
+            attempts: vec![Attempt {
+                retry: 0,
+                status: AttemptStatus::Failed,
+                duration_ms: 1.0,
+                started_at: None,
+                worker_index: None,
+                errors: vec![ErrorInfo {
+                    message: "Error: boom".into(),
+                    call_log: call_log.iter().map(|s| (*s).to_owned()).collect(),
+                    ..ErrorInfo::default()
+                }],
+                stdout: String::new(),
+                stderr: String::new(),
+                attachments: vec![],
+                error_context: None,
+            }],
+        }
+    }
+
+    #[test]
+    fn json_wins_and_junit_disagreement_is_a_warning() {
+        let json = JsonRun {
+            tests: vec![
+                test("chromium", "t1", TestStatus::Unexpected, &[]),
+                test("chromium", "t2", TestStatus::Flaky, &[]),
+            ],
+            ..JsonRun::default()
+        };
+        let junit = JunitRun {
+            tests: vec![
+                test("chromium", "t1", TestStatus::Expected, &[]),
+                test("chromium", "t2", TestStatus::Expected, &[]),
+            ],
+            ..JunitRun::default()
+        };
+        let mut warnings = Vec::new();
+        let merged = merge(Some(json), Some(junit), None, &mut warnings);
+        assert_eq!(
+            merged.tests[0].status,
+            TestStatus::Unexpected,
+            "the JSON report is primary"
+        );
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].code, "source_conflict");
+        assert!(
+            warnings[0].message.contains("1 test(s) differ") && warnings[0].message.contains("t1")
+        );
+    }
+
+    #[test]
+    fn console_adds_missing_call_logs_only() {
+        let json = JsonRun {
+            tests: vec![
+                test("chromium", "t1", TestStatus::Unexpected, &[]),
+                test("chromium", "t2", TestStatus::Unexpected, &["kept"]),
+            ],
+            ..JsonRun::default()
+        };
+        let console = crate::playwright::console::parse_text(
+            "  1) [chromium] › tests/a.spec.ts:3:1 › t1 ───\n\n    Error: boom\n    Call log:\n      - waiting for x\n\n  2) [chromium] › tests/a.spec.ts:9:1 › t2 ───\n\n    Error: boom\n    Call log:\n      - other\n\n  2 failed\n",
+        );
+        let mut warnings = Vec::new();
+        let merged = merge(Some(json), None, Some(console), &mut warnings);
+        assert_eq!(
+            merged.tests[0].attempts[0].errors[0].call_log,
+            ["waiting for x"]
+        );
+        assert_eq!(merged.tests[1].attempts[0].errors[0].call_log, ["kept"]);
+        assert!(
+            warnings.iter().any(|w| w.code == "console_call_logs"),
+            "{warnings:?}"
+        );
+        assert!(
+            !warnings.iter().any(|w| w.code == "source_conflict"),
+            "{warnings:?}"
+        );
+    }
+
+    #[test]
+    fn console_only_lists_the_failures() {
+        let console = crate::playwright::console::parse_text(
+            "Running 3 tests using 1 worker\n  1) [chromium] › tests/a.spec.ts:3:1 › t1 ───\n\n    Test timeout of 5000ms exceeded.\n\n  1 failed\n  2 passed (3s)\n",
+        );
+        let mut warnings = Vec::new();
+        let merged = merge(None, None, Some(console), &mut warnings);
+        assert_eq!(merged.tests.len(), 1);
+        assert_eq!(merged.tests[0].attempts[0].status, AttemptStatus::TimedOut);
+        assert!(warnings.iter().any(|w| w.code == "console_only"));
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Benchmark of `ci-medic collect` on a 10,000-test / 1,000-failure run with a 2 GB
+# test-results tree, against two baselines on the same input: `jq length results.json`
+# and Playwright's own HTML report (`npx playwright merge-reports --reporter html`
+# from the blob report of the same run). Prints medians (hyperfine) and peak RSS.
+#
+# Usage: bench/collect/run.sh [work-dir]     (default: target/bench-collect)
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+work="${1:-$root/target/bench-collect}"
+"$root/scripts/bootstrap" >/dev/null
+for tool in hyperfine jq /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "error: $tool is missing (apt-get install hyperfine jq time)" >&2; exit 1; }
+done
+cargo build --release --locked -p ci-medic --manifest-path "$root/Cargo.toml"
+bin="$root/target/release/ci-medic"
+if [ ! -f "$work/results.json" ]; then
+  rm -rf "$work"; mkdir -p "$work"
+  node "$here/generate.mjs" "$work"
+fi
+cd "$work"
+echo "input: $(du -h results.json | cut -f1) results.json, $(du -sh --apparent-size test-results | cut -f1) test-results (apparent), $(find test-results -type f | wc -l) files"
+pw="node $root/fixtures/e2e/node_modules/@playwright/test/cli.js"
+hyperfine --warmup 1 --runs 5 --export-markdown "$work/hyperfine.md" \
+  -n 'ci-medic collect' "$bin collect --report results.json --results-dir test-results --out $work/bundle > /dev/null" \
+  -n 'jq length results.json' 'jq length results.json > /dev/null' \
+  -n 'playwright merge-reports --reporter html' "rm -rf playwright-report && PLAYWRIGHT_HTML_OPEN=never $pw merge-reports --reporter html ./blob-report > /dev/null"
+rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
+echo
+echo "peak RSS (KiB): ci-medic collect $(rss "$bin" collect --report results.json --results-dir test-results --out "$work/bundle")"
+echo "peak RSS (KiB): jq length         $(rss jq length results.json)"
+echo "bundle: $(du -sh "$work/bundle" | cut -f1), bundle.json $(du -h "$work/bundle/bundle.json" | cut -f1)"
+cat "$work/hyperfine.md"
