@@ -22,13 +22,20 @@ fi
 cd "$work"
 echo "input: $(du -h results.json | cut -f1) results.json, $(du -sh --apparent-size test-results | cut -f1) test-results (apparent), $(find test-results -type f | wc -l) files"
 pw="node $root/fixtures/e2e/node_modules/@playwright/test/cli.js"
-hyperfine --warmup 1 --runs 5 --export-markdown "$work/hyperfine.md" \
+# Each collect writes a fresh bundle (as in CI); removing the last one is not timed.
+hyperfine --warmup 1 --runs 7 --export-markdown "$work/hyperfine.md" --export-json "$work/hyperfine.json" \
+  --prepare "rm -rf $work/bundle" \
   -n 'ci-medic collect' "$bin collect --report results.json --results-dir test-results --out $work/bundle > /dev/null" \
+  -n 'ci-medic collect --hash-max-bytes 1048576' "$bin collect --report results.json --results-dir test-results --out $work/bundle --hash-max-bytes 1048576 > /dev/null" \
   -n 'jq length results.json' 'jq length results.json > /dev/null' \
   -n 'playwright merge-reports --reporter html' "rm -rf playwright-report && PLAYWRIGHT_HTML_OPEN=never $pw merge-reports --reporter html ./blob-report > /dev/null"
 rss() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }
 echo
+rm -rf "$work/bundle"
 echo "peak RSS (KiB): ci-medic collect $(rss "$bin" collect --report results.json --results-dir test-results --out "$work/bundle")"
 echo "peak RSS (KiB): jq length         $(rss jq length results.json)"
 echo "bundle: $(du -sh "$work/bundle" | cut -f1), bundle.json $(du -h "$work/bundle/bundle.json" | cut -f1)"
 cat "$work/hyperfine.md"
+echo
+echo "medians (s):"
+jq -r '.results[] | "  \(.command): \(.median)"' "$work/hyperfine.json"

@@ -45,6 +45,9 @@ pub struct CollectArgs {
     /// Artifacts up to this many bytes are copied into the bundle; larger ones are indexed.
     #[arg(long, default_value_t = Limits::default().copy_max_bytes)]
     pub copy_max_bytes: u64,
+    /// Artifacts larger than this many bytes are indexed without a SHA-256 (default: all are hashed).
+    #[arg(long)]
+    pub hash_max_bytes: Option<u64>,
 }
 
 /// Runs `collect`.
@@ -58,6 +61,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
     let redactor = Redactor::from_process_env();
     let limits = Limits {
         copy_max_bytes: args.copy_max_bytes,
+        hash_max_bytes: args.hash_max_bytes.unwrap_or(u64::MAX),
         ..Limits::default()
     };
     let collected = match collect::collect(&inputs, &limits, run, &redactor, &args.out, warnings) {

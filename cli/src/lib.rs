@@ -41,7 +41,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Collect Playwright reports, logs and artifacts into a redacted bundle.
-    Collect(collect::CollectArgs),
+    Collect(Box<collect::CollectArgs>),
     /// (planned) Send a bundle to the cloud-agent and write analysis.json (falls back to the local analyzer).
     Send,
     /// (planned) Collect, classify, plan and build the dashboard locally, with no service.

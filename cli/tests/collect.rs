@@ -107,7 +107,11 @@ fn every_recorded_run_collects_into_a_bundle_that_validates() {
             );
             if a["kind"] == "trace" {
                 assert_eq!(a["copied"], false);
-                assert_eq!(a["sha256"].as_str().map(str::len), Some(64));
+                assert_eq!(
+                    a["sha256"].as_str().map(str::len),
+                    Some(64),
+                    "hashed by default"
+                );
             }
         }
         // The console summary is printed locally.
@@ -304,6 +308,40 @@ fn bad_input_is_a_clear_error_with_exit_2_and_no_bundle() {
         "{stderr}"
     );
     assert!(!empty.path().join("bundle").exists());
+}
+
+#[test]
+fn artifacts_over_the_hash_limit_are_indexed_without_a_hash() {
+    let run = repo().join("fixtures/runs/selector_drift");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("b");
+    let result = collect(
+        &run,
+        &[
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--hash-max-bytes",
+            "20000",
+        ],
+        &[],
+    );
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let bundle = read_json(&out.join("bundle.json"));
+    for a in bundle["artifacts"].as_array().expect("artifacts") {
+        let big = a["size"].as_u64().expect("size") > 20_000;
+        assert_eq!(a["sha256"].is_null(), big, "{a}");
+    }
+    assert!(
+        bundle["artifacts"]
+            .as_array()
+            .expect("a")
+            .iter()
+            .any(|a| a["sha256"].is_null())
+    );
 }
 
 #[test]

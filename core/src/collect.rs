@@ -47,6 +47,9 @@ pub struct Limits {
     pub context_max_bytes: usize,
     /// Most bytes read from one backend log (its end is read).
     pub backend_log_read_bytes: u64,
+    /// Artifacts larger than this are indexed without a SHA-256 (reading every byte
+    /// of gigabytes of videos is the slowest part of collecting).
+    pub hash_max_bytes: u64,
 }
 
 impl Default for Limits {
@@ -57,6 +60,7 @@ impl Default for Limits {
             error_max_bytes: 16 * 1024,
             context_max_bytes: 32 * 1024,
             backend_log_read_bytes: 32 * 1024 * 1024,
+            hash_max_bytes: u64::MAX,
         }
     }
 }
@@ -155,6 +159,7 @@ struct Planned {
     size: u64,
     kind: ArtifactKind,
     copy: bool,
+    hash: bool,
 }
 
 /// The result of a collect run: the bundle written and where.
@@ -170,7 +175,11 @@ fn read(path: &Path) -> Result<Vec<u8>, CollectError> {
     fs::read(path).map_err(|e| CollectError::io(path, e))
 }
 
-/// Collects `inputs` into a bundle directory `out_dir` (replaced if it exists).
+/// Collects `inputs` into a bundle directory `out_dir` (replaced if it holds an
+/// earlier bundle).
+///
+/// Hashing and copying the results tree (the slow part: every byte is read) runs on
+/// all cores while the reports are parsed and merged.
 pub fn collect(
     inputs: &Inputs,
     limits: &Limits,
@@ -188,6 +197,47 @@ pub fn collect(
             LOG_CANDIDATES.join(", ")
         )));
     }
+    let staging = Staging::new(out_dir)?;
+    let early_tree = match &inputs.results_dir {
+        Some(root) => Some(results_dir::scan(root)?),
+        None => None,
+    };
+    let (mut bundle, artifacts) = std::thread::scope(|scope| {
+        let early = early_tree.as_ref().map(|tree| {
+            let planned = plan(tree, limits);
+            let dir = staging.path();
+            scope.spawn(move || process_artifacts(&planned, redactor, dir))
+        });
+        let built = build(inputs, limits, run, early_tree.as_ref(), &mut warnings);
+        let artifacts = match early {
+            Some(handle) => handle.join().unwrap_or_else(|_| {
+                Err(CollectError::NothingFound(
+                    "the artifact worker panicked".into(),
+                ))
+            }),
+            None => match &built {
+                Ok((_, Some(late_tree))) => {
+                    process_artifacts(&plan(late_tree, limits), redactor, staging.path())
+                }
+                _ => Ok(Vec::new()),
+            },
+        };
+        built.map(|(bundle, _)| (bundle, artifacts))
+    })?;
+    bundle.artifacts = artifacts?;
+    bundle.warnings = warnings;
+    staging.finish(bundle, redactor, out_dir)
+}
+
+/// Parses and merges the reports, links the results tree and reads the logs. The
+/// tree found late (the report's own outputDir) is returned for hashing.
+fn build(
+    inputs: &Inputs,
+    limits: &Limits,
+    run: RunContext,
+    early_tree: Option<&results_dir::ResultsDir>,
+    warnings: &mut Vec<Warning>,
+) -> Result<(Bundle, Option<results_dir::ResultsDir>), CollectError> {
     let mut sources = Vec::new();
     let json_run = match &inputs.json {
         Some(p) => {
@@ -210,55 +260,38 @@ pub fn collect(
         }
         None => None,
     };
-    let merged = merge::merge(json_run, junit_run, console_run, &mut warnings);
+    let merged = merge::merge(json_run, junit_run, console_run, warnings);
     let mut info = merged.info;
     let mut tests = merged.tests;
 
-    // The results tree: given, else test-results/ (found by discover), else the
-    // report's own outputDir when it exists on this machine.
-    let results_root = inputs.results_dir.clone().or_else(|| {
-        merged
+    // The results tree: given or discovered (test-results/), else the report's own
+    // outputDir when it exists on this machine.
+    let late_tree = match early_tree {
+        Some(_) => None,
+        None => match merged
             .output_dirs
             .iter()
             .map(PathBuf::from)
             .find(|p| p.is_dir())
-    });
-    let mut planned = Vec::new();
-    if let Some(root) = &results_root {
-        sources.push(source(SourceKind::ResultsDir, root));
-        let tree = results_dir::scan(root)?;
-        link_attachments(
-            &mut tests,
-            &tree,
-            &merged.output_dirs,
-            limits,
-            &mut warnings,
-        );
-        for f in &tree.files {
-            let copy = f.size <= limits.copy_max_bytes
-                && matches!(
-                    f.kind,
-                    ArtifactKind::Screenshot | ArtifactKind::ErrorContext | ArtifactKind::Text
-                );
-            planned.push(Planned {
-                source: f.path.clone(),
-                bundle_path: format!("artifacts/test-results/{}", f.rel),
-                size: f.size,
-                kind: f.kind,
-                copy,
-            });
-        }
+        {
+            Some(root) => Some(results_dir::scan(&root)?),
+            None => None,
+        },
+    };
+    if let Some(tree) = early_tree.or(late_tree.as_ref()) {
+        sources.push(source(SourceKind::ResultsDir, &tree.root));
+        link_attachments(&mut tests, tree, &merged.output_dirs, limits, warnings);
     }
 
     let excerpter = Excerpter::default();
     let mut log_excerpts: Vec<LogExcerpt> = Vec::new();
     for path in &inputs.backend_logs {
         sources.push(source(SourceKind::BackendLog, path));
-        let text = read_tail(path, limits.backend_log_read_bytes, &mut warnings)?;
+        let text = read_tail(path, limits.backend_log_read_bytes, warnings)?;
         log_excerpts.push(excerpter.excerpt(&path.display().to_string(), &text));
     }
 
-    cap_tests(&mut tests, limits, &mut warnings);
+    cap_tests(&mut tests, limits, warnings);
     info.sources = sources;
     let mut run_errors = merged.run_errors;
     for e in &mut run_errors {
@@ -283,9 +316,33 @@ pub fn collect(
         log_excerpts,
         artifacts: Vec::new(),
         redaction: Default::default(),
-        warnings,
+        warnings: Vec::new(),
     };
-    write_bundle(bundle, planned, redactor, out_dir)
+    Ok((bundle, late_tree))
+}
+
+/// Where a results-tree file goes in the bundle: one flat folder,
+/// `artifacts/<attempt-folder>__<file>`. Copies are hard links where possible, and
+/// a flat folder makes them cost no new inodes at all.
+pub fn bundle_path(rel: &str) -> String {
+    format!("artifacts/{}", rel.replace('/', "__"))
+}
+
+/// Which files of the tree are copied (small evidence) and which only indexed.
+/// Error contexts are parsed into the bundle itself, so they are indexed only.
+fn plan(tree: &results_dir::ResultsDir, limits: &Limits) -> Vec<Planned> {
+    tree.files
+        .iter()
+        .map(|f| Planned {
+            source: f.path.clone(),
+            bundle_path: bundle_path(&f.rel),
+            size: f.size,
+            kind: f.kind,
+            copy: f.size <= limits.copy_max_bytes
+                && matches!(f.kind, ArtifactKind::Screenshot | ArtifactKind::Text),
+            hash: f.size <= limits.hash_max_bytes,
+        })
+        .collect()
 }
 
 /// Only an empty directory or an earlier bundle may be replaced.
@@ -365,7 +422,7 @@ fn link_attachments(
                 };
                 match tree.find(path, output_dirs) {
                     Some(file) => {
-                        a.artifact = Some(format!("artifacts/test-results/{}", file.rel));
+                        a.artifact = Some(bundle_path(&file.rel));
                         if a.kind == ArtifactKind::ErrorContext
                             && attempt.error_context.is_none()
                             && let Ok(text) = fs::read_to_string(&file.path)
@@ -464,19 +521,90 @@ fn cap_tests(tests: &mut [Test], limits: &Limits, warnings: &mut Vec<Warning>) {
     }
 }
 
-/// SHA-256 of a file, streamed.
-fn sha256_file(path: &Path) -> Result<String, CollectError> {
+/// SHA-256 of a file, streamed through `buf`. Holes of sparse files are hashed
+/// as the zeros they read as, without reading them.
+fn sha256_file(path: &Path, buf: &mut [u8]) -> Result<String, CollectError> {
     let mut file = fs::File::open(path).map_err(|e| CollectError::io(path, e))?;
+    let len = file
+        .metadata()
+        .map_err(|e| CollectError::io(path, e))?
+        .len();
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(|e| CollectError::io(path, e))?;
+    let mut pos = 0u64;
+    for (start, end) in data_regions(&file, len) {
+        hash_zeros(&mut hasher, start - pos);
+        read_range(&mut file, path, start, end, buf, &mut hasher)?;
+        pos = end;
+    }
+    hash_zeros(&mut hasher, len - pos);
+    Ok(hex(&hasher.finalize()))
+}
+
+fn read_range(
+    file: &mut fs::File,
+    path: &Path,
+    start: u64,
+    end: u64,
+    buf: &mut [u8],
+    hasher: &mut Sha256,
+) -> Result<(), CollectError> {
+    use std::io::{Seek as _, SeekFrom};
+    file.seek(SeekFrom::Start(start))
+        .map_err(|e| CollectError::io(path, e))?;
+    let mut left = end - start;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file
+            .read(&mut buf[..want])
+            .map_err(|e| CollectError::io(path, e))?;
         if n == 0 {
             break;
         }
         hasher.update(&buf[..n]);
+        left -= n as u64;
     }
-    Ok(hex(&hasher.finalize()))
+    Ok(())
+}
+
+fn hash_zeros(hasher: &mut Sha256, mut n: u64) {
+    static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
+    while n > 0 {
+        let take = ZEROS.len().min(usize::try_from(n).unwrap_or(usize::MAX));
+        hasher.update(&ZEROS[..take]);
+        n -= take as u64;
+    }
+}
+
+/// The byte ranges of `file` that hold data (`SEEK_DATA`/`SEEK_HOLE`); the whole
+/// file where the filesystem cannot tell.
+#[cfg(unix)]
+fn data_regions(file: &fs::File, len: u64) -> Vec<(u64, u64)> {
+    use nix::unistd::{Whence, lseek};
+    let mut regions = Vec::new();
+    let mut pos: i64 = 0;
+    let len_i = i64::try_from(len).unwrap_or(i64::MAX);
+    while pos < len_i {
+        let start = match lseek(file, pos, Whence::SeekData) {
+            Ok(s) => s,
+            Err(nix::errno::Errno::ENXIO) => break,
+            Err(_) => return vec![(0, len)],
+        };
+        let end = match lseek(file, start, Whence::SeekHole) {
+            Ok(e) => e.min(len_i),
+            Err(_) => return vec![(0, len)],
+        };
+        if end <= start {
+            return vec![(0, len)];
+        }
+        regions.push((start as u64, end as u64));
+        pos = end;
+    }
+    regions
+}
+
+#[cfg(not(unix))]
+fn data_regions(_file: &fs::File, len: u64) -> Vec<(u64, u64)> {
+    vec![(0, len)]
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -493,33 +621,43 @@ fn hex(bytes: &[u8]) -> String {
 fn process_artifacts(
     planned: &[Planned],
     redactor: &Redactor,
-    tmp: &Path,
+    dir: &Path,
 ) -> Result<Vec<Artifact>, CollectError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);
-    let chunk = planned.len().div_ceil(workers).max(1);
-    let results: Vec<Result<Vec<Artifact>, CollectError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = planned
-            .chunks(chunk)
-            .map(|part| {
-                scope.spawn(move || {
-                    part.iter()
-                        .map(|p| {
-                            let sha256 = sha256_file(&p.source)?;
-                            if p.copy {
-                                copy_artifact(p, redactor, tmp)?;
-                            }
-                            Ok(Artifact {
+    let next = AtomicUsize::new(0);
+    let results: Vec<Result<Vec<(usize, Artifact)>, CollectError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut buf = vec![0u8; 1 << 20];
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(p) = planned.get(i) else { break };
+                        let sha256 = if p.hash {
+                            Some(sha256_file(&p.source, &mut buf)?)
+                        } else {
+                            None
+                        };
+                        if p.copy {
+                            copy_artifact(p, redactor, dir)?;
+                        }
+                        done.push((
+                            i,
+                            Artifact {
                                 path: p.bundle_path.clone(),
                                 source_path: p.source.display().to_string(),
                                 size: p.size,
                                 sha256,
                                 kind: p.kind,
                                 copied: p.copy,
-                            })
-                        })
-                        .collect()
+                            },
+                        ));
+                    }
+                    Ok(done)
                 })
             })
             .collect();
@@ -538,7 +676,8 @@ fn process_artifacts(
     for r in results {
         artifacts.extend(r?);
     }
-    Ok(artifacts)
+    artifacts.sort_by_key(|(i, _)| *i);
+    Ok(artifacts.into_iter().map(|(_, a)| a).collect())
 }
 
 fn copy_artifact(p: &Planned, redactor: &Redactor, tmp: &Path) -> Result<(), CollectError> {
@@ -551,70 +690,138 @@ fn copy_artifact(p: &Planned, redactor: &Redactor, tmp: &Path) -> Result<(), Col
         let text = String::from_utf8_lossy(&bytes);
         fs::write(&dest, redactor.redact(&text).as_bytes()).map_err(|e| CollectError::io(&dest, e))
     } else {
-        fs::copy(&p.source, &dest)
-            .map(|_| ())
+        // Results are immutable once the run is over: a hard link is a copy that
+        // costs no data blocks and no inode; across filesystems it is a real copy.
+        fs::hard_link(&p.source, &dest)
+            .or_else(|_| fs::copy(&p.source, &dest).map(|_| ()))
             .map_err(|e| CollectError::io(&dest, e))
     }
 }
 
-fn write_bundle(
-    mut bundle: Bundle,
-    planned: Vec<Planned>,
-    redactor: &Redactor,
-    out_dir: &Path,
-) -> Result<Collected, CollectError> {
-    let parent = out_dir
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    fs::create_dir_all(parent).map_err(|e| CollectError::io(parent, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".ci-medic-bundle-")
-        .tempdir_in(parent)
-        .map_err(|e| CollectError::io(parent, e))?;
-    bundle.artifacts = process_artifacts(&planned, redactor, tmp.path())?;
+/// The temporary directory a bundle is built in, next to its final place.
+#[derive(Debug)]
+struct Staging {
+    tmp: tempfile::TempDir,
+    parent: PathBuf,
+}
 
-    // Redact every string of the bundle, then record what was masked.
-    let mut value = serde_json::to_value(&bundle)
-        .map_err(|e| CollectError::io(out_dir, std::io::Error::other(e)))?;
-    redactor.redact_json(&mut value);
-    let mut bundle: Bundle = serde_json::from_value(value)
-        .map_err(|e| CollectError::io(out_dir, std::io::Error::other(e)))?;
-    bundle.redaction = redactor.report();
-
-    let json_path = tmp.path().join("bundle.json");
-    let file = fs::File::create(&json_path).map_err(|e| CollectError::io(&json_path, e))?;
-    let mut writer = std::io::BufWriter::new(file);
-    serde_json::to_writer(&mut writer, &bundle)
-        .map_err(|e| CollectError::io(&json_path, std::io::Error::other(e)))?;
-    writer
-        .write_all(b"\n")
-        .map_err(|e| CollectError::io(&json_path, e))?;
-    writer
-        .into_inner()
-        .map_err(|e| CollectError::io(&json_path, e.into_error()))?
-        .sync_all()
-        .map_err(|e| CollectError::io(&json_path, e))?;
-
-    // Swap the finished bundle into place.
-    let staged = tmp.keep();
-    if out_dir.exists() {
-        let old = parent.join(format!(
-            ".ci-medic-bundle-old-{}",
-            out_dir
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        ));
-        let _ = fs::remove_dir_all(&old);
-        fs::rename(out_dir, &old).map_err(|e| CollectError::io(out_dir, e))?;
-        fs::rename(&staged, out_dir).map_err(|e| CollectError::io(out_dir, e))?;
-        let _ = fs::remove_dir_all(&old);
-    } else {
-        fs::rename(&staged, out_dir).map_err(|e| CollectError::io(out_dir, e))?;
+impl Staging {
+    fn new(out_dir: &Path) -> Result<Staging, CollectError> {
+        let parent = out_dir
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."))
+            .to_owned();
+        fs::create_dir_all(&parent).map_err(|e| CollectError::io(&parent, e))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".ci-medic-bundle-")
+            .tempdir_in(&parent)
+            .map_err(|e| CollectError::io(&parent, e))?;
+        Ok(Staging { tmp, parent })
     }
-    Ok(Collected {
-        bundle,
-        dir: out_dir.to_owned(),
-    })
+
+    fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    /// Redacts the bundle, writes `bundle.json` and swaps the directory into place.
+    fn finish(
+        self,
+        bundle: Bundle,
+        redactor: &Redactor,
+        out_dir: &Path,
+    ) -> Result<Collected, CollectError> {
+        // Redact every string of the bundle, then record what was masked.
+        let mut value = serde_json::to_value(&bundle)
+            .map_err(|e| CollectError::io(out_dir, std::io::Error::other(e)))?;
+        redactor.redact_json(&mut value);
+        let mut bundle: Bundle = serde_json::from_value(value)
+            .map_err(|e| CollectError::io(out_dir, std::io::Error::other(e)))?;
+        bundle.redaction = redactor.report();
+
+        let json_path = self.tmp.path().join("bundle.json");
+        let file = fs::File::create(&json_path).map_err(|e| CollectError::io(&json_path, e))?;
+        let mut writer = std::io::BufWriter::new(file);
+        serde_json::to_writer(&mut writer, &bundle)
+            .map_err(|e| CollectError::io(&json_path, std::io::Error::other(e)))?;
+        writer
+            .write_all(b"\n")
+            .map_err(|e| CollectError::io(&json_path, e))?;
+        // No fsync: the rename below is what makes the bundle visible, atomically;
+        // surviving a power cut is not worth flushing the whole journal for.
+        writer
+            .flush()
+            .map_err(|e| CollectError::io(&json_path, e))?;
+        drop(writer);
+
+        let staged = self.tmp.keep();
+        if out_dir.exists() {
+            let old = self.parent.join(format!(
+                ".ci-medic-bundle-old-{}",
+                out_dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default()
+            ));
+            let _ = fs::remove_dir_all(&old);
+            fs::rename(out_dir, &old).map_err(|e| CollectError::io(out_dir, e))?;
+            fs::rename(&staged, out_dir).map_err(|e| CollectError::io(out_dir, e))?;
+            let _ = fs::remove_dir_all(&old);
+        } else {
+            fs::rename(&staged, out_dir).map_err(|e| CollectError::io(out_dir, e))?;
+        }
+        Ok(Collected {
+            bundle,
+            dir: out_dir.to_owned(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sparse_and_dense_files_hash_like_their_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        // A sparse file with data in the middle: zeros, "abc", zeros.
+        let path = dir.path().join("sparse.bin");
+        let file = fs::File::create(&path).expect("create");
+        file.set_len(3 << 20).expect("set_len");
+        {
+            use std::io::{Seek as _, SeekFrom};
+            let mut f = &file;
+            f.seek(SeekFrom::Start(1 << 20)).expect("seek");
+            f.write_all(b"abc").expect("write");
+        }
+        drop(file);
+        let mut expected = vec![0u8; 3 << 20];
+        expected[1 << 20..(1 << 20) + 3].copy_from_slice(b"abc");
+        let want = hex(&Sha256::digest(&expected));
+        let mut buf = vec![0u8; 4096];
+        assert_eq!(sha256_file(&path, &mut buf).expect("hash"), want);
+        let dense = dir.path().join("dense.bin");
+        fs::write(&dense, b"abc").expect("write");
+        assert_eq!(
+            sha256_file(&dense, &mut buf).expect("hash"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn caps_say_what_they_cut() {
+        let mut n = 0;
+        let mut text = "é".repeat(100);
+        cap(&mut text, 51, &mut n);
+        assert!(
+            text.starts_with(&"é".repeat(25)) && text.contains("more bytes truncated by ci-medic")
+        );
+        let mut out = format!("{}END", "x".repeat(100));
+        cap_tail(&mut out, 10, &mut n);
+        assert!(
+            out.ends_with("END") && out.starts_with("[… 93 earlier bytes truncated"),
+            "{out}"
+        );
+        assert_eq!(n, 2);
+    }
 }

@@ -392,8 +392,9 @@ pub struct Artifact {
     pub source_path: String,
     /// Size in bytes.
     pub size: u64,
-    /// Hex SHA-256 of the content.
-    pub sha256: String,
+    /// Hex SHA-256 of the content; `null` when the file is larger than the
+    /// collector's hashing limit (`--hash-max-bytes`).
+    pub sha256: Option<String>,
     /// What it is.
     pub kind: ArtifactKind,
     /// Whether the file was copied into the bundle (false: indexed only, too large).

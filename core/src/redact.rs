@@ -56,6 +56,7 @@ struct Shape {
     pattern: &'static str,
 }
 
+/// Word boundaries are ASCII (`(?-u:\b)`) so the patterns run on the lazy DFA.
 /// Value characters stop at quotes, backslashes and whitespace so that a mask never
 /// swallows the structure around a value (JSON quoting, `; ` separators).
 const SHAPES: [Shape; 11] = [
@@ -67,52 +68,52 @@ const SHAPES: [Shape; 11] = [
     Shape {
         kind: "github_token",
         group: 0,
-        pattern: r"\b(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})\b",
+        pattern: r"(?-u:\b)(?:gh[pousr]_[A-Za-z0-9]{30,255}|github_pat_[A-Za-z0-9_]{22,255})(?-u:\b)",
     },
     Shape {
         kind: "aws_access_key",
         group: 0,
-        pattern: r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}\b",
+        pattern: r"(?-u:\b)(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA)[A-Z0-9]{16}(?-u:\b)",
     },
     Shape {
         kind: "aws_secret_key",
         group: 1,
-        pattern: r#"(?i)aws.{0,20}?(?:secret|key).{0,20}?[=:]\s*["']?([A-Za-z0-9/+=]{40})\b"#,
+        pattern: r#"(?i)aws.{0,20}?(?:secret|key).{0,20}?[=:]\s*["']?([A-Za-z0-9/+=]{40})(?-u:\b)"#,
     },
     Shape {
         kind: "jwt",
         group: 0,
-        pattern: r"\beyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}",
+        pattern: r"(?-u:\b)eyJ[A-Za-z0-9_-]{6,}\.eyJ[A-Za-z0-9_-]{6,}\.[A-Za-z0-9_-]{6,}",
     },
     Shape {
         kind: "authorization",
         group: 1,
-        pattern: r#"(?i)\b(?:proxy-)?authorization["']?\s*[:=]\s*["']?((?:basic|bearer|token|digest)\s+[^\s"'\\]+|[^\s"'\\]{6,})"#,
+        pattern: r#"(?i)(?-u:\b)(?:proxy-)?authorization["']?\s*[:=]\s*["']?((?:basic|bearer|token|digest)\s+[^\s"'\\]+|[^\s"'\\]{6,})"#,
     },
     Shape {
         kind: "bearer_token",
         group: 1,
-        pattern: r"(?i)\bbearer\s+([A-Za-z0-9._~+/=-]{8,})",
+        pattern: r"(?i)(?-u:\b)bearer\s+([A-Za-z0-9._~+/=-]{8,})",
     },
     Shape {
         kind: "cookie",
         group: 1,
-        pattern: r#"(?i)\b(?:set-)?cookie["']?\s*[:=]\s*["']?([^\r\n"\\]+)"#,
+        pattern: r#"(?i)(?-u:\b)(?:set-)?cookie["']?\s*[:=]\s*["']?([^\r\n"\\]+)"#,
     },
     Shape {
         kind: "url_password",
         group: 1,
-        pattern: r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@]+:([^\s@/]+)@",
+        pattern: r"(?-u:\b)[a-zA-Z][a-zA-Z0-9+.-]*://[^\s/:@]+:([^\s@/]+)@",
     },
     Shape {
         kind: "password",
         group: 1,
-        pattern: r#"(?i)\b(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)["']?\s*[=:]\s*["']?([^\s"'&,;\\]{4,})"#,
+        pattern: r#"(?i)(?-u:\b)(?:password|passwd|pwd|secret|api[_-]?key|access[_-]?token|client[_-]?secret)["']?\s*[=:]\s*["']?([^\s"'&,;\\]{4,})"#,
     },
     Shape {
         kind: "slack_token",
         group: 0,
-        pattern: r"\bxox[abprs]-[A-Za-z0-9-]{10,}",
+        pattern: r"(?-u:\b)xox[abprs]-[A-Za-z0-9-]{10,}",
     },
 ];
 
@@ -182,10 +183,11 @@ impl Redactor {
             self.literal_count.fetch_add(n, Ordering::Relaxed);
             out = Cow::Owned(replaced);
         }
-        let matched = self.set.matches(&out);
-        if !matched.matched_any() {
+        // The DFA answers "any secret here?" fast; only then find which.
+        if !self.set.is_match(&out) {
             return out;
         }
+        let matched = self.set.matches(&out);
         for i in matched.iter() {
             let (kind, group, re) = &self.shapes[i];
             let mut n = 0;
