@@ -345,6 +345,51 @@ fn artifacts_over_the_hash_limit_are_indexed_without_a_hash() {
 }
 
 #[test]
+fn backend_log_globs_override_discovery() {
+    let run = repo().join("fixtures/runs/server_unavailable");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("b");
+    let result = collect(
+        &run,
+        &[
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--backend-log",
+            "logs/app*.log",
+            "--backend-log",
+            "nothing/*.log",
+        ],
+        &[],
+    );
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let bundle = read_json(&out.join("bundle.json"));
+    let excerpts = bundle["log_excerpts"].as_array().expect("excerpts");
+    assert_eq!(excerpts.len(), 1, "{excerpts:#?}");
+    assert!(
+        excerpts[0]["windows"][0]["text"]
+            .as_str()
+            .expect("text")
+            .contains("startup check failed")
+    );
+    assert!(
+        bundle["warnings"]
+            .as_array()
+            .expect("warnings")
+            .iter()
+            .any(|w| w["code"] == "no_match"
+                && w["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("nothing/*.log"))),
+        "{}",
+        bundle["warnings"]
+    );
+}
+
+#[test]
 fn a_non_bundle_out_dir_is_not_replaced() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("precious");

@@ -174,18 +174,14 @@ fn enrich_from_console(tests: &mut [Test], console: &ConsoleRun, warnings: &mut 
 }
 
 fn test_from_console(f: &ConsoleFailure) -> Test {
-    use crate::model::{Attempt, AttemptStatus};
+    use crate::model::Attempt;
     let project = f.project.clone().unwrap_or_default();
     let attempts = f
         .attempts
         .iter()
         .map(|a| Attempt {
             retry: a.retry,
-            status: if a.message.contains("Test timeout of") {
-                AttemptStatus::TimedOut
-            } else {
-                AttemptStatus::Failed
-            },
+            status: crate::playwright::failed_attempt_status(&a.message),
             duration_ms: 0.0,
             started_at: None,
             worker_index: None,

@@ -133,9 +133,8 @@ pub fn parse_text(text: &str) -> ConsoleRun {
             retry = 0;
             continue;
         }
-        if let Some(n) = summary_line(line, &mut run.summary) {
+        if summary_line(line, &mut run.summary) {
             // A summary line ends any open block.
-            let _ = n;
             if let Some(mut f) = current.take() {
                 flush(&mut f, &mut block, retry);
                 run.failures.push(f);
@@ -216,11 +215,15 @@ fn split_location(s: &str) -> Option<(String, Option<u32>, Option<u32>)> {
     }
 }
 
-/// Recognises a summary line and adds it to `summary`.
-fn summary_line(line: &str, summary: &mut ConsoleSummary) -> Option<usize> {
+/// Recognises a summary line and records it in `summary`.
+fn summary_line(line: &str, summary: &mut ConsoleSummary) -> bool {
     let t = line.trim();
-    let (n, rest) = t.split_once(' ')?;
-    let n: usize = n.parse().ok()?;
+    let Some((n, rest)) = t.split_once(' ') else {
+        return false;
+    };
+    let Ok(n) = n.parse::<usize>() else {
+        return false;
+    };
     let slot = if rest == "failed" {
         &mut summary.failed
     } else if rest == "flaky" {
@@ -236,10 +239,10 @@ fn summary_line(line: &str, summary: &mut ConsoleSummary) -> Option<usize> {
     } else if rest.contains("not a part of any test") {
         &mut summary.run_errors
     } else {
-        return None;
+        return false;
     };
     *slot = n;
-    Some(n)
+    true
 }
 
 fn attempt(block: &[&str], retry: u32) -> ConsoleAttempt {

@@ -303,13 +303,7 @@ fn attempt(
 
 fn into_test(c: Case) -> Test {
     let title_path: Vec<String> = c.name.split(" › ").map(str::to_owned).collect();
-    let failed_status = |e: &ErrorInfo| {
-        if e.message.contains("Test timeout of") {
-            AttemptStatus::TimedOut
-        } else {
-            AttemptStatus::Failed
-        }
-    };
+    let failed_status = |e: &ErrorInfo| super::failed_attempt_status(&e.message);
     let (status, mut attempts) = if c.skipped {
         (TestStatus::Skipped, Vec::new())
     } else if let Some(failure) = c.failure {

@@ -7,7 +7,17 @@ pub mod json;
 pub mod junit;
 pub mod results_dir;
 
-use crate::model::ArtifactKind;
+use crate::model::{ArtifactKind, AttemptStatus};
+
+/// The status of a failed attempt known only from its message (JUnit, console):
+/// Playwright words a test timeout as `Test timeout of Nms exceeded.`
+pub fn failed_attempt_status(message: &str) -> AttemptStatus {
+    if message.contains("Test timeout of") {
+        AttemptStatus::TimedOut
+    } else {
+        AttemptStatus::Failed
+    }
+}
 
 /// The stable id of a test: `project › file › titles…`.
 pub fn test_id(project: &str, file: &str, title_path: &[String]) -> String {
