@@ -4,9 +4,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod classify;
 pub mod collect;
+pub mod eval_corpus;
 pub mod github;
 mod planned;
+pub mod triage;
 
 /// Exit code for a command line the user got wrong or a command this build lacks.
 const EXIT_USAGE: u8 = 2;
@@ -42,10 +45,14 @@ pub enum LogFormat {
 pub enum Command {
     /// Collect Playwright reports, logs and artifacts into a redacted bundle.
     Collect(Box<collect::CollectArgs>),
+    /// Classify a bundle's failures and plan remediations: writes analysis.json.
+    Classify(Box<classify::ClassifyArgs>),
+    /// Collect, classify and plan a local run directory, with no service: a readable diagnosis.
+    Triage(Box<triage::TriageArgs>),
+    /// Score the classifier on the labeled dev corpus (and recorded scenario runs).
+    EvalCorpus(Box<eval_corpus::EvalArgs>),
     /// (planned) Send a bundle to the cloud-agent and write analysis.json (falls back to the local analyzer).
     Send,
-    /// (planned) Collect, classify, plan and build the dashboard locally, with no service.
-    Triage,
     /// (planned) Self-heal: context, decide and execute safe non-code remediations, then rerun.
     Heal,
     /// (planned) Fix-agent: prepare and apply guarded, validated locator and test edits as a patch.
@@ -63,7 +70,9 @@ impl Command {
         match self {
             Command::Collect(_) => "collect",
             Command::Send => "send",
-            Command::Triage => "triage",
+            Command::Classify(_) => "classify",
+            Command::Triage(_) => "triage",
+            Command::EvalCorpus(_) => "eval-corpus",
             Command::Heal => "heal",
             Command::Fix => "fix",
             Command::Dashboard => "dashboard",
@@ -89,6 +98,9 @@ pub fn main() -> ExitCode {
 fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Collect(args) => collect::run(args),
+        Command::Classify(args) => classify::run(args),
+        Command::Triage(args) => triage::run(args),
+        Command::EvalCorpus(args) => eval_corpus::run(args),
         other => Ok(planned::report(other.name())),
     }
 }

@@ -372,7 +372,8 @@ fn source(kind: SourceKind, path: &Path) -> Source {
     }
 }
 
-fn now_rfc3339() -> String {
+/// The current time, RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default()

@@ -4,13 +4,20 @@
 //! terminals, so that the CLI and the cloud-agent service share one implementation
 //! and the whole pipeline can run offline.
 
+pub mod analysis;
+pub mod aria;
+pub mod classify;
 pub mod collect;
 pub mod context;
+pub mod corpus;
 pub mod ctrf;
+pub mod diagnosis;
 pub mod error;
+pub mod locator;
 pub mod logs;
 pub mod merge;
 pub mod model;
+pub mod plan;
 pub mod playwright;
 pub mod redact;
 pub mod summary;

@@ -145,7 +145,7 @@ fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 
-fn truncate_markdown(mut text: String, max_bytes: usize) -> String {
+pub(crate) fn truncate_markdown(mut text: String, max_bytes: usize) -> String {
     const MARKER: &str =
         "\n\n… summary truncated by ci-medic to fit the size limit; the bundle has everything.\n";
     if text.len() <= max_bytes {

@@ -1,0 +1,109 @@
+//! `ci-medic eval-corpus`: the classifier's scores on the labeled dev corpus and
+//! on recorded scenario runs.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use ci_medic_core::corpus::{self, Prediction};
+use clap::Args;
+
+use crate::classify::RulesArgs;
+
+/// Options of `ci-medic eval-corpus`.
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// A corpus file or a directory of `*.jsonl` files.
+    #[arg(long, default_value = "fixtures/corpus")]
+    pub corpus: PathBuf,
+    /// Also classify recorded scenario runs: a directory of run directories, each
+    /// with `scenario-run.json` naming the expected error type.
+    #[arg(long, value_name = "DIR")]
+    pub runs: Option<PathBuf>,
+    /// Print the evaluation as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// List every misclassified entry.
+    #[arg(long)]
+    pub errors: bool,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+}
+
+/// Runs `eval-corpus`.
+pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
+    let classifier = match args.rules.classifier() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("ci-medic eval-corpus: error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let entries = match corpus::load(&args.corpus) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("ci-medic eval-corpus: error: {e}");
+            return Ok(ExitCode::from(2));
+        }
+    };
+    let preds: Vec<Prediction> = entries
+        .iter()
+        .map(|e| {
+            let (_, v) = classifier.classify_text(&e.text);
+            Prediction {
+                id: e.id.clone(),
+                expected: e.error_type,
+                predicted: v.error_type,
+                confidence: v.confidence,
+                rule: v.rule,
+            }
+        })
+        .collect();
+    let eval = corpus::evaluate(&preds);
+    let runs = match &args.runs {
+        Some(dir) => Some(crate::triage::evaluate_runs(&classifier, dir)?),
+        None => None,
+    };
+    if args.json {
+        let doc = serde_json::json!({ "corpus": eval, "runs": runs });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "corpus: {} ({} entries)\n\n{}",
+        args.corpus.display(),
+        entries.len(),
+        corpus::render(&eval)
+    );
+    if args.errors {
+        println!("misclassified:");
+        for p in &eval.errors {
+            println!(
+                "  {:<40} label {:<20} got {:<20} {:.2} {}",
+                p.id,
+                p.expected.as_str(),
+                p.predicted.as_str(),
+                p.confidence,
+                p.rule.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    if let Some(runs) = runs {
+        println!("\nrecorded runs: run verdict vs the scenario's error type");
+        let mut ok = 0;
+        for r in &runs {
+            if r.correct {
+                ok += 1;
+            }
+            println!(
+                "  {:<20} expected {:<20} verdict {:<20} {:.2} {}",
+                r.scenario,
+                r.expected,
+                r.verdict,
+                r.confidence,
+                if r.correct { "ok" } else { "WRONG" }
+            );
+        }
+        println!("  {ok}/{} correct", runs.len());
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,548 @@
+//! The classifier: every failure gets exactly one error type, a calibrated
+//! confidence, and the evidence behind it.
+//!
+//! How it decides: each rule that fires votes for its type with its weight (the
+//! probability the type is right when only that signal is seen). Votes for the
+//! same type combine in log-odds, each further vote counting half as much as the
+//! one before (signals are correlated); types compete through a softmax against a
+//! "none of these" baseline, so a lone rule of weight 0.9 yields confidence 0.9
+//! and two contradicting rules share it. Under `min_confidence` the failure is
+//! `unknown`. Run-level passes then add what no single failure shows: most
+//! failures unable to reach the server, or a missing element that a data_seed
+//! failure of the same run already found missing.
+
+pub mod rules;
+pub mod signals;
+pub mod signature;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::analysis::{
+    Alternative, Classification, Cluster, Evidence, FailureClassification, FailureKind, Quote,
+    TypeCount,
+};
+use crate::locator::Locator;
+use crate::model::{Bundle, TestStatus};
+use crate::taxonomy::ErrorType;
+pub use rules::{Fact, Facts, Field, RuleSet, RulesError, RulesFile};
+pub use signals::FailureDoc;
+
+/// Each further vote for the same type counts this much of the previous one.
+const DECAY: f64 = 0.5;
+
+/// The classifier: a compiled rule set.
+#[derive(Debug, Clone)]
+pub struct Classifier {
+    rules: RuleSet,
+}
+
+/// The decision for one failure.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Verdict {
+    /// The chosen type (`unknown` when nothing is confident).
+    pub error_type: ErrorType,
+    /// Its confidence (for `unknown`: the best candidate's, below the threshold).
+    pub confidence: f64,
+    /// The strongest rule for the chosen type.
+    pub rule: Option<String>,
+    /// Fired rule indices, strongest first.
+    pub fired: Vec<usize>,
+    /// Every type with evidence and its confidence, best first.
+    pub scores: Vec<(ErrorType, f64)>,
+}
+
+/// Connection failures that, across most of a run, mean the server is down.
+static SERVER_DOWN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)ERR_CONNECTION_REFUSED|ECONNREFUSED|connection refused|ERR_EMPTY_RESPONSE|refused to connect|502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out")
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// A login screen in the page snapshot or the received value.
+static LOGIN_PAGE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)textbox "(password|passwort|mot de passe)"|heading "(sign in|log ?in|login)|Received(: | string: )\s*"(sign in|log ?in|login)"#)
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// Expected values in an assertion diff: `-   "Blue Widget",` and `Expected: "…"`.
+static EXPECTED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?m)^\s*(?:-\s+|Expected(?: string| substring)?:\s*)"([^"]+)",?\s*$"#)
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+impl Classifier {
+    /// A classifier over `rules`.
+    pub fn new(rules: RuleSet) -> Classifier {
+        Classifier { rules }
+    }
+
+    /// A classifier over the built-in rules.
+    pub fn builtin() -> Result<Classifier, RulesError> {
+        Ok(Classifier::new(RuleSet::builtin()?))
+    }
+
+    /// The rules in use.
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Classifies one failure on its own.
+    pub fn classify(&self, doc: &FailureDoc) -> Verdict {
+        let texts = doc.texts();
+        let matches = self.rules.scan(&texts);
+        let fired = self.rules.fired(&matches, doc.facts);
+        self.decide(fired)
+    }
+
+    /// Classifies one pasted failure text.
+    pub fn classify_text(&self, text: &str) -> (FailureDoc, Verdict) {
+        let doc = signals::from_text(text);
+        let verdict = self.classify(&doc);
+        (doc, verdict)
+    }
+
+    fn decide(&self, mut fired: Vec<usize>) -> Verdict {
+        fired.sort_by(|a, b| {
+            self.rules
+                .rule(*b)
+                .weight
+                .total_cmp(&self.rules.rule(*a).weight)
+        });
+        let mut log_odds: BTreeMap<ErrorType, (f64, f64)> = BTreeMap::new();
+        for &i in &fired {
+            let r = self.rules.rule(i);
+            let entry = log_odds.entry(r.error_type).or_insert((0.0, 1.0));
+            entry.0 += logit(r.weight) * entry.1;
+            entry.1 *= DECAY;
+        }
+        let z: f64 = 1.0 + log_odds.values().map(|(s, _)| s.exp()).sum::<f64>();
+        let mut scores: Vec<(ErrorType, f64)> = log_odds
+            .iter()
+            .map(|(t, (s, _))| (*t, round3(s.exp() / z)))
+            .collect();
+        scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        let (error_type, confidence) = match scores.first() {
+            Some(&(t, p)) if p >= self.rules.min_confidence => (t, p),
+            Some(&(_, p)) => (ErrorType::Unknown, p),
+            None => (ErrorType::Unknown, 0.0),
+        };
+        let rule = fired
+            .iter()
+            .find(|i| self.rules.rule(**i).error_type == error_type)
+            .map(|i| self.rules.rule(*i).id.clone());
+        Verdict {
+            error_type,
+            confidence,
+            rule,
+            fired,
+            scores,
+        }
+    }
+
+    /// The evidence behind a verdict: every fired rule with its quoted lines.
+    pub fn evidence(&self, doc: &FailureDoc, verdict: &Verdict) -> Vec<Evidence> {
+        let texts = doc.texts();
+        verdict
+            .fired
+            .iter()
+            .map(|&i| {
+                let r = self.rules.rule(i);
+                let mut quotes: Vec<Quote> = self
+                    .rules
+                    .quotes(i, &texts)
+                    .into_iter()
+                    .map(|(f, text)| Quote {
+                        field: f.as_str().to_owned(),
+                        text,
+                    })
+                    .collect();
+                for fact in &r.facts {
+                    if let Some(q) = fact_quote(doc, *fact) {
+                        quotes.push(q);
+                    }
+                }
+                Evidence {
+                    rule: r.id.clone(),
+                    error_type: r.error_type,
+                    weight: r.weight,
+                    why: r.why.clone(),
+                    facts: r.facts.iter().map(|f| f.as_str().to_owned()).collect(),
+                    quotes,
+                }
+            })
+            .collect()
+    }
+
+    /// Classifies every failure of a run (failed and flaky tests, run errors),
+    /// with run-level correlation, clusters and the run verdict.
+    pub fn classify_bundle(&self, bundle: &Bundle) -> (Vec<FailureDoc>, Classification) {
+        let backend = signals::backend_text(bundle);
+        let mut docs: Vec<FailureDoc> = bundle
+            .tests
+            .iter()
+            .filter(|t| matches!(t.status, TestStatus::Unexpected | TestStatus::Flaky))
+            .filter(|t| {
+                t.attempts.iter().any(|a| {
+                    !a.errors.is_empty() || a.status != crate::model::AttemptStatus::Passed
+                })
+            })
+            .map(|t| signals::from_test(t, &backend))
+            .chain(
+                bundle
+                    .run_errors
+                    .iter()
+                    .map(|e| signals::from_run_error(e, &backend)),
+            )
+            .collect();
+        mark_server_down(&mut docs);
+        mark_login_page(&mut docs);
+        let mut verdicts: Vec<Verdict> = classify_all(self, &docs);
+        if mark_missing_seed_records(&mut docs, &verdicts) {
+            verdicts = classify_all(self, &docs);
+        }
+        let failures = build_failures(self, &docs, &verdicts);
+        let clusters = clusters(&failures);
+        let (error_type, confidence, reason) = run_verdict(&failures);
+        let mut by_type: Vec<TypeCount> = {
+            let mut counts: BTreeMap<ErrorType, usize> = BTreeMap::new();
+            for f in &failures {
+                *counts.entry(f.error_type).or_default() += 1;
+            }
+            counts
+                .into_iter()
+                .map(|(error_type, count)| TypeCount { error_type, count })
+                .collect()
+        };
+        by_type.sort_by(|a, b| b.count.cmp(&a.count).then(a.error_type.cmp(&b.error_type)));
+        let mut failures = failures;
+        let ids: HashMap<String, String> = clusters
+            .iter()
+            .flat_map(|c| c.failures.iter().map(move |f| (f.clone(), c.id.clone())))
+            .collect();
+        for f in &mut failures {
+            if let Some(c) = ids.get(&f.id) {
+                f.cluster = c.clone();
+            }
+        }
+        (
+            docs,
+            Classification {
+                error_type,
+                confidence,
+                reason,
+                by_type,
+                failures,
+                clusters,
+            },
+        )
+    }
+}
+
+/// Classifies docs on all cores: rule matching dominates and docs are independent.
+fn classify_all(c: &Classifier, docs: &[FailureDoc]) -> Vec<Verdict> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if docs.len() < 256 || threads < 2 {
+        return docs.iter().map(|d| c.classify(d)).collect();
+    }
+    let chunk = docs.len().div_ceil(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = docs
+            .chunks(chunk)
+            .map(|part| s.spawn(move || part.iter().map(|d| c.classify(d)).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    })
+}
+
+fn logit(p: f64) -> f64 {
+    (p / (1.0 - p)).ln()
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// When at least half of the failures (two or more) could not reach the app, or a
+/// setup step could not, the server is the cause for all of them.
+fn mark_server_down(docs: &mut [FailureDoc]) {
+    let hits: Vec<bool> = docs
+        .iter()
+        .map(|d| {
+            SERVER_DOWN.is_match(d.text(Field::Any)) || SERVER_DOWN.is_match(d.text(Field::Output))
+        })
+        .collect();
+    let n = hits.iter().filter(|h| **h).count();
+    let setup_down = docs.iter().zip(&hits).any(|(d, h)| {
+        *h && (d.facts.contains(Fact::SetupProject) || d.facts.contains(Fact::RunError))
+    });
+    if (n >= 2 && n * 2 >= docs.len()) || setup_down {
+        for d in docs.iter_mut() {
+            d.facts.insert(Fact::ServerDownRunWide);
+        }
+    }
+}
+
+/// When at least half of the failures (two or more) show a login screen, the
+/// session is the cause for all of them.
+fn mark_login_page(docs: &mut [FailureDoc]) {
+    let n = docs
+        .iter()
+        .filter(|d| {
+            LOGIN_PAGE.is_match(d.text(Field::Page)) || LOGIN_PAGE.is_match(d.text(Field::Message))
+        })
+        .count();
+    if n >= 2 && n * 2 >= docs.len() {
+        for d in docs.iter_mut() {
+            d.facts.insert(Fact::LoginPageRunWide);
+        }
+    }
+}
+
+/// Marks failures whose missing element is a record that a data_seed failure of
+/// the same run expected and did not find. Returns whether anything changed.
+fn mark_missing_seed_records(docs: &mut [FailureDoc], verdicts: &[Verdict]) -> bool {
+    let mut records: Vec<String> = Vec::new();
+    for (d, v) in docs.iter().zip(verdicts) {
+        if v.error_type == ErrorType::DataSeed && v.confidence >= 0.6 {
+            for c in EXPECTED_VALUE.captures_iter(d.text(Field::Message)) {
+                if let Some(m) = c.get(1) {
+                    records.push(m.as_str().trim().to_lowercase());
+                }
+            }
+        }
+    }
+    if records.is_empty() {
+        return false;
+    }
+    let mut changed = false;
+    for (d, v) in docs.iter_mut().zip(verdicts) {
+        if v.error_type == ErrorType::DataSeed || !d.facts.contains(Fact::LocatorUnresolved) {
+            continue;
+        }
+        let target = d
+            .unresolved_locator
+            .as_deref()
+            .and_then(Locator::parse)
+            .map(|l| l.target_text().trim().to_lowercase());
+        if target.is_some_and(|t| !t.is_empty() && records.contains(&t)) {
+            d.facts.insert(Fact::MissingSeedRecord);
+            changed = true;
+        }
+    }
+    changed
+}
+
+fn fact_quote(doc: &FailureDoc, fact: Fact) -> Option<Quote> {
+    let text = match fact {
+        Fact::LocatorUnresolved => format!(
+            "never resolved: {}",
+            doc.unresolved_locator.as_deref().unwrap_or("the locator")
+        ),
+        Fact::SimilarElementOnPage => {
+            let c = doc.similar_element.as_ref()?;
+            format!(
+                "page has {} (snapshot line {}, similarity {:.2}) for {}",
+                c.locator,
+                c.node.line,
+                c.score,
+                doc.unresolved_locator.as_deref().unwrap_or("the locator")
+            )
+        }
+        Fact::PassedOnRetry => format!("failed, then passed on retry ({} attempts)", doc.attempts),
+        Fact::FailedEveryAttempt => format!("failed all {} attempts the same way", doc.attempts),
+        Fact::TimedOut => "an attempt ran past the test timeout".to_owned(),
+        Fact::SetupProject => format!(
+            "failed in setup: {}",
+            doc.project
+                .as_deref()
+                .or(doc.file.as_deref())
+                .unwrap_or("setup")
+        ),
+        Fact::RunError => "error outside any test".to_owned(),
+        Fact::HasPageSnapshot => "the page was captured at failure".to_owned(),
+        Fact::PageSnapshotMissing => "Playwright could not capture the page at failure".to_owned(),
+        Fact::ServerDownRunWide => "most failures of this run could not reach the app".to_owned(),
+        Fact::LoginPageRunWide => "most failures of this run landed on a login page".to_owned(),
+        Fact::MissingSeedRecord => format!(
+            "{} is a record another failure of this run found missing",
+            doc.unresolved_locator.as_deref().unwrap_or("the element")
+        ),
+    };
+    Some(Quote {
+        field: format!("fact:{}", fact.as_str()),
+        text,
+    })
+}
+
+fn build_failures(
+    c: &Classifier,
+    docs: &[FailureDoc],
+    verdicts: &[Verdict],
+) -> Vec<FailureClassification> {
+    let mut run_errors = 0;
+    docs.iter()
+        .zip(verdicts)
+        .map(|(d, v)| {
+            let id = match &d.test_id {
+                Some(id) => id.clone(),
+                None => {
+                    run_errors += 1;
+                    format!("run-error-{run_errors}")
+                }
+            };
+            let signature = signature::signature(&d.primary);
+            FailureClassification {
+                id,
+                kind: match d.kind {
+                    signals::FailureKind::Test => FailureKind::Test,
+                    signals::FailureKind::RunError => FailureKind::RunError,
+                },
+                title: d.title.clone(),
+                file: d.file.clone(),
+                line: d.location.as_ref().map(|l| l.line),
+                column: d.location.as_ref().map(|l| l.column),
+                project: d.project.clone(),
+                status: d.status,
+                attempts: d.attempts,
+                error_type: v.error_type,
+                confidence: v.confidence,
+                rule: v.rule.clone(),
+                message: crate::summary::one_line(&d.primary, 300),
+                cluster: String::new(),
+                signature,
+                locator: d.unresolved_locator.clone(),
+                evidence: c.evidence(d, v),
+                alternatives: v
+                    .scores
+                    .iter()
+                    .filter(|(t, _)| *t != v.error_type)
+                    .map(|(t, p)| Alternative {
+                        error_type: *t,
+                        confidence: *p,
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// Groups failures by (error type, signature), largest cluster first.
+fn clusters(failures: &[FailureClassification]) -> Vec<Cluster> {
+    let mut by_key: BTreeMap<(ErrorType, &str), Vec<&FailureClassification>> = BTreeMap::new();
+    for f in failures {
+        by_key
+            .entry((f.error_type, f.signature.as_str()))
+            .or_default()
+            .push(f);
+    }
+    let mut out: Vec<Cluster> = by_key
+        .into_iter()
+        .map(|((t, sig), members)| Cluster {
+            id: signature::cluster_id(&format!("{}|{sig}", t.as_str())),
+            signature: sig.to_owned(),
+            error_type: t,
+            count: members.len(),
+            failures: members.iter().map(|f| f.id.clone()).collect(),
+            example: members[0].message.clone(),
+        })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.id.cmp(&b.id)));
+    out
+}
+
+/// The run's dominant error type: the type with the largest confidence mass,
+/// where a failure in setup or outside any test counts for every test it kept
+/// from running.
+fn run_verdict(failures: &[FailureClassification]) -> (ErrorType, f64, String) {
+    if failures.is_empty() {
+        return (ErrorType::Unknown, 0.0, "no failures".to_owned());
+    }
+    let mut mass: BTreeMap<ErrorType, f64> = BTreeMap::new();
+    for f in failures {
+        let w = if f.kind == FailureKind::RunError
+            || f.project.as_deref().is_some_and(|p| p.contains("setup"))
+        {
+            2.0
+        } else if f.status == Some(TestStatus::Flaky) {
+            0.5
+        } else {
+            1.0
+        };
+        *mass.entry(f.error_type).or_default() += w * f.confidence.max(0.05);
+    }
+    let total: f64 = mass.values().sum();
+    let Some((&top, &m)) = mass
+        .iter()
+        .filter(|(t, _)| **t != ErrorType::Unknown)
+        .max_by(|a, b| a.1.total_cmp(b.1).then(b.0.cmp(a.0)))
+    else {
+        return (
+            ErrorType::Unknown,
+            0.0,
+            format!(
+                "no failure of {} was classified with confidence",
+                failures.len()
+            ),
+        );
+    };
+    let members: Vec<&FailureClassification> =
+        failures.iter().filter(|f| f.error_type == top).collect();
+    let mean = members.iter().map(|f| f.confidence).sum::<f64>() / members.len() as f64;
+    let share = m / total;
+    let confidence = round3(mean * share.sqrt());
+    let reason = format!(
+        "{} of {} failure(s) are {} (mean confidence {:.2}){}",
+        members.len(),
+        failures.len(),
+        top.as_str(),
+        mean,
+        if members.len() < failures.len() {
+            format!(
+                "; others: {}",
+                mass.keys()
+                    .filter(|t| **t != top)
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        } else {
+            String::new()
+        }
+    );
+    (top, confidence, reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c() -> Classifier {
+        Classifier::builtin().expect("builtin")
+    }
+
+    #[test]
+    fn a_lone_rule_gives_its_weight() {
+        let c = c();
+        let v = c.decide(vec![0]);
+        assert_eq!(v.confidence, round3(c.rules.rule(0).weight));
+    }
+
+    #[test]
+    fn nothing_fired_is_unknown() {
+        let (_, v) = c().classify_text("something entirely unrelated happened");
+        assert_eq!(v.error_type, ErrorType::Unknown);
+        assert_eq!(v.confidence, 0.0);
+    }
+
+    #[test]
+    fn executable_missing_is_environment_setup() {
+        let (_, v) = c().classify_text("Error: browserType.launch: Executable doesn't exist at /ms-playwright/chromium-1091/chrome-linux/chrome");
+        assert_eq!(v.error_type, ErrorType::EnvironmentSetup);
+        assert!(v.confidence >= 0.9, "{v:?}");
+    }
+}

@@ -1,0 +1,858 @@
+//! Classification rules: the data file format, its validation, and the compiled
+//! form that matches every field of a failure with one `RegexSet` pass.
+//!
+//! The built-in rules are `core/rules/builtin.toml`, compiled into the binary.
+//! A repository adds or overrides rules in `.ci-medic/rules.toml` (same format):
+//! a rule with the id of a built-in one replaces it, `enabled = false` switches
+//! it off.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use serde::Deserialize;
+
+use crate::taxonomy::ErrorType;
+
+/// The built-in rules, as shipped.
+pub const BUILTIN_RULES: &str = include_str!("../../rules/builtin.toml");
+
+/// Where the built-in rules say they come from in error messages.
+pub const BUILTIN_RULES_NAME: &str = "<builtin>/core/rules/builtin.toml";
+
+/// The confidence below which a failure is `unknown`, unless a rules file says otherwise.
+pub const DEFAULT_MIN_CONFIDENCE: f64 = 0.5;
+
+/// A rules file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the rules format.
+    #[error("{path}: expected a rules file (TOML with [[rule]] tables), found an error: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// One rule is invalid.
+    #[error("{path}: rule {rule}, field `{field}`: {message}")]
+    Rule {
+        /// The file.
+        path: String,
+        /// The rule's id (or `#n` when it has none).
+        rule: String,
+        /// The offending field.
+        field: String,
+        /// What was expected and what was found.
+        message: String,
+    },
+}
+
+/// Where a pattern looks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Field {
+    /// The error message(s), without call log, source excerpt or stack.
+    Message,
+    /// The `Call log:` lines.
+    CallLog,
+    /// The source excerpt (`> 12 | await …`).
+    Source,
+    /// Stack frames.
+    Stack,
+    /// What the test printed (stdout, stderr, browser diagnostics) and inline attachments.
+    Output,
+    /// The ARIA snapshot of the page at failure (error-context.md).
+    Page,
+    /// Error windows of backend and app logs (run-wide).
+    Backend,
+    /// The test's id: project, file and title path.
+    Test,
+    /// All of the above, as one text.
+    Any,
+}
+
+impl Field {
+    /// Every field, in evaluation order.
+    pub const ALL: [Field; 9] = [
+        Field::Message,
+        Field::CallLog,
+        Field::Source,
+        Field::Stack,
+        Field::Output,
+        Field::Page,
+        Field::Backend,
+        Field::Test,
+        Field::Any,
+    ];
+
+    /// The name used in rules files and evidence.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Field::Message => "message",
+            Field::CallLog => "call_log",
+            Field::Source => "source",
+            Field::Stack => "stack",
+            Field::Output => "output",
+            Field::Page => "page",
+            Field::Backend => "backend",
+            Field::Test => "test",
+            Field::Any => "any",
+        }
+    }
+
+    const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl FromStr for Field {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Field, ()> {
+        Field::ALL.into_iter().find(|f| f.as_str() == s).ok_or(())
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A structural fact about a failure, computed from the bundle rather than matched in text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fact {
+    /// An attempt ran past the test timeout.
+    TimedOut,
+    /// The test failed, then passed on a retry.
+    PassedOnRetry,
+    /// The test was retried and failed every time.
+    FailedEveryAttempt,
+    /// The failure is in a setup project or a setup file.
+    SetupProject,
+    /// An error outside any test (global setup, config, webServer).
+    RunError,
+    /// Playwright captured the page (an ARIA snapshot) at failure.
+    HasPageSnapshot,
+    /// Playwright wrote an error context but could not capture the page.
+    PageSnapshotMissing,
+    /// The call log waited for a locator that never resolved to an element.
+    LocatorUnresolved,
+    /// The page at failure has an element close to the failing locator.
+    SimilarElementOnPage,
+    /// Most failures of the run could not reach the app.
+    ServerDownRunWide,
+    /// Most failures of the run landed on a login page.
+    LoginPageRunWide,
+    /// The missing element is a record that a data_seed failure of the same run found missing.
+    MissingSeedRecord,
+}
+
+impl Fact {
+    /// Every fact.
+    pub const ALL: [Fact; 12] = [
+        Fact::TimedOut,
+        Fact::PassedOnRetry,
+        Fact::FailedEveryAttempt,
+        Fact::SetupProject,
+        Fact::RunError,
+        Fact::HasPageSnapshot,
+        Fact::PageSnapshotMissing,
+        Fact::LocatorUnresolved,
+        Fact::SimilarElementOnPage,
+        Fact::ServerDownRunWide,
+        Fact::LoginPageRunWide,
+        Fact::MissingSeedRecord,
+    ];
+
+    /// The name used in rules files and evidence.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Fact::TimedOut => "timed_out",
+            Fact::PassedOnRetry => "passed_on_retry",
+            Fact::FailedEveryAttempt => "failed_every_attempt",
+            Fact::SetupProject => "setup_project",
+            Fact::RunError => "run_error",
+            Fact::HasPageSnapshot => "has_page_snapshot",
+            Fact::PageSnapshotMissing => "page_snapshot_missing",
+            Fact::LocatorUnresolved => "locator_unresolved",
+            Fact::SimilarElementOnPage => "similar_element_on_page",
+            Fact::ServerDownRunWide => "server_down_run_wide",
+            Fact::LoginPageRunWide => "login_page_run_wide",
+            Fact::MissingSeedRecord => "missing_seed_record",
+        }
+    }
+
+    /// A bit for fact sets.
+    pub const fn bit(self) -> u32 {
+        1 << (self as u32)
+    }
+}
+
+impl FromStr for Fact {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Fact, ()> {
+        Fact::ALL.into_iter().find(|f| f.as_str() == s).ok_or(())
+    }
+}
+
+/// A set of facts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Facts(u32);
+
+impl Facts {
+    /// Adds `fact`.
+    pub fn insert(&mut self, fact: Fact) {
+        self.0 |= fact.bit();
+    }
+    /// Whether `fact` holds.
+    pub fn contains(self, fact: Fact) -> bool {
+        self.0 & fact.bit() != 0
+    }
+    /// The facts that hold, in declaration order.
+    pub fn iter(self) -> impl Iterator<Item = Fact> {
+        Fact::ALL.into_iter().filter(move |f| self.contains(*f))
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleFile {
+    version: Option<u32>,
+    #[serde(default)]
+    settings: Option<SettingsSpec>,
+    #[serde(default, rename = "rule")]
+    rules: Vec<RuleSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettingsSpec {
+    min_confidence: Option<f64>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RuleSpec {
+    id: Option<String>,
+    error_type: Option<String>,
+    weight: Option<f64>,
+    why: Option<String>,
+    enabled: Option<bool>,
+    #[serde(default, rename = "match")]
+    matches: BTreeMap<String, Patterns>,
+    #[serde(default)]
+    unless: BTreeMap<String, Patterns>,
+    #[serde(default)]
+    facts: Vec<String>,
+    #[serde(default)]
+    not_facts: Vec<String>,
+}
+
+/// One pattern or a list of patterns.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Patterns {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Patterns {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            Patterns::One(p) => vec![p],
+            Patterns::Many(v) => v,
+        }
+    }
+}
+
+/// A validated rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// Stable id, quoted in evidence.
+    pub id: String,
+    /// The type this rule votes for.
+    pub error_type: ErrorType,
+    /// How likely the type is right when only this rule fires, in (0, 1).
+    pub weight: f64,
+    /// One line on why the signal means what it means.
+    pub why: String,
+    /// Patterns per field: every field must match one of its patterns.
+    pub matches: Vec<(Field, Vec<String>)>,
+    /// Patterns per field: no field may match any of its patterns.
+    pub unless: Vec<(Field, Vec<String>)>,
+    /// Facts that must hold.
+    pub facts: Vec<Fact>,
+    /// Facts that must not hold.
+    pub not_facts: Vec<Fact>,
+    /// Where the rule came from.
+    pub origin: RuleOrigin,
+}
+
+/// Where a rule was defined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleOrigin {
+    /// Shipped with ci-medic.
+    Builtin,
+    /// The repository's rules file.
+    User,
+}
+
+/// A parsed rules file: its rules, the ids it disables, and its settings.
+#[derive(Debug, Clone, Default)]
+pub struct RulesFile {
+    /// Enabled rules.
+    pub rules: Vec<Rule>,
+    /// Ids switched off with `enabled = false`.
+    pub disabled: Vec<String>,
+    /// `settings.min_confidence`, when given.
+    pub min_confidence: Option<f64>,
+}
+
+impl RulesFile {
+    /// Parses and validates a rules file's text; `name` is used in errors.
+    pub fn parse(name: &str, text: &str, origin: RuleOrigin) -> Result<RulesFile, RulesError> {
+        let file: RuleFile = toml::from_str(text).map_err(|e| RulesError::Syntax {
+            path: name.to_owned(),
+            message: e.to_string().trim().replace('\n', " ").replace("  ", " "),
+        })?;
+        let err = |rule: &str, field: &str, message: String| RulesError::Rule {
+            path: name.to_owned(),
+            rule: rule.to_owned(),
+            field: field.to_owned(),
+            message,
+        };
+        if let Some(v) = file.version
+            && v != 1
+        {
+            return Err(RulesError::Syntax {
+                path: name.to_owned(),
+                message: format!("version: expected 1, found {v}"),
+            });
+        }
+        let min_confidence = file.settings.and_then(|s| s.min_confidence);
+        if let Some(m) = min_confidence
+            && !(0.0..=1.0).contains(&m)
+        {
+            return Err(err(
+                "-",
+                "settings.min_confidence",
+                format!("expected a number in [0, 1], found {m}"),
+            ));
+        }
+        let mut out = RulesFile {
+            min_confidence,
+            ..RulesFile::default()
+        };
+        let mut seen = HashMap::new();
+        for (n, spec) in file.rules.into_iter().enumerate() {
+            let label = match &spec.id {
+                Some(id) => format!("'{id}' (#{})", n + 1),
+                None => format!("#{}", n + 1),
+            };
+            let id = spec
+                .id
+                .clone()
+                .ok_or_else(|| err(&label, "id", "expected a string id, found none".into()))?;
+            if id.trim().is_empty() || id.chars().any(char::is_whitespace) {
+                return Err(err(
+                    &label,
+                    "id",
+                    format!("expected a non-empty id without spaces, found {id:?}"),
+                ));
+            }
+            if let Some(prev) = seen.insert(id.clone(), n + 1) {
+                return Err(err(
+                    &label,
+                    "id",
+                    format!("expected a unique id, found the same id as rule #{prev}"),
+                ));
+            }
+            if spec.enabled == Some(false) {
+                out.disabled.push(id);
+                continue;
+            }
+            out.rules.push(validate(&label, id, spec, origin, &err)?);
+        }
+        Ok(out)
+    }
+
+    /// Reads and parses a rules file from disk.
+    pub fn load(path: &Path) -> Result<RulesFile, RulesError> {
+        let text = std::fs::read_to_string(path).map_err(|source| RulesError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        RulesFile::parse(&path.display().to_string(), &text, RuleOrigin::User)
+    }
+}
+
+fn validate(
+    label: &str,
+    id: String,
+    spec: RuleSpec,
+    origin: RuleOrigin,
+    err: &dyn Fn(&str, &str, String) -> RulesError,
+) -> Result<Rule, RulesError> {
+    let type_name = spec.error_type.ok_or_else(|| {
+        err(
+            label,
+            "error_type",
+            "expected one of the error types, found none".into(),
+        )
+    })?;
+    let error_type = ErrorType::from_str(&type_name)
+        .ok()
+        .filter(|t| *t != ErrorType::Unknown)
+        .ok_or_else(|| {
+            let names: Vec<_> = ErrorType::ALL[..12].iter().map(|t| t.as_str()).collect();
+            err(
+                label,
+                "error_type",
+                format!("expected one of {}, found {type_name:?}", names.join(", ")),
+            )
+        })?;
+    let weight = spec.weight.ok_or_else(|| {
+        err(
+            label,
+            "weight",
+            "expected a number in (0, 1), found none".into(),
+        )
+    })?;
+    if !(weight > 0.0 && weight < 1.0) {
+        return Err(err(
+            label,
+            "weight",
+            format!("expected a number strictly between 0 and 1, found {weight}"),
+        ));
+    }
+    let why = spec.why.filter(|w| !w.trim().is_empty()).ok_or_else(|| {
+        err(
+            label,
+            "why",
+            "expected a one-line explanation, found none".into(),
+        )
+    })?;
+    let fields = |table: BTreeMap<String, Patterns>,
+                  section: &str|
+     -> Result<Vec<(Field, Vec<String>)>, RulesError> {
+        let mut out = Vec::new();
+        for (name, patterns) in table {
+            let field = Field::from_str(&name).map_err(|()| {
+                let names: Vec<_> = Field::ALL.iter().map(|f| f.as_str()).collect();
+                err(
+                    label,
+                    &format!("{section}.{name}"),
+                    format!("expected one of {}, found {name:?}", names.join(", ")),
+                )
+            })?;
+            let patterns = patterns.into_vec();
+            if patterns.is_empty() {
+                return Err(err(
+                    label,
+                    &format!("{section}.{name}"),
+                    "expected at least one pattern, found an empty list".into(),
+                ));
+            }
+            for (i, p) in patterns.iter().enumerate() {
+                if let Err(e) = pattern_regex(p) {
+                    return Err(err(
+                        label,
+                        &format!("{section}.{name}[{i}]"),
+                        format!(
+                            "expected a regular expression, found {p:?}: {}",
+                            e.to_string().lines().last().unwrap_or("invalid").trim()
+                        ),
+                    ));
+                }
+            }
+            out.push((field, patterns));
+        }
+        Ok(out)
+    };
+    let matches = fields(spec.matches, "match")?;
+    let unless = fields(spec.unless, "unless")?;
+    let facts = |names: Vec<String>, section: &str| -> Result<Vec<Fact>, RulesError> {
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(i, n)| {
+                Fact::from_str(&n).map_err(|()| {
+                    let all: Vec<_> = Fact::ALL.iter().map(|f| f.as_str()).collect();
+                    err(
+                        label,
+                        &format!("{section}[{i}]"),
+                        format!("expected one of {}, found {n:?}", all.join(", ")),
+                    )
+                })
+            })
+            .collect()
+    };
+    let required = facts(spec.facts, "facts")?;
+    let forbidden = facts(spec.not_facts, "not_facts")?;
+    if matches.is_empty() && required.is_empty() {
+        return Err(err(
+            label,
+            "match",
+            "expected at least one `match.<field>` pattern or a `facts` entry, found neither"
+                .into(),
+        ));
+    }
+    Ok(Rule {
+        id,
+        error_type,
+        weight,
+        why,
+        matches,
+        unless,
+        facts: required,
+        not_facts: forbidden,
+        origin,
+    })
+}
+
+/// Patterns are case-insensitive and `^`/`$` match at line boundaries.
+fn pattern_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(pattern)
+        .case_insensitive(true)
+        .multi_line(true)
+        .size_limit(1 << 22)
+        .build()
+}
+
+/// A condition of a compiled rule: one field and the indices of its patterns in
+/// that field's set.
+#[derive(Debug, Clone)]
+struct Condition {
+    field: Field,
+    patterns: Vec<usize>,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledRule {
+    rule: Rule,
+    matches: Vec<Condition>,
+    unless: Vec<Condition>,
+}
+
+/// All enabled rules, compiled: one `RegexSet` per field.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    rules: Vec<CompiledRule>,
+    sets: Vec<Option<RegexSet>>,
+    singles: Vec<Vec<Regex>>,
+    /// Failures under this confidence are `unknown`.
+    pub min_confidence: f64,
+    /// How many rules came from each origin, and which built-ins were replaced or disabled.
+    pub info: RuleSetInfo,
+}
+
+/// Where the rules of a set came from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RuleSetInfo {
+    /// Enabled built-in rules.
+    pub builtin: usize,
+    /// Enabled rules from the repository's file.
+    pub user: usize,
+    /// The repository's rules file, when one was read.
+    pub user_file: Option<String>,
+    /// Built-in ids replaced by the repository's file.
+    pub overridden: Vec<String>,
+    /// Ids switched off.
+    pub disabled: Vec<String>,
+}
+
+/// What fired for one failure: rule indices, and for each the field that matched.
+#[derive(Debug, Clone, Default)]
+pub struct Matches {
+    per_field: Vec<Vec<usize>>,
+}
+
+impl RuleSet {
+    /// The built-in rules alone.
+    pub fn builtin() -> Result<RuleSet, RulesError> {
+        RuleSet::with_user(None)
+    }
+
+    /// The built-in rules merged with a repository's rules file.
+    pub fn with_user(user: Option<(&str, RulesFile)>) -> Result<RuleSet, RulesError> {
+        let builtin = RulesFile::parse(BUILTIN_RULES_NAME, BUILTIN_RULES, RuleOrigin::Builtin)?;
+        let mut info = RuleSetInfo::default();
+        let mut rules = builtin.rules;
+        let mut min_confidence = builtin.min_confidence.unwrap_or(DEFAULT_MIN_CONFIDENCE);
+        if let Some((name, user)) = user {
+            info.user_file = Some(name.to_owned());
+            for id in &user.disabled {
+                if rules.iter().any(|r| &r.id == id) {
+                    rules.retain(|r| &r.id != id);
+                    info.disabled.push(id.clone());
+                }
+            }
+            for rule in user.rules {
+                if let Some(pos) = rules.iter().position(|r| r.id == rule.id) {
+                    info.overridden.push(rule.id.clone());
+                    rules[pos] = rule;
+                } else {
+                    rules.push(rule);
+                }
+            }
+            if let Some(m) = user.min_confidence {
+                min_confidence = m;
+            }
+        }
+        info.builtin = rules
+            .iter()
+            .filter(|r| r.origin == RuleOrigin::Builtin)
+            .count();
+        info.user = rules.len() - info.builtin;
+        RuleSet::compile(rules, min_confidence, info)
+    }
+
+    fn compile(
+        rules: Vec<Rule>,
+        min_confidence: f64,
+        info: RuleSetInfo,
+    ) -> Result<RuleSet, RulesError> {
+        let mut patterns: Vec<Vec<String>> = vec![Vec::new(); Field::ALL.len()];
+        let mut index = |field: Field, p: &str| -> usize {
+            let list = &mut patterns[field.index()];
+            match list.iter().position(|q| q == p) {
+                Some(i) => i,
+                None => {
+                    list.push(p.to_owned());
+                    list.len() - 1
+                }
+            }
+        };
+        let mut compiled = Vec::with_capacity(rules.len());
+        for rule in rules {
+            let conds = |list: &[(Field, Vec<String>)],
+                         index: &mut dyn FnMut(Field, &str) -> usize| {
+                list.iter()
+                    .map(|(field, ps)| Condition {
+                        field: *field,
+                        patterns: ps.iter().map(|p| index(*field, p)).collect(),
+                    })
+                    .collect::<Vec<_>>()
+            };
+            let matches = conds(&rule.matches, &mut index);
+            let unless = conds(&rule.unless, &mut index);
+            compiled.push(CompiledRule {
+                rule,
+                matches,
+                unless,
+            });
+        }
+        let mut sets = Vec::with_capacity(Field::ALL.len());
+        let mut singles = Vec::with_capacity(Field::ALL.len());
+        for list in &patterns {
+            if list.is_empty() {
+                sets.push(None);
+                singles.push(Vec::new());
+                continue;
+            }
+            let set = RegexSetBuilder::new(list)
+                .case_insensitive(true)
+                .multi_line(true)
+                .size_limit(1 << 26)
+                .dfa_size_limit(1 << 26)
+                .build()
+                .map_err(|e| RulesError::Syntax {
+                    path: "rules".into(),
+                    message: format!("the patterns do not compile together: {e}"),
+                })?;
+            sets.push(Some(set));
+            let one: Result<Vec<_>, _> = list.iter().map(|p| pattern_regex(p)).collect();
+            singles.push(one.map_err(|e| RulesError::Syntax {
+                path: "rules".into(),
+                message: e.to_string(),
+            })?);
+        }
+        Ok(RuleSet {
+            rules: compiled,
+            sets,
+            singles,
+            min_confidence,
+            info,
+        })
+    }
+
+    /// Number of enabled rules.
+    pub fn len(&self) -> usize {
+        self.rules.len()
+    }
+
+    /// Whether there are no rules.
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The rule at `index`.
+    pub fn rule(&self, index: usize) -> &Rule {
+        &self.rules[index].rule
+    }
+
+    /// Runs every field's set once over `texts` (indexed like [`Field::ALL`]).
+    pub fn scan(&self, texts: &[&str; 9]) -> Matches {
+        let per_field = Field::ALL
+            .iter()
+            .map(|f| match (&self.sets[f.index()], texts[f.index()]) {
+                (Some(set), text) if !text.is_empty() => set.matches(text).into_iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        Matches { per_field }
+    }
+
+    /// The indices of the rules that fire given the matched patterns and the facts.
+    pub fn fired(&self, m: &Matches, facts: Facts) -> Vec<usize> {
+        let hit = |c: &Condition| {
+            let got = &m.per_field[c.field.index()];
+            c.patterns.iter().any(|p| got.contains(p))
+        };
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.matches.iter().all(hit)
+                    && !r.unless.iter().any(hit)
+                    && r.rule.facts.iter().all(|f| facts.contains(*f))
+                    && !r.rule.not_facts.iter().any(|f| facts.contains(*f))
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// The lines that made rule `index` fire: per matched field, the first line
+    /// matching one of its patterns.
+    pub fn quotes(&self, index: usize, texts: &[&str; 9]) -> Vec<(Field, String)> {
+        let rule = &self.rules[index];
+        let mut out = Vec::new();
+        for cond in &rule.matches {
+            let text = texts[cond.field.index()];
+            let quote = cond.patterns.iter().find_map(|p| {
+                let re = &self.singles[cond.field.index()][*p];
+                re.find(text).map(|m| line_around(text, m.start(), m.end()))
+            });
+            if let Some(q) = quote {
+                out.push((cond.field, q));
+            }
+        }
+        out
+    }
+}
+
+/// The full line(s) containing `start..end`, trimmed and bounded.
+fn line_around(text: &str, start: usize, end: usize) -> String {
+    let from = text[..start].rfind('\n').map_or(0, |i| i + 1);
+    let to = text[end..].find('\n').map_or(text.len(), |i| end + i);
+    let line = text[from..to].trim();
+    crate::summary::one_line(line, 240)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_rules_are_valid() {
+        let set = RuleSet::builtin().expect("builtin rules compile");
+        assert!(set.len() > 40, "{} rules", set.len());
+        assert_eq!(set.info.user, 0);
+    }
+
+    fn parse(text: &str) -> Result<RulesFile, RulesError> {
+        RulesFile::parse("rules.toml", text, RuleOrigin::User)
+    }
+
+    #[test]
+    fn errors_name_the_rule_and_field() {
+        let e = parse(
+            r#"
+[[rule]]
+id = "mine"
+error_type = "selector_drift"
+weight = 0.8
+why = "x"
+match.message = ["ok", "(unclosed"]
+"#,
+        )
+        .expect_err("bad regex");
+        let s = e.to_string();
+        assert!(
+            s.contains("rules.toml: rule 'mine' (#1), field `match.message[1]`"),
+            "{s}"
+        );
+        assert!(s.contains("expected a regular expression"), "{s}");
+
+        let e = parse("[[rule]]\nid = \"a\"\nerror_type = \"flaky\"\nweight = 0.5\nwhy = \"w\"\nmatch.any = \"x\"\n")
+            .expect_err("bad type");
+        assert!(
+            e.to_string()
+                .contains("field `error_type`: expected one of selector_drift"),
+            "{e}"
+        );
+
+        let e = parse("[[rule]]\nid = \"a\"\nerror_type = \"app_error\"\nweight = 1.5\nwhy = \"w\"\nmatch.any = \"x\"\n")
+            .expect_err("bad weight");
+        assert!(
+            e.to_string()
+                .contains("field `weight`: expected a number strictly between 0 and 1, found 1.5"),
+            "{e}"
+        );
+
+        let e = parse("[[rule]]\nid = \"a\"\nerror_type = \"app_error\"\nweight = 0.5\nwhy = \"w\"\nmatch.mesage = \"x\"\n")
+            .expect_err("bad field");
+        assert!(
+            e.to_string()
+                .contains("field `match.mesage`: expected one of message, call_log"),
+            "{e}"
+        );
+
+        let e = parse("[[rule]]\nid = \"a\"\nerror_type = \"app_error\"\nweight = 0.5\nwhy = \"w\"\nfacts = [\"slow\"]\n")
+            .expect_err("bad fact");
+        assert!(
+            e.to_string()
+                .contains("field `facts[0]`: expected one of timed_out"),
+            "{e}"
+        );
+
+        let e = parse("[[rule]]\nid = \"a\"\nerror_type = \"app_error\"\nweigth = 0.5\n")
+            .expect_err("typo");
+        assert!(
+            e.to_string().contains("rules.toml: expected a rules file"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("weigth"), "{e}");
+    }
+
+    #[test]
+    fn user_rules_override_and_disable() {
+        let builtin = RuleSet::builtin().expect("builtin");
+        let first = builtin.rule(0).id.clone();
+        let second = builtin.rule(1).id.clone();
+        let user = parse(&format!(
+            "[[rule]]\nid = \"{first}\"\nerror_type = \"app_error\"\nweight = 0.6\nwhy = \"mine\"\nmatch.any = \"zzz\"\n\n[[rule]]\nid = \"{second}\"\nenabled = false\n\n[[rule]]\nid = \"new\"\nerror_type = \"data_seed\"\nweight = 0.9\nwhy = \"ours\"\nmatch.page = \"no widgets\"\n"
+        ))
+        .expect("valid");
+        let set = RuleSet::with_user(Some(("r.toml", user))).expect("merged");
+        assert_eq!(set.info.overridden, vec![first.clone()]);
+        assert_eq!(set.info.disabled, vec![second.clone()]);
+        assert_eq!(set.info.user, 2);
+        assert_eq!(set.len(), builtin.len());
+        assert!(!(0..set.len()).any(|i| set.rule(i).id == second));
+        let replaced = (0..set.len())
+            .find(|i| set.rule(*i).id == first)
+            .expect("kept");
+        assert_eq!(set.rule(replaced).error_type, ErrorType::AppError);
+    }
+}

@@ -1,0 +1,455 @@
+//! What the classifier looks at: one failure's texts, sorted into fields, and
+//! the structural facts around it.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::aria;
+use crate::classify::rules::{Fact, Facts, Field};
+use crate::locator::Locator;
+use crate::model::{AttemptStatus, Bundle, ErrorInfo, Location, Test, TestStatus};
+
+/// A failure as the rules see it.
+#[derive(Debug, Clone)]
+pub struct FailureDoc {
+    /// `test` or `run_error`.
+    pub kind: FailureKind,
+    /// The test, for test failures.
+    pub test_id: Option<String>,
+    /// Title path joined with ` › ` (or the first line of a run error).
+    pub title: String,
+    /// Spec file.
+    pub file: Option<String>,
+    /// Where the failure happened (error location, else the test's line).
+    pub location: Option<Location>,
+    /// Project.
+    pub project: Option<String>,
+    /// Playwright's verdict.
+    pub status: Option<TestStatus>,
+    /// Number of attempts.
+    pub attempts: usize,
+    /// Texts per field, indexed like [`Field::ALL`].
+    pub fields: [String; 9],
+    /// Structural facts.
+    pub facts: Facts,
+    /// The first error message (for the signature and the summary line).
+    pub primary: String,
+    /// The locator the call log waited for and never found.
+    pub unresolved_locator: Option<String>,
+    /// The best element on the page for that locator, with its score.
+    pub similar_element: Option<aria::Candidate>,
+}
+
+/// What failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// A test.
+    Test,
+    /// An error outside any test.
+    RunError,
+}
+
+impl FailureDoc {
+    /// The text of `field`.
+    pub fn text(&self, field: Field) -> &str {
+        &self.fields[field as usize]
+    }
+
+    /// The fields as borrowed texts.
+    pub fn texts(&self) -> [&str; 9] {
+        std::array::from_fn(|i| self.fields[i].as_str())
+    }
+}
+
+/// Lines of a Playwright source excerpt: `  12 | code`, `> 12 | code`, `     |   ^`.
+static SOURCE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(>\s*)?\d*\s*\|").unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+/// Stack frames of JS, Python, Java and .NET.
+static STACK_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*(at\s+\S|File "[^"]+", line \d+|Traceback \(most recent call last\)|\.\.\. \d+ more$)"#)
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+/// Lines of an ARIA page snapshot.
+static PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"^\s*- (/url: |[a-z]+( "[^"]*")?( \[[^\]]+\])*:?( .*)?$)"#)
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+/// Diagnostics a test or fixture printed: `[browser] …`, `[WebServer] …`, `pageerror: …`.
+static OUTPUT_LINE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(\[(browser|WebServer|webServer|console|pageerror|stdout|stderr)\]|pageerror:|console\.(error|warn)|requestfailed:)")
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+static TIMEOUT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(Test|Hook|Fixture) timeout of \d+ms exceeded|Timeout \d+ms exceeded|exceeded the test timeout")
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+static SETUP: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(^|[/\\._ -])(global[._-]?)?(setup|teardown)([/\\._ -]|$)")
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+});
+
+/// Builds the doc for a failed (or flaky) test of `bundle`; `backend` is the
+/// run's backend log text shared by every failure.
+pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
+    let failed: Vec<_> = test
+        .attempts
+        .iter()
+        .filter(|a| !matches!(a.status, AttemptStatus::Passed | AttemptStatus::Skipped))
+        .collect();
+    let mut b = Builder::default();
+    let mut facts = Facts::default();
+    let mut snapshot = None;
+    let mut context_without_snapshot = false;
+    for attempt in &failed {
+        if attempt.status == AttemptStatus::TimedOut {
+            facts.insert(Fact::TimedOut);
+        }
+        for e in &attempt.errors {
+            b.error(e);
+        }
+        b.output(&attempt.stdout);
+        b.output(&attempt.stderr);
+        for att in &attempt.attachments {
+            if let Some(body) = &att.body {
+                b.output(body);
+            }
+        }
+        match &attempt.error_context {
+            Some(ctx) => match &ctx.page_snapshot {
+                Some(s) => snapshot = Some(s.as_str()),
+                None => context_without_snapshot = true,
+            },
+            None => {}
+        }
+    }
+    if let Some(s) = snapshot {
+        b.push(Field::Page, s);
+        facts.insert(Fact::HasPageSnapshot);
+    } else if context_without_snapshot {
+        facts.insert(Fact::PageSnapshotMissing);
+    }
+    match test.status {
+        TestStatus::Flaky => facts.insert(Fact::PassedOnRetry),
+        TestStatus::Unexpected if failed.len() >= 2 => facts.insert(Fact::FailedEveryAttempt),
+        _ => {}
+    }
+    if SETUP.is_match(&test.project) || SETUP.is_match(&test.file) {
+        facts.insert(Fact::SetupProject);
+    }
+    b.push(Field::Backend, backend);
+    b.push(Field::Test, &test.id);
+    let location = failed
+        .iter()
+        .flat_map(|a| a.errors.iter())
+        .find_map(|e| e.location.clone())
+        .or_else(|| {
+            test.line.map(|line| Location {
+                file: test.file.clone(),
+                line,
+                column: test.column.unwrap_or(1),
+            })
+        });
+    let primary = failed
+        .iter()
+        .flat_map(|a| a.errors.iter())
+        .map(|e| e.message.trim())
+        .find(|m| !m.is_empty())
+        .unwrap_or("")
+        .to_owned();
+    b.finish(FailureDoc {
+        kind: FailureKind::Test,
+        test_id: Some(test.id.clone()),
+        title: test.title(),
+        file: Some(test.file.clone()),
+        location,
+        project: Some(test.project.clone()),
+        status: Some(test.status),
+        attempts: test.attempts.len(),
+        fields: Default::default(),
+        facts,
+        primary,
+        unresolved_locator: None,
+        similar_element: None,
+    })
+}
+
+/// Builds the doc for a run-level error.
+pub fn from_run_error(error: &ErrorInfo, backend: &str) -> FailureDoc {
+    let mut b = Builder::default();
+    b.error(error);
+    b.push(Field::Backend, backend);
+    let mut facts = Facts::default();
+    facts.insert(Fact::RunError);
+    let primary = error.message.trim().to_owned();
+    b.finish(FailureDoc {
+        kind: FailureKind::RunError,
+        test_id: None,
+        title: crate::summary::one_line(&primary, 120),
+        file: error.location.as_ref().map(|l| l.file.clone()),
+        location: error.location.clone(),
+        project: None,
+        status: None,
+        attempts: 0,
+        fields: Default::default(),
+        facts,
+        primary,
+        unresolved_locator: None,
+        similar_element: None,
+    })
+}
+
+/// Builds the doc for one pasted failure text (a console excerpt, a CI log block):
+/// lines are sorted into fields by their shape.
+pub fn from_text(text: &str) -> FailureDoc {
+    let clean = crate::playwright::error_text::strip_ansi(text);
+    let mut b = Builder::default();
+    let (rest, call_log) = crate::playwright::error_text::split_call_log(&clean);
+    for line in &call_log {
+        b.push(Field::CallLog, line);
+    }
+    let mut message = Vec::new();
+    let mut page = Vec::new();
+    for line in rest.lines() {
+        if let Some(entry) = line
+            .trim()
+            .strip_prefix("- ")
+            .filter(|_| b.in_call_log_style(line))
+        {
+            b.push(Field::CallLog, entry);
+        } else if PAGE_LINE.is_match(line) && line.contains("[ref=") {
+            page.push(line);
+        } else if SOURCE_LINE.is_match(line) {
+            b.push(Field::Source, line);
+        } else if STACK_LINE.is_match(line) {
+            b.push(Field::Stack, line);
+        } else if OUTPUT_LINE.is_match(line) {
+            b.push(Field::Output, line);
+        } else {
+            message.push(line);
+        }
+    }
+    let message = message.join("\n");
+    b.push(Field::Message, &message);
+    let mut facts = Facts::default();
+    if !page.is_empty() {
+        b.push(Field::Page, &page.join("\n"));
+        facts.insert(Fact::HasPageSnapshot);
+    }
+    if TIMEOUT.is_match(&message) && message.contains("Test timeout") {
+        facts.insert(Fact::TimedOut);
+    }
+    let primary = message
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("")
+        .to_owned();
+    let location = crate::playwright::error_text::location_from_stack(b.text(Field::Stack));
+    b.finish(FailureDoc {
+        kind: FailureKind::Test,
+        test_id: None,
+        title: crate::summary::one_line(&primary, 120),
+        file: location.as_ref().map(|l| l.file.clone()),
+        location,
+        project: None,
+        status: None,
+        attempts: 0,
+        fields: Default::default(),
+        facts,
+        primary,
+        unresolved_locator: None,
+        similar_element: None,
+    })
+}
+
+/// Builds the run-wide backend text from the bundle's log excerpts.
+pub fn backend_text(bundle: &Bundle) -> String {
+    let mut out = String::new();
+    for ex in &bundle.log_excerpts {
+        for w in &ex.windows {
+            out.push_str(&w.text);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct Builder {
+    fields: [String; 9],
+}
+
+impl Builder {
+    fn text(&self, field: Field) -> &str {
+        &self.fields[field as usize]
+    }
+
+    fn push(&mut self, field: Field, text: &str) {
+        let text = text.trim_end();
+        if text.is_empty() {
+            return;
+        }
+        let slot = &mut self.fields[field as usize];
+        // Retries repeat the same error: keep each distinct text once.
+        if !slot.is_empty() && slot.contains(text) {
+            return;
+        }
+        if !slot.is_empty() {
+            slot.push('\n');
+        }
+        slot.push_str(text);
+    }
+
+    /// Old-style call logs in pasted text keep their `- ` entries after a `Call log:`
+    /// header that `split_call_log` already consumed; elsewhere `- ` is a diff line.
+    fn in_call_log_style(&self, line: &str) -> bool {
+        let t = line.trim_start();
+        t.starts_with("- waiting for")
+            || t.starts_with("- locator resolved")
+            || t.starts_with("- navigating to")
+            || t.starts_with("- attempting ")
+    }
+
+    fn output(&mut self, text: &str) {
+        self.push(Field::Output, text);
+    }
+
+    /// Sorts an error's parts into fields; source-excerpt and stack lines inside
+    /// the message go to their own fields.
+    fn error(&mut self, e: &ErrorInfo) {
+        let mut message = Vec::new();
+        for line in e.message.lines() {
+            if SOURCE_LINE.is_match(line) {
+                self.push(Field::Source, line);
+            } else if STACK_LINE.is_match(line) {
+                self.push(Field::Stack, line);
+            } else {
+                message.push(line);
+            }
+        }
+        self.push(Field::Message, message.join("\n").trim());
+        if let Some(v) = &e.value {
+            self.push(Field::Message, v);
+        }
+        for line in &e.call_log {
+            self.push(Field::CallLog, line);
+        }
+        if let Some(s) = &e.snippet {
+            self.push(Field::Source, s);
+        }
+        if let Some(s) = &e.stack {
+            let frames: Vec<&str> = s.lines().filter(|l| STACK_LINE.is_match(l)).collect();
+            self.push(Field::Stack, &frames.join("\n"));
+        }
+    }
+
+    fn finish(mut self, mut doc: FailureDoc) -> FailureDoc {
+        let (locator, unresolved) = unresolved_locator(
+            &self.fields[Field::CallLog as usize],
+            &self.fields[Field::Message as usize],
+        );
+        if unresolved {
+            doc.facts.insert(Fact::LocatorUnresolved);
+            doc.unresolved_locator = locator.clone();
+            if let Some(loc) = locator.as_deref().and_then(Locator::parse) {
+                let nodes = aria::parse(&self.fields[Field::Page as usize]);
+                doc.similar_element = aria::candidates(&loc, &nodes, 1).into_iter().next();
+                if doc
+                    .similar_element
+                    .as_ref()
+                    .is_some_and(|c| c.score >= SIMILAR_ELEMENT_SCORE)
+                {
+                    doc.facts.insert(Fact::SimilarElementOnPage);
+                }
+            }
+        }
+        let mut any = String::new();
+        for f in Field::ALL {
+            if f != Field::Any && f != Field::Backend && !self.fields[f as usize].is_empty() {
+                any.push_str(&self.fields[f as usize]);
+                any.push('\n');
+            }
+        }
+        self.fields[Field::Any as usize] = any;
+        doc.fields = self.fields;
+        doc
+    }
+}
+
+/// The score from which an element on the page counts as "the same thing, renamed".
+pub const SIMILAR_ELEMENT_SCORE: f64 = 0.6;
+
+/// The locator the call log last waited for, and whether it never resolved.
+fn unresolved_locator(call_log: &str, message: &str) -> (Option<String>, bool) {
+    let mut waited: Option<&str> = None;
+    let mut resolved = false;
+    for line in call_log.lines() {
+        let l = line.trim();
+        if let Some(target) = l.strip_prefix("waiting for ") {
+            let is_locator = target.starts_with("locator(")
+                || target.starts_with("getBy")
+                || target.starts_with("selector ")
+                || target.starts_with("frameLocator(");
+            if is_locator {
+                waited = Some(target);
+                resolved = false;
+            }
+        } else if l.contains("resolved to") {
+            resolved = !l.contains("resolved to 0 elements");
+        }
+    }
+    let not_found = message.contains("element(s) not found")
+        || message.contains("resolved to 0 elements")
+        || message.contains("Received: <element(s) not found>");
+    match waited {
+        Some(target) => (Some(target.to_owned()), !resolved || not_found),
+        None => {
+            // The message may name the locator when the call log is missing.
+            let from_message = message
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("Locator:"))
+                .map(|s| s.trim().to_owned());
+            (from_message, not_found)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pasted_text_is_sorted_into_fields() {
+        let doc = from_text(
+            "Error: expect(locator).toBeVisible() failed\n\nLocator: getByText('Signed in as demo')\nExpected: visible\nError: element(s) not found\n\nCall log:\n  - Expect \"toBeVisible\" with timeout 4000ms\n  - waiting for getByText('Signed in as demo')\n\n\n  3 | test('x', async ({ page }) => {\n> 5 |   await expect(page.getByText('Signed in as demo')).toBeVisible();\n    at /src/tests/account.spec.ts:5:51\n[browser] console.error: 401\n",
+        );
+        assert!(doc.text(Field::Message).contains("element(s) not found"));
+        assert!(doc.text(Field::CallLog).contains("waiting for getByText"));
+        assert!(doc.text(Field::Source).contains("> 5 |"));
+        assert!(doc.text(Field::Stack).contains("account.spec.ts:5:51"));
+        assert!(doc.text(Field::Output).contains("[browser]"));
+        assert!(doc.facts.contains(Fact::LocatorUnresolved));
+        assert_eq!(
+            doc.unresolved_locator.as_deref(),
+            Some("getByText('Signed in as demo')")
+        );
+        assert_eq!(doc.location.as_ref().map(|l| l.line), Some(5));
+    }
+
+    #[test]
+    fn resolved_locators_are_not_unresolved() {
+        let (loc, unresolved) = unresolved_locator(
+            "waiting for getByRole('status')\n12 × locator resolved to <p role=\"status\"></p>",
+            "Expected: \"Saved\"",
+        );
+        assert_eq!(loc.as_deref(), Some("getByRole('status')"));
+        assert!(!unresolved);
+        let (_, unresolved) = unresolved_locator(
+            "waiting for getByTestId('item-row')\n12 × locator resolved to 0 elements",
+            "",
+        );
+        assert!(unresolved);
+    }
+}

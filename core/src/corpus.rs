@@ -1,0 +1,429 @@
+//! The labeled dev corpus (`fixtures/corpus/*.jsonl`) and the classifier's
+//! scores on it: accuracy, per-type precision/recall/F1, the confusion matrix
+//! and a calibration table.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::taxonomy::ErrorType;
+
+/// One labeled failure excerpt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// Unique id.
+    pub id: String,
+    /// The failure text, verbatim from its source.
+    pub text: String,
+    /// The root cause's type, as the source thread established it.
+    pub error_type: ErrorType,
+    /// Where the text comes from.
+    pub source: String,
+    /// What the thread established, in one sentence.
+    pub root_cause: String,
+    /// Which comment or commit established it.
+    pub established_by: String,
+}
+
+/// A corpus file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CorpusError {
+    /// Unreadable file.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A line that is not a corpus entry.
+    #[error(
+        "{path}:{line}: expected a corpus entry (id, text, error_type, source, root_cause, established_by), found: {found}"
+    )]
+    Entry {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        found: String,
+    },
+}
+
+/// Reads every `*.jsonl` file of `dir` (or one file), checking ids are unique.
+pub fn load(path: &Path) -> Result<Vec<Entry>, CorpusError> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|source| CorpusError::Io {
+                path: path.to_owned(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![path.to_owned()]
+    };
+    let mut out = Vec::new();
+    let mut ids = HashSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).map_err(|source| CorpusError::Io {
+            path: file.clone(),
+            source,
+        })?;
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let entry: Entry = serde_json::from_str(line).map_err(|e| CorpusError::Entry {
+                path: file.clone(),
+                line: i + 1,
+                found: e.to_string(),
+            })?;
+            if !ids.insert(entry.id.clone()) {
+                return Err(CorpusError::Entry {
+                    path: file.clone(),
+                    line: i + 1,
+                    found: format!("duplicate id {:?}", entry.id),
+                });
+            }
+            out.push(entry);
+        }
+    }
+    Ok(out)
+}
+
+/// One classified entry.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Prediction {
+    /// The entry's id.
+    pub id: String,
+    /// The label.
+    pub expected: ErrorType,
+    /// What the classifier said.
+    pub predicted: ErrorType,
+    /// Its confidence.
+    pub confidence: f64,
+    /// The rule behind it.
+    pub rule: Option<String>,
+}
+
+/// Precision, recall and F1 of one type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TypeScore {
+    /// The type.
+    pub error_type: ErrorType,
+    /// Entries labeled with it.
+    pub support: usize,
+    /// Entries predicted as it.
+    pub predicted: usize,
+    /// Correct predictions.
+    pub correct: usize,
+    /// correct / predicted.
+    pub precision: f64,
+    /// correct / support.
+    pub recall: f64,
+    /// Harmonic mean.
+    pub f1: f64,
+}
+
+/// One row of the calibration table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CalibrationBin {
+    /// Lower bound (inclusive).
+    pub from: f64,
+    /// Upper bound (exclusive, except the last).
+    pub to: f64,
+    /// Predictions in the bin.
+    pub count: usize,
+    /// Of those, correct.
+    pub correct: usize,
+    /// correct / count.
+    pub accuracy: f64,
+    /// Mean confidence in the bin.
+    pub mean_confidence: f64,
+}
+
+/// The classifier's scores on a corpus.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Entries.
+    pub total: usize,
+    /// Correct predictions.
+    pub correct: usize,
+    /// correct / total.
+    pub accuracy: f64,
+    /// Mean F1 over the labeled types.
+    pub macro_f1: f64,
+    /// Predictions with confidence ≥ 0.8.
+    pub confident: usize,
+    /// Of those, correct.
+    pub confident_correct: usize,
+    /// confident_correct / confident.
+    pub confident_precision: f64,
+    /// Predicted `unknown`.
+    pub unknown: usize,
+    /// Per type.
+    pub per_type: Vec<TypeScore>,
+    /// `confusion[expected][predicted]`.
+    pub confusion: BTreeMap<String, BTreeMap<String, usize>>,
+    /// Calibration bins.
+    pub calibration: Vec<CalibrationBin>,
+    /// The misclassified entries.
+    pub errors: Vec<Prediction>,
+}
+
+/// The confidence from which a prediction counts as "confident".
+pub const CONFIDENT: f64 = 0.8;
+
+/// Scores predictions against their labels.
+pub fn evaluate(preds: &[Prediction]) -> Evaluation {
+    let total = preds.len();
+    let correct = preds.iter().filter(|p| p.expected == p.predicted).count();
+    let labeled: Vec<ErrorType> = ErrorType::ALL
+        .into_iter()
+        .filter(|t| preds.iter().any(|p| p.expected == *t))
+        .collect();
+    let per_type: Vec<TypeScore> = labeled
+        .iter()
+        .map(|&t| {
+            let support = preds.iter().filter(|p| p.expected == t).count();
+            let predicted = preds.iter().filter(|p| p.predicted == t).count();
+            let hit = preds
+                .iter()
+                .filter(|p| p.predicted == t && p.expected == t)
+                .count();
+            let precision = ratio(hit, predicted);
+            let recall = ratio(hit, support);
+            let f1 = if precision + recall > 0.0 {
+                2.0 * precision * recall / (precision + recall)
+            } else {
+                0.0
+            };
+            TypeScore {
+                error_type: t,
+                support,
+                predicted,
+                correct: hit,
+                precision,
+                recall,
+                f1,
+            }
+        })
+        .collect();
+    let macro_f1 = if per_type.is_empty() {
+        0.0
+    } else {
+        per_type.iter().map(|s| s.f1).sum::<f64>() / per_type.len() as f64
+    };
+    let mut confusion: BTreeMap<String, BTreeMap<String, usize>> = BTreeMap::new();
+    for p in preds {
+        *confusion
+            .entry(p.expected.as_str().to_owned())
+            .or_default()
+            .entry(p.predicted.as_str().to_owned())
+            .or_default() += 1;
+    }
+    let edges = [0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0];
+    let calibration = edges
+        .windows(2)
+        .map(|w| {
+            let last = w[1] >= 1.0;
+            let inside: Vec<&Prediction> = preds
+                .iter()
+                .filter(|p| p.confidence >= w[0] && (p.confidence < w[1] || last))
+                .collect();
+            let ok = inside.iter().filter(|p| p.expected == p.predicted).count();
+            CalibrationBin {
+                from: w[0],
+                to: w[1],
+                count: inside.len(),
+                correct: ok,
+                accuracy: ratio(ok, inside.len()),
+                mean_confidence: if inside.is_empty() {
+                    0.0
+                } else {
+                    inside.iter().map(|p| p.confidence).sum::<f64>() / inside.len() as f64
+                },
+            }
+        })
+        .collect();
+    let confident: Vec<&Prediction> = preds
+        .iter()
+        .filter(|p| p.confidence >= CONFIDENT && p.predicted != ErrorType::Unknown)
+        .collect();
+    let confident_correct = confident
+        .iter()
+        .filter(|p| p.expected == p.predicted)
+        .count();
+    Evaluation {
+        total,
+        correct,
+        accuracy: ratio(correct, total),
+        macro_f1,
+        confident: confident.len(),
+        confident_correct,
+        confident_precision: ratio(confident_correct, confident.len()),
+        unknown: preds
+            .iter()
+            .filter(|p| p.predicted == ErrorType::Unknown)
+            .count(),
+        per_type,
+        confusion,
+        calibration,
+        errors: preds
+            .iter()
+            .filter(|p| p.expected != p.predicted)
+            .cloned()
+            .collect(),
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Short column names for the confusion matrix.
+fn abbrev(t: &str) -> String {
+    let t = ErrorType::from_str(t).unwrap_or(ErrorType::Unknown);
+    match t {
+        ErrorType::SelectorDrift => "sel",
+        ErrorType::AssertionMismatch => "asr",
+        ErrorType::VisualRegression => "vis",
+        ErrorType::TimeoutFlaky => "tmo",
+        ErrorType::AuthState => "aut",
+        ErrorType::DataSeed => "sed",
+        ErrorType::ServerUnavailable => "srv",
+        ErrorType::NetworkFlake => "net",
+        ErrorType::BrowserCrash => "crs",
+        ErrorType::EnvironmentSetup => "env",
+        ErrorType::AppError => "app",
+        ErrorType::TestCodeError => "cod",
+        ErrorType::Unknown => "unk",
+    }
+    .to_owned()
+}
+
+/// The evaluation as plain-text tables.
+pub fn render(e: &Evaluation) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "entries {}  correct {}  accuracy {:.3}  macro-F1 {:.3}  unknown {}",
+        e.total, e.correct, e.accuracy, e.macro_f1, e.unknown
+    );
+    let _ = writeln!(
+        out,
+        "confidence >= {CONFIDENT}: {} predictions, {} correct, precision {:.3}\n",
+        e.confident, e.confident_correct, e.confident_precision
+    );
+    let _ = writeln!(
+        out,
+        "{:<20} {:>7} {:>9} {:>7} {:>9} {:>7} {:>6}",
+        "error_type", "support", "predicted", "correct", "precision", "recall", "f1"
+    );
+    for s in &e.per_type {
+        let _ = writeln!(
+            out,
+            "{:<20} {:>7} {:>9} {:>7} {:>9.3} {:>7.3} {:>6.3}",
+            s.error_type.as_str(),
+            s.support,
+            s.predicted,
+            s.correct,
+            s.precision,
+            s.recall,
+            s.f1
+        );
+    }
+    let cols: Vec<&str> = ErrorType::ALL.iter().map(|t| t.as_str()).collect();
+    let _ = write!(
+        out,
+        "\nconfusion (rows: label, columns: predicted)\n{:<20}",
+        ""
+    );
+    for c in &cols {
+        let _ = write!(out, " {:>4}", abbrev(c));
+    }
+    out.push('\n');
+    for (label, row) in &e.confusion {
+        let _ = write!(out, "{label:<20}");
+        for c in &cols {
+            match row.get(*c) {
+                Some(n) => {
+                    let _ = write!(out, " {n:>4}");
+                }
+                None => out.push_str("    ."),
+            }
+        }
+        out.push('\n');
+    }
+    let _ = writeln!(
+        out,
+        "\ncalibration\n{:<12} {:>6} {:>8} {:>9} {:>9}",
+        "confidence", "count", "correct", "accuracy", "mean conf"
+    );
+    for b in &e.calibration {
+        let _ = writeln!(
+            out,
+            "[{:.1}, {:.1}{} {:>6} {:>8} {:>9.3} {:>9.3}",
+            b.from,
+            b.to,
+            if b.to >= 1.0 { "]" } else { ")" },
+            b.count,
+            b.correct,
+            b.accuracy,
+            b.mean_confidence
+        );
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(e: ErrorType, g: ErrorType, c: f64) -> Prediction {
+        Prediction {
+            id: "x".into(),
+            expected: e,
+            predicted: g,
+            confidence: c,
+            rule: None,
+        }
+    }
+
+    #[test]
+    fn metrics_add_up() {
+        use ErrorType::*;
+        let preds = [
+            p(SelectorDrift, SelectorDrift, 0.9),
+            p(SelectorDrift, TimeoutFlaky, 0.6),
+            p(TimeoutFlaky, TimeoutFlaky, 0.85),
+            p(AppError, Unknown, 0.3),
+        ];
+        let e = evaluate(&preds);
+        assert_eq!((e.total, e.correct, e.unknown), (4, 2, 1));
+        assert!((e.accuracy - 0.5).abs() < 1e-9);
+        let sel = &e.per_type[0];
+        assert_eq!(sel.error_type, SelectorDrift);
+        assert!((sel.precision - 1.0).abs() < 1e-9 && (sel.recall - 0.5).abs() < 1e-9);
+        let tmo = e
+            .per_type
+            .iter()
+            .find(|s| s.error_type == TimeoutFlaky)
+            .expect("tmo");
+        assert!((tmo.precision - 0.5).abs() < 1e-9);
+        assert_eq!((e.confident, e.confident_correct), (2, 2));
+        assert_eq!(e.confusion["selector_drift"]["timeout_flaky"], 1);
+        assert_eq!(e.calibration.iter().map(|b| b.count).sum::<usize>(), 4);
+        // selector 2/3, timeout 2/3, app 0 → (0.667 + 0.667 + 0) / 3
+        assert!((e.macro_f1 - (2.0 / 3.0 * 2.0) / 3.0).abs() < 1e-9);
+        assert!(render(&e).contains("accuracy 0.500"));
+    }
+}
