@@ -307,6 +307,19 @@ pub enum FixKind {
     FixTestCode,
 }
 
+impl FixKind {
+    /// The kind's name in `analysis.json`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            FixKind::UpdateLocator => "update_locator",
+            FixKind::RefreshSnapshot => "refresh_snapshot",
+            FixKind::AdjustTimeout => "adjust_timeout",
+            FixKind::ReviewAssertion => "review_assertion",
+            FixKind::FixTestCode => "fix_test_code",
+        }
+    }
+}
+
 /// A structured edit proposal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

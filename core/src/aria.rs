@@ -232,12 +232,36 @@ fn role_hint(word: &str) -> Option<&'static str> {
     }
 }
 
-/// Sørensen–Dice over word sets.
+/// Words UIs use interchangeably for the same action: a renamed control
+/// usually keeps its meaning ("Add item" → "New item").
+const SYNONYMS: &[&[&str]] = &[
+    &["add", "new", "create", "plus"],
+    &["delete", "remove", "trash", "discard"],
+    &["edit", "update", "modify", "change"],
+    &["save", "submit", "confirm", "apply", "ok"],
+    &["close", "dismiss", "cancel", "x"],
+    &["login", "signin", "log", "sign"],
+    &["search", "find", "filter", "query"],
+    &["next", "continue", "forward", "proceed"],
+    &["back", "previous", "prev", "return"],
+    &["setting", "preference", "option", "config"],
+    &["user", "account", "profile"],
+];
+
+fn canonical(word: &str) -> &str {
+    SYNONYMS
+        .iter()
+        .find(|group| group.contains(&word))
+        .map_or(word, |group| group[0])
+}
+
+/// Sørensen–Dice over word sets, synonyms counted as the same word.
 fn dice(a: &[String], b: &[String]) -> f64 {
     if a.is_empty() || b.is_empty() {
         return 0.0;
     }
-    let common = a.iter().filter(|w| b.contains(w)).count();
+    let b: Vec<&str> = b.iter().map(|w| canonical(w)).collect();
+    let common = a.iter().filter(|w| b.contains(&canonical(w))).count();
     2.0 * common as f64 / (a.len() + b.len()) as f64
 }
 
@@ -280,7 +304,7 @@ mod tests {
   - main [ref=e10]:
     - heading "Items" [level=1] [ref=e11]
     - paragraph [ref=e12]: 5 items
-    - link "Add item" [ref=e13] [cursor=pointer]:
+    - link "New item" [ref=e13] [cursor=pointer]:
       - /url: /items/new
     - text: "Quoted: text"
 "#;
@@ -303,8 +327,9 @@ mod tests {
     fn a_renamed_id_finds_its_element() {
         let loc = Locator::parse("locator('#add-item')").expect("css");
         let c = candidates(&loc, &parse(SNAPSHOT), 3);
-        assert_eq!(c[0].locator, "getByRole('link', { name: 'Add item' })");
+        assert_eq!(c[0].locator, "getByRole('link', { name: 'New item' })");
         assert!(c[0].score > 0.8, "{c:?}");
+        assert!(c[0].score - c[1].score >= 0.1, "{c:?}");
     }
 
     #[test]

@@ -152,7 +152,7 @@ pub fn markdown(analysis: &Analysis, max_bytes: usize) -> String {
         let _ = writeln!(
             out,
             "- `{}` {place}: {what}{}",
-            kind_name(f.kind),
+            f.kind.as_str(),
             if f.needs_review {
                 " (needs review)"
             } else {
@@ -180,16 +180,6 @@ pub fn markdown(analysis: &Analysis, max_bytes: usize) -> String {
         );
     }
     crate::summary::truncate_markdown(out, max_bytes)
-}
-
-fn kind_name(k: FixKind) -> &'static str {
-    match k {
-        FixKind::UpdateLocator => "update_locator",
-        FixKind::RefreshSnapshot => "refresh_snapshot",
-        FixKind::AdjustTimeout => "adjust_timeout",
-        FixKind::ReviewAssertion => "review_assertion",
-        FixKind::FixTestCode => "fix_test_code",
-    }
 }
 
 fn remediation_text(t: ErrorType) -> &'static str {

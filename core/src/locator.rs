@@ -47,7 +47,9 @@ pub struct Locator {
 static CALL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?x)
-        (locator|getByRole|getByText|getByLabel|getByPlaceholder|getByTestId|getByAltText|getByTitle)
+        (locator|getByRole|getByText|getByLabel|getByPlaceholder|getByTestId|getByAltText|getByTitle
+        |get_by_role|get_by_text|get_by_label|get_by_placeholder|get_by_test_id|get_by_alt_text|get_by_title
+        |GetByRole|GetByText|GetByLabel|GetByPlaceholder|GetByTestId|GetByAltText|GetByTitle)
         \(\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)"|/((?:[^/\\]|\\.)*)/[a-z]*)
         (?:\s*,\s*\{([^}]*)\})?\s*\)"#,
     )
@@ -65,7 +67,8 @@ impl Locator {
     /// Parses the last locator call in `text`; `None` when there is none.
     pub fn parse(text: &str) -> Option<Locator> {
         let caps = CALL.captures_iter(text).last()?;
-        let func = caps.get(1)?.as_str();
+        // Python and .NET spell the same methods get_by_role / GetByRole.
+        let func = caps.get(1)?.as_str().replace('_', "").to_lowercase();
         let value = caps
             .get(2)
             .or(caps.get(3))
@@ -81,14 +84,14 @@ impl Locator {
                 .or(c.get(3))
                 .map(|m| m.as_str().to_owned())
         });
-        let (kind, role) = match func {
-            "getByRole" => (LocatorKind::Role, Some(value.clone())),
-            "getByText" => (LocatorKind::Text, None),
-            "getByLabel" => (LocatorKind::Label, None),
-            "getByPlaceholder" => (LocatorKind::Placeholder, None),
-            "getByTestId" => (LocatorKind::TestId, None),
-            "getByAltText" => (LocatorKind::AltText, None),
-            "getByTitle" => (LocatorKind::Title, None),
+        let (kind, role) = match func.as_str() {
+            "getbyrole" => (LocatorKind::Role, Some(value.clone())),
+            "getbytext" => (LocatorKind::Text, None),
+            "getbylabel" => (LocatorKind::Label, None),
+            "getbyplaceholder" => (LocatorKind::Placeholder, None),
+            "getbytestid" => (LocatorKind::TestId, None),
+            "getbyalttext" => (LocatorKind::AltText, None),
+            "getbytitle" => (LocatorKind::Title, None),
             _ => (selector_kind(&value), None),
         };
         let source = caps.get(0).map_or("", |m| m.as_str()).to_owned();
@@ -242,6 +245,8 @@ mod tests {
         let l = Locator::parse(r"locator('xpath=//button[text()=\'Go\']')").expect("xpath");
         assert_eq!(l.kind(), LocatorKind::XPath);
         assert!(Locator::parse("navigating to \"http://x\"").is_none());
+        let l = Locator::parse("waiting for get_by_placeholder(\"Search model\")").expect("python");
+        assert_eq!((l.kind(), l.target_text()), (LocatorKind::Placeholder, "Search model"));
     }
 
     #[test]

@@ -116,10 +116,12 @@ fn self_heal_plan(c: &Classification) -> SelfHealPlan {
         }
     }
     // A rerun with fewer workers already reruns the failing tests.
-    if let (Some(reduce), Some(rerun)) = (
-        by_action.get(&HealAction::ReduceWorkers).cloned(),
-        by_action.remove(&HealAction::RerunFailed),
-    ) {
+    if by_action.contains_key(&HealAction::ReduceWorkers)
+        && let (Some(reduce), Some(rerun)) = (
+            by_action.get(&HealAction::ReduceWorkers).cloned(),
+            by_action.remove(&HealAction::RerunFailed),
+        )
+    {
         let merged = by_action.entry(HealAction::ReduceWorkers).or_default();
         *merged = reduce;
         for t in rerun.0 {
@@ -340,8 +342,8 @@ fn triggers(c: &Classification, plan: &SelfHealPlan, fixes: &[FixInstruction]) -
         .iter()
         .map(|f| {
             format!(
-                "{:?} for {} ({}, confidence {:.2})",
-                f.kind,
+                "{} for {} ({}, confidence {:.2})",
+                f.kind.as_str(),
                 f.failure,
                 f.error_type.as_str(),
                 f.confidence

@@ -17,3 +17,19 @@ fn committed_bundle_schema_matches_the_model() {
         "schemas/bundle.v1.json is out of date: run UPDATE_SCHEMAS=1 cargo test -p ci-medic-core --test schema"
     );
 }
+
+#[test]
+fn committed_analysis_schema_matches_the_model() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/analysis.v1.json");
+    let generated = serde_json::to_string_pretty(&ci_medic_core::analysis::analysis_schema())
+        .expect("json")
+        + "\n";
+    if std::env::var_os("UPDATE_SCHEMAS").is_some() {
+        std::fs::write(&path, &generated).expect("write schema");
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schemas/analysis.v1.json is out of date: run UPDATE_SCHEMAS=1 cargo test -p ci-medic-core --test schema"
+    );
+}

@@ -158,7 +158,8 @@ impl Classifier {
                         text,
                     })
                     .collect();
-                for fact in &r.facts {
+                // The most specific fact (declared last) first.
+                for fact in r.facts.iter().rev() {
                     if let Some(q) = fact_quote(doc, *fact) {
                         quotes.push(q);
                     }
@@ -308,7 +309,7 @@ fn mark_login_page(docs: &mut [FailureDoc]) {
 fn mark_missing_seed_records(docs: &mut [FailureDoc], verdicts: &[Verdict]) -> bool {
     let mut records: Vec<String> = Vec::new();
     for (d, v) in docs.iter().zip(verdicts) {
-        if v.error_type == ErrorType::DataSeed && v.confidence >= 0.6 {
+        if v.error_type == ErrorType::DataSeed {
             for c in EXPECTED_VALUE.captures_iter(d.text(Field::Message)) {
                 if let Some(m) = c.get(1) {
                     records.push(m.as_str().trim().to_lowercase());

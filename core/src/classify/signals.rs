@@ -73,7 +73,7 @@ static STACK_LINE: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Lines of an ARIA page snapshot.
 static PAGE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"^\s*- (/url: |[a-z]+( "[^"]*")?( \[[^\]]+\])*:?( .*)?$)"#)
+    Regex::new(r#"^\s*- (/url: |(heading|paragraph|button|link|textbox|generic|list|listitem|img|navigation|banner|main|text|checkbox|combobox|region|dialog|alert|status|table|row|cell|tab|tablist|form|article|contentinfo|complementary|separator|option|menu|menuitem|group|searchbox)( "[^"]*")?( \[[^\]]+\])*:?( .*)?$)"#)
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 /// Diagnostics a test or fixture printed: `[browser] …`, `[WebServer] …`, `pageerror: …`.
@@ -218,7 +218,7 @@ pub fn from_text(text: &str) -> FailureDoc {
             .filter(|_| b.in_call_log_style(line))
         {
             b.push(Field::CallLog, entry);
-        } else if PAGE_LINE.is_match(line) && line.contains("[ref=") {
+        } else if PAGE_LINE.is_match(line) {
             page.push(line);
         } else if SOURCE_LINE.is_match(line) {
             b.push(Field::Source, line);
@@ -390,6 +390,8 @@ fn unresolved_locator(call_log: &str, message: &str) -> (Option<String>, bool) {
         if let Some(target) = l.strip_prefix("waiting for ") {
             let is_locator = target.starts_with("locator(")
                 || target.starts_with("getBy")
+                || target.starts_with("get_by_")
+                || target.starts_with("GetBy")
                 || target.starts_with("selector ")
                 || target.starts_with("frameLocator(");
             if is_locator {

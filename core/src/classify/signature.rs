@@ -23,6 +23,7 @@ static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
             "<path>",
         ),
         (r"\b[0-9a-fA-F]{8,}\b", "<hex>"),
+        (r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "<ip>"),
         (r"\d+(?:\.\d+)?", "<n>"),
         (r"\s+", " "),
     ]

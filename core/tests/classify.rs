@@ -1,0 +1,228 @@
+//! The classifier and planner on recorded real runs: verdicts, evidence,
+//! clusters, plans, and the diagnosis as a snapshot.
+
+use std::path::Path;
+
+use ci_medic_core::analysis::{Analysis, FixKind, HealAction};
+use ci_medic_core::classify::Classifier;
+use ci_medic_core::collect::{self, Limits};
+use ci_medic_core::model::{RunContext, TestStatus};
+use ci_medic_core::redact::Redactor;
+use ci_medic_core::taxonomy::ErrorType;
+use ci_medic_core::{diagnosis, plan};
+
+fn bundle_of(run: &str) -> ci_medic_core::Bundle {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/runs")
+        .join(run);
+    let inputs = collect::discover(&root, |_| None);
+    let out = tempfile::tempdir().expect("tempdir");
+    let context = RunContext {
+        provider: "local".into(),
+        run_id: "r1".into(),
+        run_attempt: 1,
+        ..RunContext::default()
+    };
+    collect::collect(
+        &inputs,
+        &Limits::default(),
+        context,
+        &Redactor::new([]),
+        &out.path().join("b"),
+        Vec::new(),
+    )
+    .expect("collect")
+    .bundle
+}
+
+fn analysis_of(run: &str) -> Analysis {
+    let c = Classifier::builtin().expect("rules");
+    plan::analyze(&c, &bundle_of(run), "2026-01-01T00:00:00Z".into())
+}
+
+#[test]
+fn a_renamed_selector_is_drift_with_the_renamed_element_as_candidate() {
+    let a = analysis_of("selector_drift");
+    assert_eq!(a.classification.error_type, ErrorType::SelectorDrift);
+    let form = a
+        .classification
+        .failures
+        .iter()
+        .find(|f| f.id.contains("creates an item"))
+        .expect("form test");
+    assert_eq!(form.error_type, ErrorType::SelectorDrift);
+    assert_eq!(form.locator.as_deref(), Some("locator('#add-item')"));
+    // The evidence quotes the renamed element found in the page snapshot.
+    let renamed = form
+        .evidence
+        .iter()
+        .find(|e| e.rule == "selector.renamed")
+        .expect("renamed rule fired");
+    assert!(
+        renamed.quotes.iter().any(|q| q.text.contains("getByRole('link', { name: 'New item' })")),
+        "{renamed:?}"
+    );
+    let fix = a
+        .fix_agent_instructions
+        .iter()
+        .find(|f| f.failure == form.id)
+        .expect("instruction");
+    assert_eq!(fix.kind, FixKind::UpdateLocator);
+    assert_eq!(fix.old.as_deref(), Some("locator('#add-item')"));
+    assert_eq!(
+        fix.new.as_deref(),
+        Some("getByRole('link', { name: 'New item' })")
+    );
+    assert!(fix.candidates[0].score >= 0.8, "{:?}", fix.candidates);
+    assert!(a.triggers.fix_agent.eligible);
+    assert!(!a.triggers.self_heal.eligible, "{:?}", a.triggers.self_heal);
+}
+
+#[test]
+fn a_timeout_on_a_login_page_is_auth_state_and_plans_new_storage_state() {
+    let a = analysis_of("auth_state");
+    assert_eq!(a.classification.error_type, ErrorType::AuthState);
+    let timed_out = a
+        .classification
+        .failures
+        .iter()
+        .find(|f| f.id.contains("creates an item"))
+        .expect("form test");
+    // Looks like drift ('#add-item' never found); the page says otherwise.
+    assert_eq!(timed_out.error_type, ErrorType::AuthState, "{timed_out:#?}");
+    let actions: Vec<HealAction> = a.self_heal_plan.actions.iter().map(|p| p.action).collect();
+    assert_eq!(
+        actions,
+        [HealAction::RegenerateStorageState, HealAction::RerunFailed]
+    );
+    assert!(a.triggers.self_heal.eligible);
+}
+
+#[test]
+fn a_missing_record_joins_the_data_seed_failure_that_found_it_missing() {
+    let a = analysis_of("data_seed");
+    assert_eq!(a.classification.error_type, ErrorType::DataSeed);
+    let open = a
+        .classification
+        .failures
+        .iter()
+        .find(|f| f.id.contains("opens an item page"))
+        .expect("item test");
+    assert_eq!(open.error_type, ErrorType::DataSeed, "{open:#?}");
+    assert!(open.evidence.iter().any(|e| e.rule == "seed.missing-record-run-wide"));
+    let actions: Vec<HealAction> = a.self_heal_plan.actions.iter().map(|p| p.action).collect();
+    assert_eq!(actions, [HealAction::ReseedData, HealAction::RerunFailed]);
+}
+
+#[test]
+fn a_server_that_never_started_is_one_cause_not_many_bugs() {
+    let a = analysis_of("server_unavailable");
+    assert_eq!(a.classification.error_type, ErrorType::ServerUnavailable);
+    assert!(a.classification.confidence >= 0.9);
+    assert!(
+        a.classification
+            .failures
+            .iter()
+            .all(|f| f.error_type == ErrorType::ServerUnavailable)
+    );
+    assert!(
+        a.classification.failures[0]
+            .evidence
+            .iter()
+            .any(|e| e.rule == "server.down-run-wide")
+    );
+    let actions: Vec<HealAction> = a.self_heal_plan.actions.iter().map(|p| p.action).collect();
+    assert_eq!(
+        actions,
+        [
+            HealAction::RestartApp,
+            HealAction::WaitForHealth,
+            HealAction::RerunFailed
+        ]
+    );
+}
+
+#[test]
+fn a_flaky_timeout_is_rerun_and_a_crash_reduces_workers() {
+    let a = analysis_of("timeout_flaky");
+    assert_eq!(a.classification.error_type, ErrorType::TimeoutFlaky);
+    assert!(
+        a.classification
+            .failures
+            .iter()
+            .all(|f| f.status == Some(TestStatus::Flaky))
+    );
+    assert_eq!(a.self_heal_plan.actions[0].action, HealAction::RerunFailed);
+    assert!(
+        a.fix_agent_instructions
+            .iter()
+            .any(|f| f.kind == FixKind::AdjustTimeout && f.old.as_deref() == Some("10000ms"))
+    );
+    let a = analysis_of("browser_crash");
+    assert_eq!(a.classification.error_type, ErrorType::BrowserCrash);
+    assert_eq!(a.self_heal_plan.actions[0].action, HealAction::ReduceWorkers);
+}
+
+#[test]
+fn app_errors_notify_a_person_and_plan_no_action() {
+    let a = analysis_of("app_error");
+    assert_eq!(a.classification.error_type, ErrorType::AppError);
+    assert!(a.self_heal_plan.actions.is_empty());
+    assert!(!a.triggers.self_heal.eligible);
+    assert!(a.triggers.notify.eligible);
+    assert!(a.triggers.notify.reasons[0].contains("need a person"));
+}
+
+#[test]
+fn a_passing_run_has_no_failures_and_nothing_to_do() {
+    let a = analysis_of("all_green");
+    assert_eq!(a.classification.error_type, ErrorType::Unknown);
+    assert!(a.classification.failures.is_empty());
+    assert!(!a.triggers.self_heal.eligible && !a.triggers.fix_agent.eligible && !a.triggers.notify.eligible);
+}
+
+#[test]
+fn two_hundred_identical_failures_are_one_cluster() {
+    let mut bundle = bundle_of("server_unavailable");
+    let template = bundle
+        .tests
+        .iter()
+        .find(|t| t.id.contains("api.spec.ts"))
+        .expect("api test")
+        .clone();
+    bundle.tests.clear();
+    for i in 0..200 {
+        let mut t = template.clone();
+        t.id = format!("{} #{i}", t.id);
+        for a in &mut t.attempts {
+            for e in &mut a.errors {
+                // Each failure reports a different port, as parallel runs would.
+                e.message = e.message.replace("33715", &(40000 + i).to_string());
+            }
+        }
+        bundle.tests.push(t);
+    }
+    let c = Classifier::builtin().expect("rules");
+    let (_, classification) = c.classify_bundle(&bundle);
+    assert_eq!(classification.failures.len(), 200);
+    assert_eq!(classification.clusters.len(), 1, "{:#?}", classification.clusters);
+    let cluster = &classification.clusters[0];
+    assert_eq!(cluster.count, 200);
+    assert_eq!(cluster.error_type, ErrorType::ServerUnavailable);
+    assert_eq!(
+        cluster.signature,
+        "Error: apiRequestContext.get: connect ECONNREFUSED <ip>:<n>"
+    );
+}
+
+#[test]
+fn diagnosis_of_a_selector_drift_run() {
+    let a = analysis_of("selector_drift");
+    insta::assert_snapshot!(diagnosis::markdown(&a, 1 << 20));
+}
+
+#[test]
+fn diagnosis_of_a_server_that_never_started() {
+    let a = analysis_of("server_unavailable");
+    insta::assert_snapshot!(diagnosis::markdown(&a, 1 << 20));
+}
