@@ -111,6 +111,12 @@ pub fn read_bundle(path: &Path) -> Result<Bundle, String> {
     } else {
         path.to_owned()
     };
+    if !path.exists() {
+        return Err(format!(
+            "{}: expected a bundle directory or its bundle.json, found nothing at that path",
+            path.display()
+        ));
+    }
     let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
     let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
         format!(
