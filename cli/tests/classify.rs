@@ -51,7 +51,12 @@ fn triage_diagnoses_every_recorded_run_as_its_scenario() {
         let out = tmp.path().join(name);
         let o = ci_medic(
             tmp.path(),
-            &["triage", run.to_str().expect("utf8"), "--out", out.to_str().expect("utf8")],
+            &[
+                "triage",
+                run.to_str().expect("utf8"),
+                "--out",
+                out.to_str().expect("utf8"),
+            ],
         );
         assert!(o.status.success(), "{name}: {}", stderr(&o));
         let analysis = read_json(&out.join("analysis.json"));
@@ -71,11 +76,17 @@ fn triage_diagnoses_every_recorded_run_as_its_scenario() {
             text.contains(&format!("Verdict: `{expected}`")) || expected == "unknown",
             "{name}: {text}"
         );
-        for f in analysis["classification"]["failures"].as_array().expect("failures") {
+        for f in analysis["classification"]["failures"]
+            .as_array()
+            .expect("failures")
+        {
             // Every classified failure says why, quoting what it saw.
             let ev = f["evidence"].as_array().expect("evidence");
             assert!(!ev.is_empty(), "{name}: {f:#}");
-            assert!(ev.iter().any(|e| !e["quotes"].as_array().expect("q").is_empty()));
+            assert!(
+                ev.iter()
+                    .any(|e| !e["quotes"].as_array().expect("q").is_empty())
+            );
         }
         seen += 1;
     }
@@ -88,10 +99,19 @@ fn classify_writes_the_analysis_of_a_collected_bundle() {
     let run = repo().join("fixtures/runs/network_flake");
     let o = ci_medic(
         tmp.path(),
-        &["collect", "--dir", run.to_str().expect("utf8"), "--out", "bundle"],
+        &[
+            "collect",
+            "--dir",
+            run.to_str().expect("utf8"),
+            "--out",
+            "bundle",
+        ],
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = ci_medic(tmp.path(), &["classify", "bundle", "-o", "out/analysis.json"]);
+    let o = ci_medic(
+        tmp.path(),
+        &["classify", "bundle", "-o", "out/analysis.json"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let a = read_json(&tmp.path().join("out/analysis.json"));
     assert_eq!(a["schema"], "ci-medic/analysis/v1");
@@ -110,15 +130,21 @@ fn classify_rejects_what_is_not_a_bundle_and_writes_nothing() {
     std::fs::create_dir_all(tmp.path().join("b1")).expect("mkdir");
     std::fs::write(tmp.path().join("b1/bundle.json"), "{\"stats\": {}}").expect("w");
     std::fs::create_dir_all(tmp.path().join("b2")).expect("mkdir");
-    std::fs::write(tmp.path().join("b2/bundle.json"), "{\"schema\": \"ci-medic/bundle/v9\"}")
-        .expect("w");
+    std::fs::write(
+        tmp.path().join("b2/bundle.json"),
+        "{\"schema\": \"ci-medic/bundle/v9\"}",
+    )
+    .expect("w");
     std::fs::create_dir_all(tmp.path().join("b3")).expect("mkdir");
     std::fs::write(tmp.path().join("b3/bundle.json"), [0u8, 159, 146, 150]).expect("w");
     for (dir, needle) in [
         ("b1", "expected a ci-medic bundle with \"schema\""),
         ("b2", "found \"ci-medic/bundle/v9\""),
         ("b3", "found binary data"),
-        ("missing", "missing: expected a bundle directory or its bundle.json, found nothing"),
+        (
+            "missing",
+            "missing: expected a bundle directory or its bundle.json, found nothing",
+        ),
     ] {
         let o = ci_medic(tmp.path(), &["classify", dir]);
         assert_eq!(o.status.code(), Some(2), "{dir}");
@@ -137,14 +163,23 @@ fn one_pasted_failure_is_classified_with_its_evidence() {
         .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
         .find(|v| v["id"] == "pw-23944-a")
         .expect("entry");
-    std::fs::write(tmp.path().join("fail.txt"), entry["text"].as_str().expect("text"))
-        .expect("w");
+    std::fs::write(
+        tmp.path().join("fail.txt"),
+        entry["text"].as_str().expect("text"),
+    )
+    .expect("w");
     let o = ci_medic(tmp.path(), &["classify", "--text", "fail.txt"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let text = stdout(&o);
-    assert!(text.starts_with("test_code_error (confidence 0.85)"), "{text}");
+    assert!(
+        text.starts_with("test_code_error (confidence 0.85)"),
+        "{text}"
+    );
     assert!(text.contains("code.unawaited-expect"), "{text}");
-    assert!(text.contains("message: Error: expect.toBeInViewport: Browser has been closed."), "{text}");
+    assert!(
+        text.contains("message: Error: expect.toBeInViewport: Browser has been closed."),
+        "{text}"
+    );
 
     let o = ci_medic(tmp.path(), &["classify", "--text", "fail.txt", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
@@ -193,12 +228,23 @@ fn jsonl_batches_are_classified_line_by_line_from_stdin_or_a_file() {
     let o = child.wait_with_output().expect("wait");
     assert_eq!(stdout(&o).lines().count(), 3);
 
-    std::fs::write(tmp.path().join("bad.jsonl"), "{\"id\": 1, \"text\": \"x\"}\n{\"id\": 2}\n")
-        .expect("w");
+    std::fs::write(
+        tmp.path().join("bad.jsonl"),
+        "{\"id\": 1, \"text\": \"x\"}\n{\"id\": 2}\n",
+    )
+    .expect("w");
     let o = ci_medic(tmp.path(), &["classify", "--jsonl", "bad.jsonl"]);
     assert_eq!(o.status.code(), Some(2));
-    assert!(stderr(&o).contains("bad.jsonl:2: expected {\"id\": …, \"text\": \"…\"}"), "{}", stderr(&o));
-    assert!(stderr(&o).contains("missing field `text`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("bad.jsonl:2: expected {\"id\": …, \"text\": \"…\"}"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        stderr(&o).contains("missing field `text`"),
+        "{}",
+        stderr(&o)
+    );
     assert!(o.stdout.is_empty(), "nothing is written for bad input");
 }
 
@@ -222,26 +268,40 @@ enabled = false
 "#,
     )
     .expect("w");
-    std::fs::write(tmp.path().join("a.txt"), "Error: flagd: connection failed (retrying)").expect("w");
+    std::fs::write(
+        tmp.path().join("a.txt"),
+        "Error: flagd: connection failed (retrying)",
+    )
+    .expect("w");
     let o = ci_medic(tmp.path(), &["classify", "--text", "a.txt", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_eq!(v["error_type"], "environment_setup");
     assert_eq!(v["rule"], "ours.feature-flag-service");
     // The disabled built-in no longer fires.
-    std::fs::write(tmp.path().join("b.txt"), "Error: page.goto: net::ERR_CONNECTION_REFUSED at http://localhost:3000/").expect("w");
+    std::fs::write(
+        tmp.path().join("b.txt"),
+        "Error: page.goto: net::ERR_CONNECTION_REFUSED at http://localhost:3000/",
+    )
+    .expect("w");
     let o = ci_medic(tmp.path(), &["classify", "--text", "b.txt", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
     assert_ne!(v["rule"], "server.connection-refused");
 
     // The analysis records which rules the repository changed.
     let run = repo().join("fixtures/runs/server_unavailable");
-    let o = ci_medic(tmp.path(), &["triage", run.to_str().expect("utf8"), "--out", "t"]);
+    let o = ci_medic(
+        tmp.path(),
+        &["triage", run.to_str().expect("utf8"), "--out", "t"],
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     let a = read_json(&tmp.path().join("t/analysis.json"));
     assert_eq!(a["analyzer"]["user_rules"], 1);
     assert_eq!(a["analyzer"]["rules_file"], ".ci-medic/rules.toml");
-    assert_eq!(a["analyzer"]["disabled_rules"][0], "server.connection-refused");
+    assert_eq!(
+        a["analyzer"]["disabled_rules"][0],
+        "server.connection-refused"
+    );
 }
 
 #[test]
@@ -251,23 +311,36 @@ fn a_bad_rules_file_names_the_file_rule_and_field() {
     for (body, needles) in [
         (
             "[[rule]]\nid = \"mine\"\nerror_type = \"selector_drift\"\nweight = 0.8\nwhy = \"w\"\nmatch.message = [\"(unclosed\"]\n",
-            vec!["bad.toml: rule 'mine' (#1), field `match.message[0]`: expected a regular expression, found \"(unclosed\""],
+            vec![
+                "bad.toml: rule 'mine' (#1), field `match.message[0]`: expected a regular expression, found \"(unclosed\"",
+            ],
         ),
         (
             "[[rule]]\nid = \"mine\"\nerror_type = \"flaky\"\nweight = 0.8\nwhy = \"w\"\nmatch.any = \"x\"\n",
-            vec!["bad.toml: rule 'mine' (#1), field `error_type`: expected one of selector_drift", "found \"flaky\""],
+            vec![
+                "bad.toml: rule 'mine' (#1), field `error_type`: expected one of selector_drift",
+                "found \"flaky\"",
+            ],
         ),
         (
             "[[rule]]\nid = \"ok\"\nerror_type = \"app_error\"\nweight = 0.7\nwhy = \"w\"\nmatch.any = \"x\"\n\n[[rule]]\nid = \"two\"\nerror_type = \"app_error\"\nweight = 0\nwhy = \"w\"\nmatch.any = \"y\"\n",
-            vec!["bad.toml: rule 'two' (#2), field `weight`: expected a number strictly between 0 and 1, found 0"],
+            vec![
+                "bad.toml: rule 'two' (#2), field `weight`: expected a number strictly between 0 and 1, found 0",
+            ],
         ),
         (
             "[[rule]\nid = 1\n",
-            vec!["bad.toml: expected a rules file (TOML with [[rule]] tables), found an error", "line 1"],
+            vec![
+                "bad.toml: expected a rules file (TOML with [[rule]] tables), found an error",
+                "line 1",
+            ],
         ),
     ] {
         std::fs::write(tmp.path().join("bad.toml"), body).expect("w");
-        let o = ci_medic(tmp.path(), &["classify", "--rules", "bad.toml", "--text", "a.txt"]);
+        let o = ci_medic(
+            tmp.path(),
+            &["classify", "--rules", "bad.toml", "--text", "a.txt"],
+        );
         assert_eq!(o.status.code(), Some(2), "{body}");
         for n in needles {
             assert!(stderr(&o).contains(n), "{n}\n{}", stderr(&o));
@@ -301,7 +374,11 @@ fn eval_corpus_reports_metrics_confusion_and_calibration() {
     assert_eq!(rows, total);
     // Calibration: confident predictions mean what they say.
     assert!(c["confident"].as_u64().expect("n") >= 50);
-    assert!(c["confident_precision"].as_f64().expect("p") >= 0.95, "{:#}", c["per_type"]);
+    assert!(
+        c["confident_precision"].as_f64().expect("p") >= 0.95,
+        "{:#}",
+        c["per_type"]
+    );
     let text = stdout(&ci_medic(&repo(), &["eval-corpus"]));
     assert!(text.contains("confusion (rows: label, columns: predicted)"));
     assert!(text.contains("calibration"));

@@ -46,14 +46,10 @@ pub fn parse(snapshot: &str) -> Vec<Node> {
             continue;
         }
         let (head, text) = split_inline_text(rest);
-        let mut chars = head.char_indices().peekable();
-        let mut role_end = head.len();
-        while let Some((idx, c)) = chars.next() {
-            if c == ' ' || c == '"' || c == '[' {
-                role_end = idx;
-                break;
-            }
-        }
+        let role_end = head
+            .char_indices()
+            .find(|(_, c)| *c == ' ' || *c == '"' || *c == '[')
+            .map_or(head.len(), |(i, _)| i);
         let role = head[..role_end].trim().trim_end_matches(':').to_owned();
         if role.is_empty() || !role.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') {
             continue;

@@ -246,7 +246,10 @@ mod tests {
         assert_eq!(l.kind(), LocatorKind::XPath);
         assert!(Locator::parse("navigating to \"http://x\"").is_none());
         let l = Locator::parse("waiting for get_by_placeholder(\"Search model\")").expect("python");
-        assert_eq!((l.kind(), l.target_text()), (LocatorKind::Placeholder, "Search model"));
+        assert_eq!(
+            (l.kind(), l.target_text()),
+            (LocatorKind::Placeholder, "Search model")
+        );
     }
 
     #[test]

@@ -59,7 +59,10 @@ fn a_renamed_selector_is_drift_with_the_renamed_element_as_candidate() {
         .find(|e| e.rule == "selector.renamed")
         .expect("renamed rule fired");
     assert!(
-        renamed.quotes.iter().any(|q| q.text.contains("getByRole('link', { name: 'New item' })")),
+        renamed
+            .quotes
+            .iter()
+            .any(|q| q.text.contains("getByRole('link', { name: 'New item' })")),
         "{renamed:?}"
     );
     let fix = a
@@ -109,7 +112,11 @@ fn a_missing_record_joins_the_data_seed_failure_that_found_it_missing() {
         .find(|f| f.id.contains("opens an item page"))
         .expect("item test");
     assert_eq!(open.error_type, ErrorType::DataSeed, "{open:#?}");
-    assert!(open.evidence.iter().any(|e| e.rule == "seed.missing-record-run-wide"));
+    assert!(
+        open.evidence
+            .iter()
+            .any(|e| e.rule == "seed.missing-record-run-wide")
+    );
     let actions: Vec<HealAction> = a.self_heal_plan.actions.iter().map(|p| p.action).collect();
     assert_eq!(actions, [HealAction::ReseedData, HealAction::RerunFailed]);
 }
@@ -160,7 +167,10 @@ fn a_flaky_timeout_is_rerun_and_a_crash_reduces_workers() {
     );
     let a = analysis_of("browser_crash");
     assert_eq!(a.classification.error_type, ErrorType::BrowserCrash);
-    assert_eq!(a.self_heal_plan.actions[0].action, HealAction::ReduceWorkers);
+    assert_eq!(
+        a.self_heal_plan.actions[0].action,
+        HealAction::ReduceWorkers
+    );
 }
 
 #[test]
@@ -178,7 +188,11 @@ fn a_passing_run_has_no_failures_and_nothing_to_do() {
     let a = analysis_of("all_green");
     assert_eq!(a.classification.error_type, ErrorType::Unknown);
     assert!(a.classification.failures.is_empty());
-    assert!(!a.triggers.self_heal.eligible && !a.triggers.fix_agent.eligible && !a.triggers.notify.eligible);
+    assert!(
+        !a.triggers.self_heal.eligible
+            && !a.triggers.fix_agent.eligible
+            && !a.triggers.notify.eligible
+    );
 }
 
 #[test]
@@ -205,7 +219,12 @@ fn two_hundred_identical_failures_are_one_cluster() {
     let c = Classifier::builtin().expect("rules");
     let (_, classification) = c.classify_bundle(&bundle);
     assert_eq!(classification.failures.len(), 200);
-    assert_eq!(classification.clusters.len(), 1, "{:#?}", classification.clusters);
+    assert_eq!(
+        classification.clusters.len(),
+        1,
+        "{:#?}",
+        classification.clusters
+    );
     let cluster = &classification.clusters[0];
     assert_eq!(cluster.count, 200);
     assert_eq!(cluster.error_type, ErrorType::ServerUnavailable);

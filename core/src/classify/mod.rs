@@ -55,14 +55,14 @@ pub struct Verdict {
 }
 
 /// Connection failures that, across most of a run, mean the server is down.
-static SERVER_DOWN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)ERR_CONNECTION_REFUSED|ECONNREFUSED|connection refused|ERR_EMPTY_RESPONSE|refused to connect|502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out")
+static SERVER_DOWN: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r"(?i-u)ERR_CONNECTION_REFUSED|ECONNREFUSED|connection refused|ERR_EMPTY_RESPONSE|refused to connect|502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out")
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
 /// A login screen in the page snapshot or the received value.
-static LOGIN_PAGE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)textbox "(password|passwort|mot de passe)"|heading "(sign in|log ?in|login)|Received(: | string: )\s*"(sign in|log ?in|login)"#)
+static LOGIN_PAGE: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
+    regex::bytes::Regex::new(r#"(?i-u)textbox "(password|passwort|mot de passe)"|heading "(sign in|log ?in|login)|Received(: | string: )\s*"(sign in|log ?in|login)"#)
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
@@ -180,7 +180,7 @@ impl Classifier {
     /// with run-level correlation, clusters and the run verdict.
     pub fn classify_bundle(&self, bundle: &Bundle) -> (Vec<FailureDoc>, Classification) {
         let backend = signals::backend_text(bundle);
-        let mut docs: Vec<FailureDoc> = bundle
+        let failed: Vec<&crate::model::Test> = bundle
             .tests
             .iter()
             .filter(|t| matches!(t.status, TestStatus::Unexpected | TestStatus::Flaky))
@@ -189,14 +189,14 @@ impl Classifier {
                     !a.errors.is_empty() || a.status != crate::model::AttemptStatus::Passed
                 })
             })
-            .map(|t| signals::from_test(t, &backend))
-            .chain(
-                bundle
-                    .run_errors
-                    .iter()
-                    .map(|e| signals::from_run_error(e, &backend)),
-            )
             .collect();
+        let mut docs: Vec<FailureDoc> = par_map(&failed, |t| signals::from_test(t, &backend));
+        docs.extend(
+            bundle
+                .run_errors
+                .iter()
+                .map(|e| signals::from_run_error(e, &backend)),
+        );
         mark_server_down(&mut docs);
         mark_login_page(&mut docs);
         let mut verdicts: Vec<Verdict> = classify_all(self, &docs);
@@ -243,19 +243,25 @@ impl Classifier {
 
 /// Classifies docs on all cores: rule matching dominates and docs are independent.
 fn classify_all(c: &Classifier, docs: &[FailureDoc]) -> Vec<Verdict> {
+    par_map(docs, |d| c.classify(d))
+}
+
+/// Maps `items` in order, on all cores when there are enough of them.
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if docs.len() < 256 || threads < 2 {
-        return docs.iter().map(|d| c.classify(d)).collect();
+    if items.len() < 256 || threads < 2 {
+        return items.iter().map(&f).collect();
     }
-    let chunk = docs.len().div_ceil(threads);
+    let chunk = items.len().div_ceil(threads);
+    let f = &f;
     std::thread::scope(|s| {
-        let handles: Vec<_> = docs
+        let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(|d| c.classify(d)).collect::<Vec<_>>()))
+            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
             .collect()
     })
 }
@@ -271,12 +277,11 @@ fn round3(x: f64) -> f64 {
 /// When at least half of the failures (two or more) could not reach the app, or a
 /// setup step could not, the server is the cause for all of them.
 fn mark_server_down(docs: &mut [FailureDoc]) {
-    let hits: Vec<bool> = docs
-        .iter()
-        .map(|d| {
-            SERVER_DOWN.is_match(d.text(Field::Any)) || SERVER_DOWN.is_match(d.text(Field::Output))
-        })
-        .collect();
+    let hits: Vec<bool> = par_map(docs, |d| {
+        [Field::Message, Field::CallLog, Field::Output, Field::Page]
+            .iter()
+            .any(|f| SERVER_DOWN.is_match(d.text(*f).as_bytes()))
+    });
     let n = hits.iter().filter(|h| **h).count();
     let setup_down = docs.iter().zip(&hits).any(|(d, h)| {
         *h && (d.facts.contains(Fact::SetupProject) || d.facts.contains(Fact::RunError))
@@ -291,12 +296,13 @@ fn mark_server_down(docs: &mut [FailureDoc]) {
 /// When at least half of the failures (two or more) show a login screen, the
 /// session is the cause for all of them.
 fn mark_login_page(docs: &mut [FailureDoc]) {
-    let n = docs
-        .iter()
-        .filter(|d| {
-            LOGIN_PAGE.is_match(d.text(Field::Page)) || LOGIN_PAGE.is_match(d.text(Field::Message))
-        })
-        .count();
+    let n = par_map(docs, |d| {
+        LOGIN_PAGE.is_match(d.text(Field::Page).as_bytes())
+            || LOGIN_PAGE.is_match(d.text(Field::Message).as_bytes())
+    })
+    .into_iter()
+    .filter(|hit| *hit)
+    .count();
     if n >= 2 && n * 2 >= docs.len() {
         for d in docs.iter_mut() {
             d.facts.insert(Fact::LoginPageRunWide);
@@ -385,51 +391,47 @@ fn build_failures(
     docs: &[FailureDoc],
     verdicts: &[Verdict],
 ) -> Vec<FailureClassification> {
-    let mut run_errors = 0;
-    docs.iter()
-        .zip(verdicts)
-        .map(|(d, v)| {
-            let id = match &d.test_id {
-                Some(id) => id.clone(),
-                None => {
-                    run_errors += 1;
-                    format!("run-error-{run_errors}")
-                }
-            };
-            let signature = signature::signature(&d.primary);
-            FailureClassification {
-                id,
-                kind: match d.kind {
-                    signals::FailureKind::Test => FailureKind::Test,
-                    signals::FailureKind::RunError => FailureKind::RunError,
-                },
-                title: d.title.clone(),
-                file: d.file.clone(),
-                line: d.location.as_ref().map(|l| l.line),
-                column: d.location.as_ref().map(|l| l.column),
-                project: d.project.clone(),
-                status: d.status,
-                attempts: d.attempts,
-                error_type: v.error_type,
-                confidence: v.confidence,
-                rule: v.rule.clone(),
-                message: crate::summary::one_line(&d.primary, 300),
-                cluster: String::new(),
-                signature,
-                locator: d.unresolved_locator.clone(),
-                evidence: c.evidence(d, v),
-                alternatives: v
-                    .scores
-                    .iter()
-                    .filter(|(t, _)| *t != v.error_type)
-                    .map(|(t, p)| Alternative {
-                        error_type: *t,
-                        confidence: *p,
-                    })
-                    .collect(),
-            }
-        })
-        .collect()
+    let pairs: Vec<(usize, (&FailureDoc, &Verdict))> =
+        docs.iter().zip(verdicts).enumerate().collect();
+    let first_run_error = docs.iter().position(|d| d.test_id.is_none()).unwrap_or(0);
+    par_map(&pairs, |&(i, (d, v))| {
+        let id = match &d.test_id {
+            Some(id) => id.clone(),
+            None => format!("run-error-{}", i - first_run_error + 1),
+        };
+        let signature = signature::signature(&d.primary);
+        FailureClassification {
+            id,
+            kind: match d.kind {
+                signals::FailureKind::Test => FailureKind::Test,
+                signals::FailureKind::RunError => FailureKind::RunError,
+            },
+            title: d.title.clone(),
+            file: d.file.clone(),
+            line: d.location.as_ref().map(|l| l.line),
+            column: d.location.as_ref().map(|l| l.column),
+            project: d.project.clone(),
+            status: d.status,
+            attempts: d.attempts,
+            error_type: v.error_type,
+            confidence: v.confidence,
+            rule: v.rule.clone(),
+            message: crate::summary::one_line(&d.primary, 300),
+            cluster: String::new(),
+            signature,
+            locator: d.unresolved_locator.clone(),
+            evidence: c.evidence(d, v),
+            alternatives: v
+                .scores
+                .iter()
+                .filter(|(t, _)| *t != v.error_type)
+                .map(|(t, p)| Alternative {
+                    error_type: *t,
+                    confidence: *p,
+                })
+                .collect(),
+        }
+    })
 }
 
 /// Groups failures by (error type, signature), largest cluster first.

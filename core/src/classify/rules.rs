@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::Deserialize;
 
 use crate::taxonomy::ErrorType;
@@ -520,9 +520,14 @@ fn validate(
     })
 }
 
-/// Patterns are case-insensitive and `^`/`$` match at line boundaries.
+/// Patterns are case-insensitive (ASCII) and `^`/`$` match at line boundaries.
+///
+/// Classes (`\w`, `\s`, `\b`, `.`) are ASCII/byte-wide: failure texts are
+/// matched as bytes, which keeps one lazy DFA over hundreds of patterns small and
+/// fast; non-ASCII literals in patterns still match their UTF-8 bytes.
 fn pattern_regex(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
+        .unicode(false)
         .case_insensitive(true)
         .multi_line(true)
         .size_limit(1 << 22)
@@ -548,7 +553,8 @@ struct CompiledRule {
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
-    sets: Vec<Option<RegexSet>>,
+    /// Per field: its set (own patterns, then the `any` patterns) and its own count.
+    sets: Vec<Option<(RegexSet, usize)>>,
     singles: Vec<Vec<Regex>>,
     /// Failures under this confidence are `unknown`.
     pub min_confidence: f64,
@@ -654,13 +660,26 @@ impl RuleSet {
         }
         let mut sets = Vec::with_capacity(Field::ALL.len());
         let mut singles = Vec::with_capacity(Field::ALL.len());
-        for list in &patterns {
-            if list.is_empty() {
+        let any = patterns[Field::Any.index()].clone();
+        for (f, list) in patterns.iter().enumerate() {
+            // Each field's set also holds the `any` patterns (after its own), so
+            // every text is scanned once; the `any` field has no text of its own.
+            let combined: Vec<String> = if f == Field::Any.index() {
+                Vec::new()
+            } else {
+                list.iter().chain(&any).cloned().collect()
+            };
+            let one: Result<Vec<_>, _> = list.iter().map(|p| pattern_regex(p)).collect();
+            singles.push(one.map_err(|e| RulesError::Syntax {
+                path: "rules".into(),
+                message: e.to_string(),
+            })?);
+            if combined.is_empty() {
                 sets.push(None);
-                singles.push(Vec::new());
                 continue;
             }
-            let set = RegexSetBuilder::new(list)
+            let set = RegexSetBuilder::new(&combined)
+                .unicode(false)
                 .case_insensitive(true)
                 .multi_line(true)
                 .size_limit(1 << 26)
@@ -670,12 +689,7 @@ impl RuleSet {
                     path: "rules".into(),
                     message: format!("the patterns do not compile together: {e}"),
                 })?;
-            sets.push(Some(set));
-            let one: Result<Vec<_>, _> = list.iter().map(|p| pattern_regex(p)).collect();
-            singles.push(one.map_err(|e| RulesError::Syntax {
-                path: "rules".into(),
-                message: e.to_string(),
-            })?);
+            sets.push(Some((set, list.len())));
         }
         Ok(RuleSet {
             rules: compiled,
@@ -701,15 +715,29 @@ impl RuleSet {
         &self.rules[index].rule
     }
 
-    /// Runs every field's set once over `texts` (indexed like [`Field::ALL`]).
+    /// Runs every field's set once over `texts` (indexed like [`Field::ALL`]);
+    /// `any` patterns match when they match in any field but `backend`.
     pub fn scan(&self, texts: &[&str; 9]) -> Matches {
-        let per_field = Field::ALL
-            .iter()
-            .map(|f| match (&self.sets[f.index()], texts[f.index()]) {
-                (Some(set), text) if !text.is_empty() => set.matches(text).into_iter().collect(),
-                _ => Vec::new(),
-            })
-            .collect();
+        let mut per_field: Vec<Vec<usize>> = vec![Vec::new(); Field::ALL.len()];
+        let mut any = Vec::new();
+        for f in Field::ALL {
+            let (Some((set, own)), text) = (&self.sets[f.index()], texts[f.index()]) else {
+                continue;
+            };
+            if text.is_empty() {
+                continue;
+            }
+            for i in set.matches(text.as_bytes()).into_iter() {
+                if i < *own {
+                    per_field[f.index()].push(i);
+                } else if f != Field::Backend {
+                    any.push(i - own);
+                }
+            }
+        }
+        any.sort_unstable();
+        any.dedup();
+        per_field[Field::Any.index()] = any;
         Matches { per_field }
     }
 
@@ -738,13 +766,25 @@ impl RuleSet {
         let rule = &self.rules[index];
         let mut out = Vec::new();
         for cond in &rule.matches {
-            let text = texts[cond.field.index()];
-            let quote = cond.patterns.iter().find_map(|p| {
-                let re = &self.singles[cond.field.index()][*p];
-                re.find(text).map(|m| line_around(text, m.start(), m.end()))
-            });
+            // An `any` pattern is quoted from the field it matched in.
+            let fields: &[Field] = if cond.field == Field::Any {
+                &Field::ALL[..8]
+            } else {
+                std::slice::from_ref(&cond.field)
+            };
+            let quote = fields
+                .iter()
+                .filter(|f| **f != Field::Backend)
+                .find_map(|f| {
+                    let text = texts[f.index()];
+                    cond.patterns.iter().find_map(|p| {
+                        let re = &self.singles[cond.field.index()][*p];
+                        re.find(text.as_bytes())
+                            .map(|m| (*f, line_around(text, m.start(), m.end())))
+                    })
+                });
             if let Some(q) = quote {
-                out.push((cond.field, q));
+                out.push(q);
             }
         }
         out
@@ -753,10 +793,18 @@ impl RuleSet {
 
 /// The full line(s) containing `start..end`, trimmed and bounded.
 fn line_around(text: &str, start: usize, end: usize) -> String {
-    let from = text[..start].rfind('\n').map_or(0, |i| i + 1);
-    let to = text[end..].find('\n').map_or(text.len(), |i| end + i);
-    let line = text[from..to].trim();
-    crate::summary::one_line(line, 240)
+    let bytes = text.as_bytes();
+    let from = bytes[..start]
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
+    let to = bytes[end..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .map_or(text.len(), |i| end + i);
+    // Line ends are ASCII, so `from..to` lies on character boundaries.
+    let line = String::from_utf8_lossy(&bytes[from..to]);
+    crate::summary::one_line(line.trim(), 240)
 }
 
 #[cfg(test)]

@@ -90,6 +90,21 @@ static SETUP: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
+/// A source-excerpt line; the byte check keeps the regex off most lines.
+fn is_source_line(line: &str) -> bool {
+    line.contains('|') && SOURCE_LINE.is_match(line)
+}
+
+/// A stack frame; the prefix check keeps the regex off most lines.
+fn is_stack_line(line: &str) -> bool {
+    let t = line.trim_start();
+    (t.starts_with("at ")
+        || t.starts_with("File \"")
+        || t.starts_with("Traceback")
+        || t.starts_with("..."))
+        && STACK_LINE.is_match(line)
+}
+
 /// Builds the doc for a failed (or flaky) test of `bundle`; `backend` is the
 /// run's backend log text shared by every failure.
 pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
@@ -116,12 +131,11 @@ pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
                 b.output(body);
             }
         }
-        match &attempt.error_context {
-            Some(ctx) => match &ctx.page_snapshot {
+        if let Some(ctx) = &attempt.error_context {
+            match &ctx.page_snapshot {
                 Some(s) => snapshot = Some(s.as_str()),
                 None => context_without_snapshot = true,
-            },
-            None => {}
+            }
         }
     }
     if let Some(s) = snapshot {
@@ -220,9 +234,9 @@ pub fn from_text(text: &str) -> FailureDoc {
             b.push(Field::CallLog, entry);
         } else if PAGE_LINE.is_match(line) {
             page.push(line);
-        } else if SOURCE_LINE.is_match(line) {
+        } else if is_source_line(line) {
             b.push(Field::Source, line);
-        } else if STACK_LINE.is_match(line) {
+        } else if is_stack_line(line) {
             b.push(Field::Stack, line);
         } else if OUTPUT_LINE.is_match(line) {
             b.push(Field::Output, line);
@@ -279,6 +293,8 @@ pub fn backend_text(bundle: &Bundle) -> String {
 #[derive(Default)]
 struct Builder {
     fields: [String; 9],
+    /// Hashes of the texts already in each field: retries repeat the same error.
+    seen: std::collections::HashSet<(usize, u64)>,
 }
 
 impl Builder {
@@ -291,11 +307,12 @@ impl Builder {
         if text.is_empty() {
             return;
         }
-        let slot = &mut self.fields[field as usize];
-        // Retries repeat the same error: keep each distinct text once.
-        if !slot.is_empty() && slot.contains(text) {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
+        if !self.seen.insert((field as usize, hash)) {
             return;
         }
+        let slot = &mut self.fields[field as usize];
         if !slot.is_empty() {
             slot.push('\n');
         }
@@ -321,9 +338,9 @@ impl Builder {
     fn error(&mut self, e: &ErrorInfo) {
         let mut message = Vec::new();
         for line in e.message.lines() {
-            if SOURCE_LINE.is_match(line) {
+            if is_source_line(line) {
                 self.push(Field::Source, line);
-            } else if STACK_LINE.is_match(line) {
+            } else if is_stack_line(line) {
                 self.push(Field::Stack, line);
             } else {
                 message.push(line);
@@ -340,12 +357,12 @@ impl Builder {
             self.push(Field::Source, s);
         }
         if let Some(s) = &e.stack {
-            let frames: Vec<&str> = s.lines().filter(|l| STACK_LINE.is_match(l)).collect();
+            let frames: Vec<&str> = s.lines().filter(|l| is_stack_line(l)).collect();
             self.push(Field::Stack, &frames.join("\n"));
         }
     }
 
-    fn finish(mut self, mut doc: FailureDoc) -> FailureDoc {
+    fn finish(self, mut doc: FailureDoc) -> FailureDoc {
         let (locator, unresolved) = unresolved_locator(
             &self.fields[Field::CallLog as usize],
             &self.fields[Field::Message as usize],
@@ -365,14 +382,7 @@ impl Builder {
                 }
             }
         }
-        let mut any = String::new();
-        for f in Field::ALL {
-            if f != Field::Any && f != Field::Backend && !self.fields[f as usize].is_empty() {
-                any.push_str(&self.fields[f as usize]);
-                any.push('\n');
-            }
-        }
-        self.fields[Field::Any as usize] = any;
+        // `any` patterns run over every field (see `RuleSet::scan`): no joined copy.
         doc.fields = self.fields;
         doc
     }
