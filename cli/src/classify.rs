@@ -2,10 +2,11 @@
 //! or a JSON-lines batch of texts.
 
 use std::io::{BufRead, BufWriter, Read, Write};
+
+use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context as _;
 use ci_medic_core::analysis::Analysis;
 use ci_medic_core::classify::{Classifier, RuleSet, RulesFile};
 use ci_medic_core::model::Bundle;
@@ -88,7 +89,7 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(e) => return Ok(bad_input(&e)),
     };
-    let analysis = plan::analyze(&classifier, &bundle, now());
+    let analysis = plan::analyze(&classifier, &bundle, ci_medic_core::collect::now_rfc3339());
     write_analysis(&args.output, &analysis)?;
     report(&analysis, &args.output)?;
     Ok(ExitCode::SUCCESS)
@@ -97,11 +98,6 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<ExitCode> {
 fn bad_input(message: &str) -> ExitCode {
     eprintln!("ci-medic classify: error: {message}");
     ExitCode::from(EXIT_BAD_INPUT)
-}
-
-/// The current time, RFC 3339 UTC.
-pub fn now() -> String {
-    ci_medic_core::collect::now_rfc3339()
 }
 
 /// Reads a bundle from its directory or its `bundle.json`, rejecting other schemas.
@@ -144,20 +140,9 @@ pub fn read_bundle(path: &Path) -> Result<Bundle, String> {
         .map_err(|e| format!("{}: expected a valid bundle, found: {e}", file.display()))
 }
 
-/// Writes `analysis` atomically (temp file + rename).
+/// Writes `analysis` atomically.
 pub fn write_analysis(path: &Path, analysis: &Analysis) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, analysis).context("cannot serialize the analysis")?;
-    tmp.write_all(b"\n")?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::collect::write_json_atomic(path, analysis)
 }
 
 /// Prints the diagnosis (and in GitHub Actions: job summary and outputs).

@@ -112,7 +112,12 @@ fn resolve_inputs(args: &CollectArgs, warnings: &mut Vec<Warning>) -> Result<Inp
 }
 
 fn write_ctrf(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
-    let doc = ctrf::from_bundle(bundle);
+    write_json_atomic(path, &ctrf::from_bundle(bundle))
+}
+
+/// Writes `doc` as pretty JSON through a temp file and a rename: a reader never
+/// sees a partial file.
+pub fn write_json_atomic(path: &Path, doc: &impl serde::Serialize) -> anyhow::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -120,7 +125,9 @@ fn write_ctrf(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("cannot write in {}", dir.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, &doc).context("cannot serialize CTRF")?;
+    serde_json::to_writer_pretty(&mut tmp, doc)
+        .with_context(|| format!("cannot serialize {}", path.display()))?;
+    std::io::Write::write_all(&mut tmp, b"\n")?;
     tmp.persist(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())

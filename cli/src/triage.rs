@@ -46,7 +46,7 @@ pub fn run(args: &TriageArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(2));
         }
     };
-    let analysis = plan::analyze(&classifier, &bundle, classify::now());
+    let analysis = plan::analyze(&classifier, &bundle, collect::now_rfc3339());
     let path = args.out.join("analysis.json");
     classify::write_analysis(&path, &analysis)?;
     classify::report(&analysis, &path)?;

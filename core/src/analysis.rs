@@ -395,21 +395,11 @@ pub struct Trigger {
 
 /// The JSON Schema of [`Analysis`], as committed in `schemas/analysis.v1.json`.
 pub fn analysis_schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(Analysis)).unwrap_or_default();
-    if let Some(obj) = schema.as_object_mut() {
-        obj.insert(
-            "$id".to_owned(),
-            serde_json::Value::String("https://ci-medic.dev/schemas/analysis.v1.json".to_owned()),
-        );
-        obj.insert(
-            "title".to_owned(),
-            serde_json::Value::String(ANALYSIS_SCHEMA.to_owned()),
-        );
-    }
-    if let Some(field) = schema.pointer_mut("/properties/schema") {
-        field["const"] = serde_json::Value::String(ANALYSIS_SCHEMA.to_owned());
-    }
-    schema
+    crate::model::contract_schema(
+        schemars::schema_for!(Analysis),
+        "https://ci-medic.dev/schemas/analysis.v1.json",
+        ANALYSIS_SCHEMA,
+    )
 }
 
 /// Reads an analysis, rejecting another major version with a clear error.
@@ -430,4 +420,27 @@ pub fn from_json(bytes: &[u8]) -> Result<Analysis, String> {
         }
     }
     serde_json::from_value(value).map_err(|e| format!("expected an analysis, found: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn another_major_version_is_rejected_by_name() {
+        let e = from_json(br#"{"schema": "ci-medic/analysis/v2"}"#).expect_err("v2");
+        assert!(e.contains("found \"ci-medic/analysis/v2\""), "{e}");
+        let e = from_json(br#"{"stats": 1}"#).expect_err("no schema");
+        assert!(e.contains("found none"), "{e}");
+        let e = from_json(br#"{"schema": "ci-medic/analysis/v1"}"#).expect_err("fields");
+        assert!(
+            e.contains("expected an analysis, found: missing field"),
+            "{e}"
+        );
+        assert!(
+            from_json(b"not json")
+                .expect_err("json")
+                .starts_with("expected JSON")
+        );
+    }
 }

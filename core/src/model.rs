@@ -459,19 +459,26 @@ impl Summary {
 
 /// The JSON Schema of [`Bundle`], as committed in `schemas/bundle.v1.json`.
 pub fn bundle_schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(Bundle)).unwrap_or_default();
+    contract_schema(
+        schemars::schema_for!(Bundle),
+        "https://ci-medic.dev/schemas/bundle.v1.json",
+        BUNDLE_SCHEMA,
+    )
+}
+
+/// A generated schema with its `$id`, its title, and `schema` pinned to `version`:
+/// the shape every committed contract schema has.
+pub fn contract_schema(schema: schemars::Schema, id: &str, version: &str) -> serde_json::Value {
+    let mut schema = serde_json::to_value(schema).unwrap_or_default();
     if let Some(obj) = schema.as_object_mut() {
-        obj.insert(
-            "$id".to_owned(),
-            serde_json::Value::String("https://ci-medic.dev/schemas/bundle.v1.json".to_owned()),
-        );
+        obj.insert("$id".to_owned(), serde_json::Value::String(id.to_owned()));
         obj.insert(
             "title".to_owned(),
-            serde_json::Value::String(BUNDLE_SCHEMA.to_owned()),
+            serde_json::Value::String(version.to_owned()),
         );
     }
     if let Some(field) = schema.pointer_mut("/properties/schema") {
-        field["const"] = serde_json::Value::String(BUNDLE_SCHEMA.to_owned());
+        field["const"] = serde_json::Value::String(version.to_owned());
     }
     schema
 }

@@ -1,39 +1,14 @@
 //! The classifier and planner on recorded real runs: verdicts, evidence,
 //! clusters, plans, and the diagnosis as a snapshot.
 
-use std::path::Path;
+mod common;
 
-use ci_medic_core::analysis::{Analysis, FixKind, HealAction};
+use ci_medic_core::analysis::{Analysis, FailureKind, FixKind, HealAction};
 use ci_medic_core::classify::Classifier;
-use ci_medic_core::collect::{self, Limits};
-use ci_medic_core::model::{RunContext, TestStatus};
-use ci_medic_core::redact::Redactor;
+use ci_medic_core::model::{ErrorInfo, TestStatus};
 use ci_medic_core::taxonomy::ErrorType;
 use ci_medic_core::{diagnosis, plan};
-
-fn bundle_of(run: &str) -> ci_medic_core::Bundle {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/runs")
-        .join(run);
-    let inputs = collect::discover(&root, |_| None);
-    let out = tempfile::tempdir().expect("tempdir");
-    let context = RunContext {
-        provider: "local".into(),
-        run_id: "r1".into(),
-        run_attempt: 1,
-        ..RunContext::default()
-    };
-    collect::collect(
-        &inputs,
-        &Limits::default(),
-        context,
-        &Redactor::new([]),
-        &out.path().join("b"),
-        Vec::new(),
-    )
-    .expect("collect")
-    .bundle
-}
+use common::bundle_of;
 
 fn analysis_of(run: &str) -> Analysis {
     let c = Classifier::builtin().expect("rules");
@@ -244,4 +219,27 @@ fn diagnosis_of_a_selector_drift_run() {
 fn diagnosis_of_a_server_that_never_started() {
     let a = analysis_of("server_unavailable");
     insta::assert_snapshot!(diagnosis::markdown(&a, 1 << 20));
+}
+
+#[test]
+fn a_run_level_error_is_classified_and_outweighs_the_tests_it_stopped() {
+    let mut bundle = bundle_of("all_green");
+    bundle.run_errors.push(ErrorInfo {
+        message: "Error: Timed out waiting 60000ms from config.webServer.".into(),
+        ..ErrorInfo::default()
+    });
+    let a = plan::analyze(
+        &Classifier::builtin().expect("rules"),
+        &bundle,
+        String::new(),
+    );
+    let f = &a.classification.failures[0];
+    assert_eq!(
+        (f.id.as_str(), f.kind),
+        ("run-error-1", FailureKind::RunError)
+    );
+    assert_eq!(f.error_type, ErrorType::ServerUnavailable);
+    assert_eq!(f.rule.as_deref(), Some("server.webserver-failed"));
+    assert_eq!(a.classification.error_type, ErrorType::ServerUnavailable);
+    assert_eq!(a.summary.run_errors, 1);
 }

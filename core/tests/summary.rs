@@ -1,35 +1,9 @@
 //! The Markdown summary of a recorded run, as a snapshot.
 
-use std::path::Path;
+mod common;
 
-use ci_medic_core::collect::{self, Limits};
-use ci_medic_core::model::RunContext;
-use ci_medic_core::redact::Redactor;
 use ci_medic_core::summary;
-
-fn bundle_of(run: &str) -> ci_medic_core::Bundle {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../fixtures/runs")
-        .join(run);
-    let inputs = collect::discover(&root, |_| None);
-    let out = tempfile::tempdir().expect("tempdir");
-    let context = RunContext {
-        provider: "local".into(),
-        run_id: "r1".into(),
-        run_attempt: 1,
-        ..RunContext::default()
-    };
-    collect::collect(
-        &inputs,
-        &Limits::default(),
-        context,
-        &Redactor::new([]),
-        &out.path().join("b"),
-        Vec::new(),
-    )
-    .expect("collect")
-    .bundle
-}
+use common::bundle_of;
 
 #[test]
 fn summary_of_a_failing_run() {
