@@ -166,7 +166,7 @@ pub fn candidates(locator: &Locator, nodes: &[Node], limit: usize) -> Vec<Candid
         return Vec::new();
     }
     let target_text = target_words.join(" ");
-    let mut out: Vec<Candidate> = nodes
+    let mut scored: Vec<(f64, &Node)> = nodes
         .iter()
         .filter(|n| USEFUL_ROLES.contains(&n.role.as_str()))
         .filter_map(|n| {
@@ -199,20 +199,26 @@ pub fn candidates(locator: &Locator, nodes: &[Node], limit: usize) -> Vec<Candid
                 // getByRole('heading', { level: 1 }): the role is the whole locator.
                 score = 0.8 * role_sim + 0.2 * name_sim;
             }
-            (score > 0.0).then(|| Candidate {
-                locator: propose(locator, n),
-                score: (score * 1000.0).round() / 1000.0,
-                node: n.clone(),
-            })
+            (score > 0.0).then_some(((score * 1000.0).round() / 1000.0, n))
         })
         .collect();
-    out.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.node.line.cmp(&b.node.line))
-    });
-    out.dedup_by(|a, b| a.locator == b.locator);
-    out.truncate(limit);
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.line.cmp(&b.1.line)));
+    // Proposals are built best first, only until `limit` distinct ones exist.
+    let mut out: Vec<Candidate> = Vec::with_capacity(limit.min(scored.len()));
+    for (score, n) in scored {
+        if out.len() == limit {
+            break;
+        }
+        let proposed = propose(locator, n);
+        if out.last().is_some_and(|c| c.locator == proposed) {
+            continue;
+        }
+        out.push(Candidate {
+            locator: proposed,
+            score,
+            node: n.clone(),
+        });
+    }
     out
 }
 

@@ -27,7 +27,7 @@ use crate::analysis::{
 use crate::locator::Locator;
 use crate::model::{Bundle, TestStatus};
 use crate::taxonomy::ErrorType;
-pub use rules::{Fact, Facts, Field, RuleSet, RulesError, RulesFile};
+pub use rules::{Fact, Facts, Field, Matches, RuleSet, RulesError, RulesFile, Signal};
 pub use signals::FailureDoc;
 
 /// Each further vote for the same type counts this much of the previous one.
@@ -52,19 +52,9 @@ pub struct Verdict {
     pub fired: Vec<usize>,
     /// Every type with evidence and its confidence, best first.
     pub scores: Vec<(ErrorType, f64)>,
+    /// The patterns that matched, for quoting the evidence.
+    pub matches: rules::Matches,
 }
-
-/// Connection failures that, across most of a run, mean the server is down.
-static SERVER_DOWN: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-    regex::bytes::Regex::new(r"(?i-u)ERR_CONNECTION_REFUSED|ECONNREFUSED|connection refused|ERR_EMPTY_RESPONSE|refused to connect|502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out")
-        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
-});
-
-/// A login screen in the page snapshot or the received value.
-static LOGIN_PAGE: LazyLock<regex::bytes::Regex> = LazyLock::new(|| {
-    regex::bytes::Regex::new(r#"(?i-u)textbox "(password|passwort|mot de passe)"|heading "(sign in|log ?in|login)|Received(: | string: )\s*"(sign in|log ?in|login)"#)
-        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
-});
 
 /// Expected values in an assertion diff: `-   "Blue Widget",` and `Expected: "…"`.
 static EXPECTED_VALUE: LazyLock<Regex> = LazyLock::new(|| {
@@ -90,10 +80,17 @@ impl Classifier {
 
     /// Classifies one failure on its own.
     pub fn classify(&self, doc: &FailureDoc) -> Verdict {
-        let texts = doc.texts();
-        let matches = self.rules.scan(&texts);
+        self.classify_with(&mut self.rules.scanner(), doc)
+    }
+
+    fn classify_with(&self, scanner: &mut rules::Scanner<'_>, doc: &FailureDoc) -> Verdict {
+        self.decide_on(doc, scanner.scan(&doc.texts()))
+    }
+
+    /// The verdict for `doc` given what its texts matched.
+    fn decide_on(&self, doc: &FailureDoc, matches: Matches) -> Verdict {
         let fired = self.rules.fired(&matches, doc.facts);
-        self.decide(fired)
+        self.decide(fired, matches)
     }
 
     /// Classifies one pasted failure text.
@@ -103,7 +100,7 @@ impl Classifier {
         (doc, verdict)
     }
 
-    fn decide(&self, mut fired: Vec<usize>) -> Verdict {
+    fn decide(&self, mut fired: Vec<usize>, matches: rules::Matches) -> Verdict {
         fired.sort_by(|a, b| {
             self.rules
                 .rule(*b)
@@ -138,6 +135,7 @@ impl Classifier {
             rule,
             fired,
             scores,
+            matches,
         }
     }
 
@@ -151,7 +149,7 @@ impl Classifier {
                 let r = self.rules.rule(i);
                 let mut quotes: Vec<Quote> = self
                     .rules
-                    .quotes(i, &texts)
+                    .quotes(i, &texts, &verdict.matches)
                     .into_iter()
                     .map(|(f, text)| Quote {
                         field: f.as_str().to_owned(),
@@ -197,11 +195,19 @@ impl Classifier {
                 .iter()
                 .map(|e| signals::from_run_error(e, &backend)),
         );
-        mark_server_down(&mut docs);
-        mark_login_page(&mut docs);
-        let mut verdicts: Vec<Verdict> = classify_all(self, &docs);
+        // One pass of every pattern over every failure; the run-level passes
+        // then add facts, and the decisions only read the matches.
+        let matches: Vec<Matches> =
+            par_map_with(&docs, || self.rules.scanner(), |s, d| s.scan(&d.texts()));
+        mark_server_down(&mut docs, &matches);
+        mark_login_page(&mut docs, &matches);
+        let decide_all = |docs: &[FailureDoc]| -> Vec<Verdict> {
+            let pairs: Vec<(&FailureDoc, &Matches)> = docs.iter().zip(&matches).collect();
+            par_map(&pairs, |(d, m)| self.decide_on(d, (*m).clone()))
+        };
+        let mut verdicts = decide_all(&docs);
         if mark_missing_seed_records(&mut docs, &verdicts) {
-            verdicts = classify_all(self, &docs);
+            verdicts = decide_all(&docs);
         }
         let failures = build_failures(self, &docs, &verdicts);
         let clusters = clusters(&failures);
@@ -241,23 +247,33 @@ impl Classifier {
     }
 }
 
-/// Classifies docs on all cores: rule matching dominates and docs are independent.
-fn classify_all(c: &Classifier, docs: &[FailureDoc]) -> Vec<Verdict> {
-    par_map(docs, |d| c.classify(d))
-}
-
 /// Maps `items` in order, on all cores when there are enough of them.
 fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    par_map_with(items, || (), |_, t| f(t))
+}
+
+/// [`par_map`] with per-thread state made by `init` (search caches).
+fn par_map_with<T: Sync, S, R: Send>(
+    items: &[T],
+    init: impl Fn() -> S + Sync,
+    f: impl Fn(&mut S, &T) -> R + Sync,
+) -> Vec<R> {
+    let threads = std::env::var("PROBE_T").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if items.len() < 256 || threads < 2 {
-        return items.iter().map(&f).collect();
+        let mut state = init();
+        return items.iter().map(|t| f(&mut state, t)).collect();
     }
     let chunk = items.len().div_ceil(threads);
-    let f = &f;
+    let (f, init) = (&f, &init);
     std::thread::scope(|s| {
         let handles: Vec<_> = items
             .chunks(chunk)
-            .map(|part| s.spawn(move || part.iter().map(f).collect::<Vec<_>>()))
+            .map(|part| {
+                s.spawn(move || {
+                    let mut state = init();
+                    part.iter().map(|t| f(&mut state, t)).collect::<Vec<_>>()
+                })
+            })
             .collect();
         handles
             .into_iter()
@@ -276,12 +292,8 @@ fn round3(x: f64) -> f64 {
 
 /// When at least half of the failures (two or more) could not reach the app, or a
 /// setup step could not, the server is the cause for all of them.
-fn mark_server_down(docs: &mut [FailureDoc]) {
-    let hits: Vec<bool> = par_map(docs, |d| {
-        [Field::Message, Field::CallLog, Field::Output, Field::Page]
-            .iter()
-            .any(|f| SERVER_DOWN.is_match(d.text(*f).as_bytes()))
-    });
+fn mark_server_down(docs: &mut [FailureDoc], matches: &[Matches]) {
+    let hits: Vec<bool> = matches.iter().map(|m| m.has(Signal::ServerDown)).collect();
     let n = hits.iter().filter(|h| **h).count();
     let setup_down = docs.iter().zip(&hits).any(|(d, h)| {
         *h && (d.facts.contains(Fact::SetupProject) || d.facts.contains(Fact::RunError))
@@ -295,14 +307,8 @@ fn mark_server_down(docs: &mut [FailureDoc]) {
 
 /// When at least half of the failures (two or more) show a login screen, the
 /// session is the cause for all of them.
-fn mark_login_page(docs: &mut [FailureDoc]) {
-    let n = par_map(docs, |d| {
-        LOGIN_PAGE.is_match(d.text(Field::Page).as_bytes())
-            || LOGIN_PAGE.is_match(d.text(Field::Message).as_bytes())
-    })
-    .into_iter()
-    .filter(|hit| *hit)
-    .count();
+fn mark_login_page(docs: &mut [FailureDoc], matches: &[Matches]) {
+    let n = matches.iter().filter(|m| m.has(Signal::LoginPage)).count();
     if n >= 2 && n * 2 >= docs.len() {
         for d in docs.iter_mut() {
             d.facts.insert(Fact::LoginPageRunWide);
@@ -531,7 +537,7 @@ mod tests {
     #[test]
     fn a_lone_rule_gives_its_weight() {
         let c = c();
-        let v = c.decide(vec![0]);
+        let v = c.decide(vec![0], Default::default());
         assert_eq!(v.confidence, round3(c.rules.rule(0).weight));
     }
 

@@ -11,7 +11,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use regex::bytes::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::bytes::{Regex, RegexBuilder};
+use regex_automata::{MatchKind, PatternSet, meta, util::syntax};
 use serde::Deserialize;
 
 use crate::taxonomy::ErrorType;
@@ -112,6 +113,17 @@ impl Field {
 
     const fn index(self) -> usize {
         self as usize
+    }
+
+    /// Whether `any` patterns look in this field: the texts Playwright, the
+    /// browser and the app produced, not the test's own code or name (which
+    /// quote status codes and error names without having seen them) nor the
+    /// run-wide backend log.
+    pub const fn in_any(self) -> bool {
+        matches!(
+            self,
+            Field::Message | Field::CallLog | Field::Stack | Field::Output | Field::Page
+        )
     }
 }
 
@@ -520,6 +532,48 @@ fn validate(
     })
 }
 
+/// Run-level signals looked for in the same pass as the rules' patterns: what
+/// one failure shows and the run-level passes count across all of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// The app could not be reached (connection refused, gateway errors).
+    ServerDown,
+    /// A login screen in the page snapshot or the received value.
+    LoginPage,
+}
+
+impl Signal {
+    /// Every signal, in bit order.
+    pub const ALL: [Signal; 2] = [Signal::ServerDown, Signal::LoginPage];
+
+    /// The pattern of the signal.
+    const fn pattern(self) -> &'static str {
+        match self {
+            Signal::ServerDown => {
+                r"ERR_CONNECTION_REFUSED|ECONNREFUSED|connection refused|ERR_EMPTY_RESPONSE|refused to connect|502 Bad Gateway|503 Service Unavailable|504 Gateway Time-?out"
+            }
+            Signal::LoginPage => {
+                r#"textbox "(password|passwort|mot de passe)"|heading "(sign in|log ?in|login)|Received(: | string: )\s*"(sign in|log ?in|login)"#
+            }
+        }
+    }
+
+    /// Whether the signal is looked for in `field`.
+    const fn looks_in(self, field: Field) -> bool {
+        match self {
+            Signal::ServerDown => matches!(
+                field,
+                Field::Message | Field::CallLog | Field::Output | Field::Page
+            ),
+            Signal::LoginPage => matches!(field, Field::Message | Field::Page),
+        }
+    }
+
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+}
+
 /// Patterns are case-insensitive (ASCII) and `^`/`$` match at line boundaries.
 ///
 /// Classes (`\w`, `\s`, `\b`, `.`) are ASCII/byte-wide: failure texts are
@@ -553,8 +607,11 @@ struct CompiledRule {
 #[derive(Debug, Clone)]
 pub struct RuleSet {
     rules: Vec<CompiledRule>,
-    /// Per field: its set (own patterns, then the `any` patterns) and its own count.
-    sets: Vec<Option<(RegexSet, usize)>>,
+    /// Per field: its set (own patterns, then the `any` patterns, then the
+    /// signals it looks for) and the number of own and of `any` patterns.
+    sets: Vec<Option<(meta::Regex, usize, usize)>>,
+    /// Search states of finished scanners, kept warm for the next ones.
+    spare: SparePool,
     singles: Vec<Vec<Regex>>,
     /// Failures under this confidence are `unknown`.
     pub min_confidence: f64,
@@ -577,10 +634,22 @@ pub struct RuleSetInfo {
     pub disabled: Vec<String>,
 }
 
-/// What fired for one failure: rule indices, and for each the field that matched.
-#[derive(Debug, Clone, Default)]
+/// The patterns that matched one failure, per field (`any` patterns under
+/// `Field::Any`, with the fields they matched in kept for quoting), and the
+/// run-level signals seen.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Matches {
     per_field: Vec<Vec<usize>>,
+    /// `(any pattern, field it matched in)`, in field order.
+    any_in: Vec<(usize, Field)>,
+    signals: u8,
+}
+
+impl Matches {
+    /// Whether `signal` was seen.
+    pub fn has(&self, signal: Signal) -> bool {
+        self.signals & signal.bit() != 0
+    }
 }
 
 impl RuleSet {
@@ -664,11 +733,21 @@ impl RuleSet {
         for (f, list) in patterns.iter().enumerate() {
             // Each field's set also holds the `any` patterns (after its own), so
             // every text is scanned once; the `any` field has no text of its own.
-            let combined: Vec<String> = if f == Field::Any.index() {
+            let field = Field::ALL[f];
+            let mut combined: Vec<String> = if field == Field::Any {
                 Vec::new()
+            } else if !field.in_any() {
+                list.clone()
             } else {
                 list.iter().chain(&any).cloned().collect()
             };
+            let any_len = combined.len() - list.len().min(combined.len());
+            combined.extend(
+                Signal::ALL
+                    .iter()
+                    .filter(|s| s.looks_in(field))
+                    .map(|s| s.pattern().to_owned()),
+            );
             let one: Result<Vec<_>, _> = list.iter().map(|p| pattern_regex(p)).collect();
             singles.push(one.map_err(|e| RulesError::Syntax {
                 path: "rules".into(),
@@ -678,22 +757,33 @@ impl RuleSet {
                 sets.push(None);
                 continue;
             }
-            let set = RegexSetBuilder::new(&combined)
-                .unicode(false)
-                .case_insensitive(true)
-                .multi_line(true)
-                .size_limit(1 << 26)
-                .dfa_size_limit(1 << 26)
-                .build()
+            let set = meta::Regex::builder()
+                .syntax(
+                    syntax::Config::new()
+                        .unicode(false)
+                        .utf8(false)
+                        .case_insensitive(true)
+                        .multi_line(true),
+                )
+                .configure(
+                    meta::Config::new()
+                        .match_kind(MatchKind::All)
+                        .utf8_empty(false)
+                        .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+                        .nfa_size_limit(Some(1 << 26))
+                        .hybrid_cache_capacity(1 << 26),
+                )
+                .build_many(&combined)
                 .map_err(|e| RulesError::Syntax {
                     path: "rules".into(),
                     message: format!("the patterns do not compile together: {e}"),
                 })?;
-            sets.push(Some((set, list.len())));
+            sets.push(Some((set, list.len(), any_len)));
         }
         Ok(RuleSet {
             rules: compiled,
             sets,
+            spare: SparePool::default(),
             singles,
             min_confidence,
             info,
@@ -715,31 +805,25 @@ impl RuleSet {
         &self.rules[index].rule
     }
 
-    /// Runs every field's set once over `texts` (indexed like [`Field::ALL`]);
-    /// `any` patterns match when they match in any field but `backend`.
-    pub fn scan(&self, texts: &[&str; 9]) -> Matches {
-        let mut per_field: Vec<Vec<usize>> = vec![Vec::new(); Field::ALL.len()];
-        let mut any = Vec::new();
-        for f in Field::ALL {
-            let (Some((set, own)), text) = (&self.sets[f.index()], texts[f.index()]) else {
-                continue;
-            };
-            if text.is_empty() {
-                continue;
-            }
-            for i in set.matches(text.as_bytes()).into_iter() {
-                if i < *own {
-                    per_field[f.index()].push(i);
-                } else if f != Field::Backend {
-                    any.push(i - own);
-                }
-            }
-        }
-        any.sort_unstable();
-        any.dedup();
-        per_field[Field::Any.index()] = any;
-        Matches { per_field }
+    /// Search state for scanning many failures on one thread.
+    pub fn scanner(&self) -> Scanner<'_> {
+        let state = self.spare.take().unwrap_or_else(|| {
+            self.sets
+                .iter()
+                .map(|s| {
+                    s.as_ref()
+                        .map(|(re, ..)| (re.create_cache(), PatternSet::new(re.pattern_len())))
+                })
+                .collect()
+        });
+        Scanner { rules: self, state }
     }
+
+    /// Runs every field's set once over `texts` (indexed like [`Field::ALL`]).
+    pub fn scan(&self, texts: &[&str; 9]) -> Matches {
+        self.scanner().scan(texts)
+    }
+
 
     /// The indices of the rules that fire given the matched patterns and the facts.
     pub fn fired(&self, m: &Matches, facts: Facts) -> Vec<usize> {
@@ -760,34 +844,121 @@ impl RuleSet {
             .collect()
     }
 
-    /// The lines that made rule `index` fire: per matched field, the first line
-    /// matching one of its patterns.
-    pub fn quotes(&self, index: usize, texts: &[&str; 9]) -> Vec<(Field, String)> {
+    /// The lines that made rule `index` fire: per condition, the first line that
+    /// one of its patterns matched, searched for only where `m` says it matched.
+    pub fn quotes(&self, index: usize, texts: &[&str; 9], m: &Matches) -> Vec<(Field, String)> {
         let rule = &self.rules[index];
         let mut out = Vec::new();
         for cond in &rule.matches {
-            // An `any` pattern is quoted from the field it matched in.
-            let fields: &[Field] = if cond.field == Field::Any {
-                &Field::ALL[..8]
+            let hits: Vec<(usize, Field)> = if cond.field == Field::Any {
+                m.any_in
+                    .iter()
+                    .filter(|(p, _)| cond.patterns.contains(p))
+                    .copied()
+                    .collect()
             } else {
-                std::slice::from_ref(&cond.field)
+                let got = &m.per_field[cond.field.index()];
+                cond.patterns
+                    .iter()
+                    .filter(|p| got.contains(p))
+                    .map(|p| (*p, cond.field))
+                    .collect()
             };
-            let quote = fields
-                .iter()
-                .filter(|f| **f != Field::Backend)
-                .find_map(|f| {
-                    let text = texts[f.index()];
-                    cond.patterns.iter().find_map(|p| {
-                        let re = &self.singles[cond.field.index()][*p];
-                        re.find(text.as_bytes())
-                            .map(|m| (*f, line_around(text, m.start(), m.end())))
-                    })
-                });
+            let quote = hits.iter().find_map(|&(p, f)| {
+                let text = texts[f.index()];
+                self.singles[cond.field.index()][p]
+                    .find(text.as_bytes())
+                    .map(|hit| (f, line_around(text, hit.start(), hit.end())))
+            });
             if let Some(q) = quote {
                 out.push(q);
             }
         }
         out
+    }
+}
+
+/// One scanner's search state: per field, the lazy DFA cache and the match set.
+type ScanState = Vec<Option<(meta::Cache, PatternSet)>>;
+
+/// The search states of finished scanners. A lazy DFA learns its states as it
+/// searches; handing a warm cache to the next scanner (the next worker, the next
+/// request of the service) keeps that work. A clone starts empty.
+#[derive(Debug, Default)]
+struct SparePool(std::sync::Mutex<Vec<ScanState>>);
+
+impl SparePool {
+    fn take(&self) -> Option<ScanState> {
+        self.0.lock().ok()?.pop()
+    }
+
+    fn put(&self, state: ScanState) {
+        if let Ok(mut spare) = self.0.lock() {
+            spare.push(state);
+        }
+    }
+}
+
+impl Clone for SparePool {
+    fn clone(&self) -> SparePool {
+        SparePool::default()
+    }
+}
+
+/// A rule set's search state for one thread: each field's cache and match set
+/// are reused from one failure to the next instead of coming from a shared pool.
+#[derive(Debug)]
+pub struct Scanner<'a> {
+    rules: &'a RuleSet,
+    state: ScanState,
+}
+
+impl Drop for Scanner<'_> {
+    fn drop(&mut self) {
+        self.rules.spare.put(std::mem::take(&mut self.state));
+    }
+}
+
+impl Scanner<'_> {
+    /// Runs every field's set once over `texts` (indexed like [`Field::ALL`]);
+    /// `any` patterns match when they match in a field that [`Field::in_any`].
+    pub fn scan(&mut self, texts: &[&str; 9]) -> Matches {
+        let mut per_field: Vec<Vec<usize>> = vec![Vec::new(); Field::ALL.len()];
+        let mut any_in = Vec::new();
+        let mut signals = 0;
+        for f in Field::ALL {
+            let (Some((set, own, any)), Some((cache, found)), text) = (
+                &self.rules.sets[f.index()],
+                &mut self.state[f.index()],
+                texts[f.index()],
+            ) else {
+                continue;
+            };
+            if text.is_empty() {
+                continue;
+            }
+            found.clear();
+            set.which_overlapping_matches_with(cache, &regex_automata::Input::new(text), found);
+            let looked_for = Signal::ALL.iter().filter(|s| s.looks_in(f));
+            for i in found.iter().map(|p| p.as_usize()) {
+                if i < *own {
+                    per_field[f.index()].push(i);
+                } else if i < own + any {
+                    any_in.push((i - own, f));
+                } else if let Some(s) = looked_for.clone().nth(i - own - any) {
+                    signals |= s.bit();
+                }
+            }
+        }
+        let mut any: Vec<usize> = any_in.iter().map(|(i, _)| *i).collect();
+        any.sort_unstable();
+        any.dedup();
+        per_field[Field::Any.index()] = any;
+        Matches {
+            per_field,
+            any_in,
+            signals,
+        }
     }
 }
 

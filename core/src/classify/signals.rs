@@ -62,9 +62,10 @@ impl FailureDoc {
     }
 }
 
-/// Lines of a Playwright source excerpt: `  12 | code`, `> 12 | code`, `     |   ^`.
+/// Lines of a Playwright source excerpt: `  12 | code`, `> 12 | code`, `     |   ^`
+/// (a numbered line or a caret line; a Markdown table row `| a | b |` is neither).
 static SOURCE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(>\s*)?\d*\s*\|").unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    Regex::new(r"^\s*((>\s*)?\d+\s*\||\|\s*\^\s*$)").unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 /// Stack frames of JS, Python, Java and .NET.
 static STACK_LINE: LazyLock<Regex> = LazyLock::new(|| {
@@ -293,8 +294,8 @@ pub fn backend_text(bundle: &Bundle) -> String {
 #[derive(Default)]
 struct Builder {
     fields: [String; 9],
-    /// Hashes of the texts already in each field: retries repeat the same error.
-    seen: std::collections::HashSet<(usize, u64)>,
+    /// Field and hash of every text pushed: retries repeat the same error.
+    seen: Vec<(Field, u64)>,
 }
 
 impl Builder {
@@ -302,16 +303,19 @@ impl Builder {
         &self.fields[field as usize]
     }
 
+    /// Appends `text` to `field` unless it was pushed there before: retries
+    /// repeat the same error, and a repeat adds nothing a rule could match.
     fn push(&mut self, field: Field, text: &str) {
+        use std::hash::BuildHasher;
         let text = text.trim_end();
         if text.is_empty() {
             return;
         }
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(text);
-        if !self.seen.insert((field as usize, hash)) {
+        let key = (field, foldhash::fast::FixedState::default().hash_one(text));
+        if self.seen.contains(&key) {
             return;
         }
+        self.seen.push(key);
         let slot = &mut self.fields[field as usize];
         if !slot.is_empty() {
             slot.push('\n');
@@ -336,16 +340,18 @@ impl Builder {
     /// Sorts an error's parts into fields; source-excerpt and stack lines inside
     /// the message go to their own fields.
     fn error(&mut self, e: &ErrorInfo) {
-        let mut message = Vec::new();
+        let (mut message, mut source, mut stack) = (Vec::new(), Vec::new(), Vec::new());
         for line in e.message.lines() {
             if is_source_line(line) {
-                self.push(Field::Source, line);
+                source.push(line);
             } else if is_stack_line(line) {
-                self.push(Field::Stack, line);
+                stack.push(line);
             } else {
                 message.push(line);
             }
         }
+        self.push(Field::Source, &source.join("\n"));
+        self.push(Field::Stack, &stack.join("\n"));
         self.push(Field::Message, message.join("\n").trim());
         if let Some(v) = &e.value {
             self.push(Field::Message, v);

@@ -4,37 +4,32 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex_automata::meta::Regex;
 
-static MASKS: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
-    [
-        // Quoted values first: they may contain anything below.
-        (
-            r#""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|“[^”]*”"#,
-            "<str>",
-        ),
-        (r"\b[a-z][a-z0-9+.-]*://[^\s)\]>]+", "<url>"),
-        (
-            r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-            "<uuid>",
-        ),
-        (
-            r"(?:[A-Za-z]:)?(?:[./\\~][\w.@-]*)?(?:[/\\][\w.@-]+){2,}(?::\d+)*",
-            "<path>",
-        ),
-        (r"\b[0-9a-fA-F]{8,}\b", "<hex>"),
-        (r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "<ip>"),
-        (r"\d+(?:\.\d+)?", "<n>"),
-        (r"\s+", " "),
-    ]
-    .into_iter()
-    .map(|(p, r)| {
-        (
-            Regex::new(p).unwrap_or_else(|e| unreachable!("static regex: {e}")),
-            r,
-        )
-    })
-    .collect()
+/// What varies between occurrences of the same failure, in priority order (a
+/// quoted value may contain anything below), and what replaces it.
+const MASKS: [(&str, &str); 8] = [
+    (r#""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|“[^”]*”"#, "<str>"),
+    (r"\b[a-z][a-z0-9+.-]*://[^\s)\]>]+", "<url>"),
+    (
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+        "<uuid>",
+    ),
+    (
+        r"(?:[A-Za-z]:)?(?:[./\\~][\w.@-]*)?(?:[/\\][\w.@-]+){2,}(?::\d+)*",
+        "<path>",
+    ),
+    (r"\b[0-9a-fA-F]{8,}\b", "<hex>"),
+    (r"\b\d{1,3}(?:\.\d{1,3}){3}\b", "<ip>"),
+    (r"\d+(?:\.\d+)?", "<n>"),
+    (r"\s+", " "),
+];
+
+/// All masks as one multi-pattern regex: one left-to-right pass, where at each
+/// position the first mask in priority order that matches wins.
+static MASKER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new_many(&MASKS.map(|(p, _)| p))
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
 /// The normalized signature of an error message: its first non-empty line
@@ -46,15 +41,18 @@ pub fn signature(message: &str) -> String {
         .map(str::trim)
         .find(|l| !l.is_empty() && *l != "Error:")
         .unwrap_or("");
-    let mut out = line.to_owned();
-    for (re, with) in MASKS.iter() {
-        out = re.replace_all(&out, *with).into_owned();
+    let mut out = String::with_capacity(line.len());
+    let mut last = 0;
+    for m in MASKER.find_iter(line) {
+        out.push_str(&line[last..m.start()]);
+        out.push_str(MASKS[m.pattern().as_usize()].1);
+        last = m.end();
     }
+    out.push_str(&line[last..]);
     let out = out.trim();
-    if out.chars().count() > 200 {
-        out.chars().take(200).collect()
-    } else {
-        out.to_owned()
+    match out.char_indices().nth(200) {
+        Some((cut, _)) => out[..cut].to_owned(),
+        None => out.to_owned(),
     }
 }
 
