@@ -4,6 +4,9 @@
 //! Like the bundle, field names are the contract and the committed schema
 //! (`schemas/analysis.v1.json`) is generated from these types.
 
+use std::borrow::Cow;
+use std::sync::Arc;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -181,15 +184,15 @@ pub struct FailureClassification {
 #[serde(deny_unknown_fields)]
 pub struct Evidence {
     /// The rule's id.
-    pub rule: String,
+    pub rule: Arc<str>,
     /// The type it votes for.
     pub error_type: ErrorType,
     /// Its weight.
     pub weight: f64,
     /// Why the signal means what it means.
-    pub why: String,
+    pub why: Arc<str>,
     /// The facts it required.
-    pub facts: Vec<String>,
+    pub facts: Vec<Cow<'static, str>>,
     /// The quoted lines, per field.
     pub quotes: Vec<Quote>,
 }
@@ -199,7 +202,7 @@ pub struct Evidence {
 #[serde(deny_unknown_fields)]
 pub struct Quote {
     /// The field it came from (`message`, `call_log`, `page`, …).
-    pub field: String,
+    pub field: Cow<'static, str>,
     /// The line.
     pub text: String,
 }

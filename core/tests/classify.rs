@@ -31,7 +31,7 @@ fn a_renamed_selector_is_drift_with_the_renamed_element_as_candidate() {
     let renamed = form
         .evidence
         .iter()
-        .find(|e| e.rule == "selector.renamed")
+        .find(|e| &*e.rule == "selector.renamed")
         .expect("renamed rule fired");
     assert!(
         renamed
@@ -90,7 +90,7 @@ fn a_missing_record_joins_the_data_seed_failure_that_found_it_missing() {
     assert!(
         open.evidence
             .iter()
-            .any(|e| e.rule == "seed.missing-record-run-wide")
+            .any(|e| &*e.rule == "seed.missing-record-run-wide")
     );
     let actions: Vec<HealAction> = a.self_heal_plan.actions.iter().map(|p| p.action).collect();
     assert_eq!(actions, [HealAction::ReseedData, HealAction::RerunFailed]);
@@ -111,7 +111,7 @@ fn a_server_that_never_started_is_one_cause_not_many_bugs() {
         a.classification.failures[0]
             .evidence
             .iter()
-            .any(|e| e.rule == "server.down-run-wide")
+            .any(|e| &*e.rule == "server.down-run-wide")
     );
     let actions: Vec<HealAction> = a.self_heal_plan.actions.iter().map(|p| p.action).collect();
     assert_eq!(

@@ -15,7 +15,9 @@ pub mod rules;
 pub mod signals;
 pub mod signature;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -107,17 +109,25 @@ impl Classifier {
                 .weight
                 .total_cmp(&self.rules.rule(*a).weight)
         });
-        let mut log_odds: BTreeMap<ErrorType, (f64, f64)> = BTreeMap::new();
+        // (type, log-odds, weight of the next vote); a handful of types at most.
+        let mut log_odds: Vec<(ErrorType, f64, f64)> = Vec::new();
         for &i in &fired {
             let r = self.rules.rule(i);
-            let entry = log_odds.entry(r.error_type).or_insert((0.0, 1.0));
-            entry.0 += logit(r.weight) * entry.1;
-            entry.1 *= DECAY;
+            let at = match log_odds.iter().position(|e| e.0 == r.error_type) {
+                Some(at) => at,
+                None => {
+                    log_odds.push((r.error_type, 0.0, 1.0));
+                    log_odds.len() - 1
+                }
+            };
+            let entry = &mut log_odds[at];
+            entry.1 += logit(r.weight) * entry.2;
+            entry.2 *= DECAY;
         }
-        let z: f64 = 1.0 + log_odds.values().map(|(s, _)| s.exp()).sum::<f64>();
+        let z: f64 = 1.0 + log_odds.iter().map(|e| e.1.exp()).sum::<f64>();
         let mut scores: Vec<(ErrorType, f64)> = log_odds
             .iter()
-            .map(|(t, (s, _))| (*t, round3(s.exp() / z)))
+            .map(|(t, s, _)| (*t, round3(s.exp() / z)))
             .collect();
         scores.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         let (error_type, confidence) = match scores.first() {
@@ -152,7 +162,7 @@ impl Classifier {
                     .quotes(i, &texts, &verdict.matches)
                     .into_iter()
                     .map(|(f, text)| Quote {
-                        field: f.as_str().to_owned(),
+                        field: Cow::Borrowed(f.as_str()),
                         text,
                     })
                     .collect();
@@ -162,12 +172,13 @@ impl Classifier {
                         quotes.push(q);
                     }
                 }
+                let (rule, why) = self.rules.shared_text(i);
                 Evidence {
-                    rule: r.id.clone(),
+                    rule: Arc::clone(rule),
                     error_type: r.error_type,
                     weight: r.weight,
-                    why: r.why.clone(),
-                    facts: r.facts.iter().map(|f| f.as_str().to_owned()).collect(),
+                    why: Arc::clone(why),
+                    facts: r.facts.iter().map(|f| Cow::Borrowed(f.as_str())).collect(),
                     quotes,
                 }
             })
@@ -258,7 +269,10 @@ fn par_map_with<T: Sync, S, R: Send>(
     init: impl Fn() -> S + Sync,
     f: impl Fn(&mut S, &T) -> R + Sync,
 ) -> Vec<R> {
-    let threads = std::env::var("PROBE_T").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = std::env::var("PROBE_T")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if items.len() < 256 || threads < 2 {
         let mut state = init();
         return items.iter().map(|t| f(&mut state, t)).collect();
@@ -387,7 +401,7 @@ fn fact_quote(doc: &FailureDoc, fact: Fact) -> Option<Quote> {
         ),
     };
     Some(Quote {
-        field: format!("fact:{}", fact.as_str()),
+        field: Cow::Owned(format!("fact:{}", fact.as_str())),
         text,
     })
 }

@@ -11,6 +11,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
+use std::sync::Arc;
+
 use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::{MatchKind, PatternSet, meta, util::syntax};
 use serde::Deserialize;
@@ -599,6 +601,9 @@ struct Condition {
 #[derive(Debug, Clone)]
 struct CompiledRule {
     rule: Rule,
+    /// The id and the why, shared by every piece of evidence quoting the rule.
+    id: Arc<str>,
+    why: Arc<str>,
     matches: Vec<Condition>,
     unless: Vec<Condition>,
 }
@@ -612,6 +617,8 @@ pub struct RuleSet {
     sets: Vec<Option<(meta::Regex, usize, usize)>>,
     /// Search states of finished scanners, kept warm for the next ones.
     spare: SparePool,
+    /// Where each field's patterns start in a [`Matches`] bitset, and the total.
+    offsets: [usize; 10],
     singles: Vec<Vec<Regex>>,
     /// Failures under this confidence are `unknown`.
     pub min_confidence: f64,
@@ -639,7 +646,8 @@ pub struct RuleSetInfo {
 /// run-level signals seen.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Matches {
-    per_field: Vec<Vec<usize>>,
+    /// One bit per pattern of every field, at [`RuleSet::bit`].
+    bits: Vec<u64>,
     /// `(any pattern, field it matched in)`, in field order.
     any_in: Vec<(usize, Field)>,
     signals: u8,
@@ -722,10 +730,16 @@ impl RuleSet {
             let matches = conds(&rule.matches, &mut index);
             let unless = conds(&rule.unless, &mut index);
             compiled.push(CompiledRule {
+                id: Arc::from(rule.id.as_str()),
+                why: Arc::from(rule.why.as_str()),
                 rule,
                 matches,
                 unless,
             });
+        }
+        let mut offsets = [0; 10];
+        for (f, list) in patterns.iter().enumerate() {
+            offsets[f + 1] = offsets[f] + list.len();
         }
         let mut sets = Vec::with_capacity(Field::ALL.len());
         let mut singles = Vec::with_capacity(Field::ALL.len());
@@ -784,6 +798,7 @@ impl RuleSet {
             rules: compiled,
             sets,
             spare: SparePool::default(),
+            offsets,
             singles,
             min_confidence,
             info,
@@ -824,13 +839,25 @@ impl RuleSet {
         self.scanner().scan(texts)
     }
 
+    /// The id and the why of the rule at `index`, shared.
+    pub fn shared_text(&self, index: usize) -> (&Arc<str>, &Arc<str>) {
+        let r = &self.rules[index];
+        (&r.id, &r.why)
+    }
+
+    /// The bit of `field`'s pattern `p` in a [`Matches`] bitset.
+    fn bit(&self, field: Field, p: usize) -> usize {
+        self.offsets[field.index()] + p
+    }
+
+    fn matched(&self, m: &Matches, field: Field, p: usize) -> bool {
+        let b = self.bit(field, p);
+        m.bits.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0)
+    }
 
     /// The indices of the rules that fire given the matched patterns and the facts.
     pub fn fired(&self, m: &Matches, facts: Facts) -> Vec<usize> {
-        let hit = |c: &Condition| {
-            let got = &m.per_field[c.field.index()];
-            c.patterns.iter().any(|p| got.contains(p))
-        };
+        let hit = |c: &Condition| c.patterns.iter().any(|p| self.matched(m, c.field, *p));
         self.rules
             .iter()
             .enumerate()
@@ -857,10 +884,9 @@ impl RuleSet {
                     .copied()
                     .collect()
             } else {
-                let got = &m.per_field[cond.field.index()];
                 cond.patterns
                     .iter()
-                    .filter(|p| got.contains(p))
+                    .filter(|p| self.matched(m, cond.field, **p))
                     .map(|p| (*p, cond.field))
                     .collect()
             };
@@ -923,7 +949,12 @@ impl Scanner<'_> {
     /// Runs every field's set once over `texts` (indexed like [`Field::ALL`]);
     /// `any` patterns match when they match in a field that [`Field::in_any`].
     pub fn scan(&mut self, texts: &[&str; 9]) -> Matches {
-        let mut per_field: Vec<Vec<usize>> = vec![Vec::new(); Field::ALL.len()];
+        let rules = self.rules;
+        let mut bits = vec![0u64; rules.offsets[9].div_ceil(64)];
+        let mut set_bit = |field: Field, p: usize| {
+            let b = rules.bit(field, p);
+            bits[b / 64] |= 1 << (b % 64);
+        };
         let mut any_in = Vec::new();
         let mut signals = 0;
         for f in Field::ALL {
@@ -942,20 +973,17 @@ impl Scanner<'_> {
             let looked_for = Signal::ALL.iter().filter(|s| s.looks_in(f));
             for i in found.iter().map(|p| p.as_usize()) {
                 if i < *own {
-                    per_field[f.index()].push(i);
+                    set_bit(f, i);
                 } else if i < own + any {
+                    set_bit(Field::Any, i - own);
                     any_in.push((i - own, f));
                 } else if let Some(s) = looked_for.clone().nth(i - own - any) {
                     signals |= s.bit();
                 }
             }
         }
-        let mut any: Vec<usize> = any_in.iter().map(|(i, _)| *i).collect();
-        any.sort_unstable();
-        any.dedup();
-        per_field[Field::Any.index()] = any;
         Matches {
-            per_field,
+            bits,
             any_in,
             signals,
         }

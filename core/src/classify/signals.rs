@@ -65,7 +65,8 @@ impl FailureDoc {
 /// Lines of a Playwright source excerpt: `  12 | code`, `> 12 | code`, `     |   ^`
 /// (a numbered line or a caret line; a Markdown table row `| a | b |` is neither).
 static SOURCE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*((>\s*)?\d+\s*\||\|\s*\^\s*$)").unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    Regex::new(r"^\s*((>\s*)?\d+\s*\||\|\s*\^\s*$)")
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 /// Stack frames of JS, Python, Java and .NET.
 static STACK_LINE: LazyLock<Regex> = LazyLock::new(|| {

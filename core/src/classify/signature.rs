@@ -9,7 +9,10 @@ use regex_automata::meta::Regex;
 /// What varies between occurrences of the same failure, in priority order (a
 /// quoted value may contain anything below), and what replaces it.
 const MASKS: [(&str, &str); 8] = [
-    (r#""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|“[^”]*”"#, "<str>"),
+    (
+        r#""(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`|“[^”]*”"#,
+        "<str>",
+    ),
     (r"\b[a-z][a-z0-9+.-]*://[^\s)\]>]+", "<url>"),
     (
         r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
@@ -28,8 +31,7 @@ const MASKS: [(&str, &str); 8] = [
 /// All masks as one multi-pattern regex: one left-to-right pass, where at each
 /// position the first mask in priority order that matches wins.
 static MASKER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new_many(&MASKS.map(|(p, _)| p))
-        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    Regex::new_many(&MASKS.map(|(p, _)| p)).unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
 /// The normalized signature of an error message: its first non-empty line
