@@ -16,7 +16,7 @@ pub mod signals;
 pub mod signature;
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::LazyLock;
 
@@ -220,8 +220,8 @@ impl Classifier {
         if mark_missing_seed_records(&mut docs, &verdicts) {
             verdicts = decide_all(&docs);
         }
-        let failures = build_failures(self, &docs, &verdicts);
-        let clusters = clusters(&failures);
+        let mut failures = build_failures(self, &docs, &verdicts);
+        let clusters = clusters(&mut failures);
         let (error_type, confidence, reason) = run_verdict(&failures);
         let mut by_type: Vec<TypeCount> = {
             let mut counts: BTreeMap<ErrorType, usize> = BTreeMap::new();
@@ -234,16 +234,6 @@ impl Classifier {
                 .collect()
         };
         by_type.sort_by(|a, b| b.count.cmp(&a.count).then(a.error_type.cmp(&b.error_type)));
-        let mut failures = failures;
-        let ids: HashMap<String, String> = clusters
-            .iter()
-            .flat_map(|c| c.failures.iter().map(move |f| (f.clone(), c.id.clone())))
-            .collect();
-        for f in &mut failures {
-            if let Some(c) = ids.get(&f.id) {
-                f.cluster = c.clone();
-            }
-        }
         (
             docs,
             Classification {
@@ -259,41 +249,28 @@ impl Classifier {
 }
 
 /// Maps `items` in order, on all cores when there are enough of them.
-fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
     par_map_with(items, || (), |_, t| f(t))
 }
 
-/// [`par_map`] with per-thread state made by `init` (search caches).
+/// [`par_map`] with per-worker state made by `init` (search caches). The
+/// workers are rayon's long-lived threads: their allocator heaps and the warm
+/// caches outlive one call, which matters when a service classifies run after run.
 fn par_map_with<T: Sync, S, R: Send>(
     items: &[T],
-    init: impl Fn() -> S + Sync,
-    f: impl Fn(&mut S, &T) -> R + Sync,
+    init: impl Fn() -> S + Sync + Send,
+    f: impl Fn(&mut S, &T) -> R + Sync + Send,
 ) -> Vec<R> {
-    let threads = std::env::var("PROBE_T")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    if items.len() < 256 || threads < 2 {
+    use rayon::prelude::*;
+    if items.len() < 256 {
         let mut state = init();
         return items.iter().map(|t| f(&mut state, t)).collect();
     }
-    let chunk = items.len().div_ceil(threads);
-    let (f, init) = (&f, &init);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut state = init();
-                    part.iter().map(|t| f(&mut state, t)).collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-            .collect()
-    })
+    items
+        .par_iter()
+        .with_min_len(64)
+        .map_init(init, |s, t| f(s, t))
+        .collect()
 }
 
 fn logit(p: f64) -> f64 {
@@ -454,28 +431,37 @@ fn build_failures(
     })
 }
 
-/// Groups failures by (error type, signature), largest cluster first.
-fn clusters(failures: &[FailureClassification]) -> Vec<Cluster> {
-    let mut by_key: BTreeMap<(ErrorType, &str), Vec<&FailureClassification>> = BTreeMap::new();
-    for f in failures {
+/// Groups failures by (error type, signature), largest cluster first, and
+/// records each failure's cluster id on it.
+fn clusters(failures: &mut [FailureClassification]) -> Vec<Cluster> {
+    let mut by_key: BTreeMap<(ErrorType, &str), Vec<usize>> = BTreeMap::new();
+    for (i, f) in failures.iter().enumerate() {
         by_key
             .entry((f.error_type, f.signature.as_str()))
             .or_default()
-            .push(f);
+            .push(i);
     }
-    let mut out: Vec<Cluster> = by_key
+    let mut out: Vec<(Cluster, Vec<usize>)> = by_key
         .into_iter()
-        .map(|((t, sig), members)| Cluster {
-            id: signature::cluster_id(&format!("{}|{sig}", t.as_str())),
-            signature: sig.to_owned(),
-            error_type: t,
-            count: members.len(),
-            failures: members.iter().map(|f| f.id.clone()).collect(),
-            example: members[0].message.clone(),
+        .map(|((t, sig), members)| {
+            let cluster = Cluster {
+                id: signature::cluster_id(&format!("{}|{sig}", t.as_str())),
+                signature: sig.to_owned(),
+                error_type: t,
+                count: members.len(),
+                failures: members.iter().map(|i| failures[*i].id.clone()).collect(),
+                example: failures[members[0]].message.clone(),
+            };
+            (cluster, members)
         })
         .collect();
-    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.id.cmp(&b.id)));
-    out
+    for (cluster, members) in &out {
+        for i in members {
+            failures[*i].cluster.clone_from(&cluster.id);
+        }
+    }
+    out.sort_by(|a, b| b.0.count.cmp(&a.0.count).then(a.0.id.cmp(&b.0.id)));
+    out.into_iter().map(|(c, _)| c).collect()
 }
 
 /// The run's dominant error type: the type with the largest confidence mass,

@@ -62,12 +62,6 @@ impl FailureDoc {
     }
 }
 
-/// Lines of a Playwright source excerpt: `  12 | code`, `> 12 | code`, `     |   ^`
-/// (a numbered line or a caret line; a Markdown table row `| a | b |` is neither).
-static SOURCE_LINE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*((>\s*)?\d+\s*\||\|\s*\^\s*$)")
-        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
-});
 /// Stack frames of JS, Python, Java and .NET.
 static STACK_LINE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r#"^\s*(at\s+\S|File "[^"]+", line \d+|Traceback \(most recent call last\)|\.\.\. \d+ more$)"#)
@@ -92,9 +86,17 @@ static SETUP: LazyLock<Regex> = LazyLock::new(|| {
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
 });
 
-/// A source-excerpt line; the byte check keeps the regex off most lines.
+/// A line of a Playwright source excerpt: `  12 | code`, `> 12 | code` or the
+/// caret line `     |   ^` (a Markdown table row `| a | b |` is none of these).
+/// Checked by hand: every line of every message goes through here.
 fn is_source_line(line: &str) -> bool {
-    line.contains('|') && SOURCE_LINE.is_match(line)
+    let t = line.trim_start();
+    let t = t.strip_prefix('>').map_or(t, str::trim_start);
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    let Some(rest) = t[digits..].trim_start().strip_prefix('|') else {
+        return false;
+    };
+    digits > 0 || (!line.trim_start().starts_with('>') && rest.trim() == "^")
 }
 
 /// A stack frame; the prefix check keeps the regex off most lines.
@@ -357,9 +359,7 @@ impl Builder {
         if let Some(v) = &e.value {
             self.push(Field::Message, v);
         }
-        for line in &e.call_log {
-            self.push(Field::CallLog, line);
-        }
+        self.push(Field::CallLog, &e.call_log.join("\n"));
         if let Some(s) = &e.snippet {
             self.push(Field::Source, s);
         }
@@ -455,6 +455,27 @@ mod tests {
             Some("getByText('Signed in as demo')")
         );
         assert_eq!(doc.location.as_ref().map(|l| l.line), Some(5));
+    }
+
+    #[test]
+    fn source_lines_are_numbered_or_carets() {
+        for line in [
+            "  12 | await page.goto('/')",
+            "> 12 |   await x;",
+            "    |     ^",
+            "7|x",
+        ] {
+            assert!(is_source_line(line), "{line:?}");
+        }
+        for line in [
+            "| a | b |",
+            "> | x",
+            "  | not a caret",
+            "Expected: 3",
+            "12 apples",
+        ] {
+            assert!(!is_source_line(line), "{line:?}");
+        }
     }
 
     #[test]
