@@ -243,3 +243,24 @@ fn a_run_level_error_is_classified_and_outweighs_the_tests_it_stopped() {
     assert_eq!(a.classification.error_type, ErrorType::ServerUnavailable);
     assert_eq!(a.summary.run_errors, 1);
 }
+
+/// A count that went 3, then 1 while the assertion retried is a page that had not
+/// settled, not a wrong value (corpus entry kittycad-6930-a).
+#[test]
+fn a_value_that_kept_changing_is_timing_not_a_wrong_value() {
+    let c = Classifier::builtin().expect("rules");
+    let text = "Locator: getByText('Exported successfully')\nExpected: 2\nReceived: 1\nCall log:\n  - expect.toHaveCount with timeout 5000ms\n  - waiting for getByText('Exported successfully')\n    8 × locator resolved to 3 elements\n      - unexpected value \"3\"\n    - locator resolved to 1 element\n    - unexpected value \"1\"\n";
+    let (doc, v) = c.classify_text(text);
+    assert_eq!(v.error_type, ErrorType::TimeoutFlaky, "{v:?}");
+    let evidence = c.evidence(&doc, &v);
+    let quote = evidence
+        .iter()
+        .flat_map(|e| &e.quotes)
+        .find(|q| q.field == "fact:value_changed_while_retrying")
+        .expect("the fact is quoted");
+    assert!(quote.text.contains("\"3\", \"1\""), "{}", quote.text);
+    // A value that stayed wrong is still an assertion mismatch.
+    let steady = text.replace("unexpected value \"3\"", "unexpected value \"1\"");
+    let (_, v) = c.classify_text(&steady);
+    assert_eq!(v.error_type, ErrorType::AssertionMismatch, "{v:?}");
+}

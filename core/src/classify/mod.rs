@@ -372,6 +372,10 @@ fn fact_quote(doc: &FailureDoc, fact: Fact) -> Option<Quote> {
         Fact::PageSnapshotMissing => "Playwright could not capture the page at failure".to_owned(),
         Fact::ServerDownRunWide => "most failures of this run could not reach the app".to_owned(),
         Fact::LoginPageRunWide => "most failures of this run landed on a login page".to_owned(),
+        Fact::ValueChangedWhileRetrying => format!(
+            "the assertion saw {} while retrying",
+            doc.values_seen.join(", ")
+        ),
         Fact::MissingSeedRecord => format!(
             "{} is a record another failure of this run found missing",
             doc.unresolved_locator.as_deref().unwrap_or("the element")

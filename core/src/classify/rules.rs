@@ -169,11 +169,13 @@ pub enum Fact {
     LoginPageRunWide,
     /// The missing element is a record that a data_seed failure of the same run found missing.
     MissingSeedRecord,
+    /// A retrying assertion saw different wrong values: the page had not settled.
+    ValueChangedWhileRetrying,
 }
 
 impl Fact {
     /// Every fact.
-    pub const ALL: [Fact; 12] = [
+    pub const ALL: [Fact; 13] = [
         Fact::TimedOut,
         Fact::PassedOnRetry,
         Fact::FailedEveryAttempt,
@@ -186,6 +188,7 @@ impl Fact {
         Fact::ServerDownRunWide,
         Fact::LoginPageRunWide,
         Fact::MissingSeedRecord,
+        Fact::ValueChangedWhileRetrying,
     ];
 
     /// The name used in rules files and evidence.
@@ -203,6 +206,7 @@ impl Fact {
             Fact::ServerDownRunWide => "server_down_run_wide",
             Fact::LoginPageRunWide => "login_page_run_wide",
             Fact::MissingSeedRecord => "missing_seed_record",
+            Fact::ValueChangedWhileRetrying => "value_changed_while_retrying",
         }
     }
 

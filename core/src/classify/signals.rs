@@ -39,6 +39,8 @@ pub struct FailureDoc {
     pub unresolved_locator: Option<String>,
     /// The best element on the page for that locator, with its score.
     pub similar_element: Option<aria::Candidate>,
+    /// The distinct values a retrying assertion received, in order.
+    pub values_seen: Vec<String>,
 }
 
 /// What failed.
@@ -190,6 +192,7 @@ pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
         primary,
         unresolved_locator: None,
         similar_element: None,
+        values_seen: Vec::new(),
     })
 }
 
@@ -215,6 +218,7 @@ pub fn from_run_error(error: &ErrorInfo, backend: &str) -> FailureDoc {
         primary,
         unresolved_locator: None,
         similar_element: None,
+        values_seen: Vec::new(),
     })
 }
 
@@ -279,6 +283,7 @@ pub fn from_text(text: &str) -> FailureDoc {
         primary,
         unresolved_locator: None,
         similar_element: None,
+        values_seen: Vec::new(),
     })
 }
 
@@ -389,10 +394,36 @@ impl Builder {
                 }
             }
         }
+        doc.values_seen = values_seen(&self.fields[Field::CallLog as usize]);
+        if doc.values_seen.len() >= 2 {
+            doc.facts.insert(Fact::ValueChangedWhileRetrying);
+        }
         // `any` patterns run over every field (see `RuleSet::scan`): no joined copy.
         doc.fields = self.fields;
         doc
     }
+}
+
+/// The distinct values of the call log's `unexpected value "…"` lines: a
+/// retrying assertion logs each value it received.
+fn values_seen(call_log: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in call_log.lines() {
+        // `- unexpected value "3"`, or `9 × unexpected value "3"` for repeats.
+        let entry = line.trim().trim_start_matches("- ");
+        let entry = entry
+            .split_once(" × ")
+            .filter(|(n, _)| n.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(entry, |(_, rest)| rest);
+        let Some(rest) = entry.strip_prefix("unexpected value ") else {
+            continue;
+        };
+        let value = rest.trim().to_owned();
+        if !out.contains(&value) {
+            out.push(value);
+        }
+    }
+    out
 }
 
 /// The score from which an element on the page counts as "the same thing, renamed".
@@ -455,6 +486,16 @@ mod tests {
             Some("getByText('Signed in as demo')")
         );
         assert_eq!(doc.location.as_ref().map(|l| l.line), Some(5));
+    }
+
+    #[test]
+    fn changing_values_are_seen() {
+        let log = "- expect.toHaveCount with timeout 5000ms\n  8 × locator resolved to 3 elements\n    - unexpected value \"3\"\n  - locator resolved to 1 element\n  - unexpected value \"1\"";
+        assert_eq!(values_seen(log), ["\"3\"", "\"1\""]);
+        assert_eq!(
+            values_seen("  9 × unexpected value \"Saved\"\n  - unexpected value \"Saved\""),
+            ["\"Saved\""]
+        );
     }
 
     #[test]
