@@ -199,26 +199,41 @@ impl Classifier {
                 })
             })
             .collect();
-        let mut docs: Vec<FailureDoc> = par_map(&failed, |t| signals::from_test(t, &backend));
-        docs.extend(
-            bundle
-                .run_errors
-                .iter()
-                .map(|e| signals::from_run_error(e, &backend)),
-        );
-        // One pass of every pattern over every failure; the run-level passes
-        // then add facts, and the decisions only read the matches.
-        let matches: Vec<Matches> =
-            par_map_with(&docs, || self.rules.scanner(), |s, d| s.scan(&d.texts()));
+        // Each failure is scanned by every pattern right after its doc is built
+        // (while its texts are in cache); the run-level passes then add facts,
+        // and the decisions only read the matches.
+        let (mut docs, mut matches): (Vec<FailureDoc>, Vec<Matches>) = par_map_with(
+            &failed,
+            || self.rules.scanner(),
+            |s, t| {
+                let doc = signals::from_test(t, &backend);
+                let m = s.scan(&doc.texts());
+                (doc, m)
+            },
+        )
+        .into_iter()
+        .unzip();
+        let mut scanner = self.rules.scanner();
+        for e in &bundle.run_errors {
+            let doc = signals::from_run_error(e, &backend);
+            matches.push(scanner.scan(&doc.texts()));
+            docs.push(doc);
+        }
+        drop(scanner);
         mark_server_down(&mut docs, &matches);
         mark_login_page(&mut docs, &matches);
-        let decide_all = |docs: &[FailureDoc]| -> Vec<Verdict> {
-            let pairs: Vec<(&FailureDoc, &Matches)> = docs.iter().zip(&matches).collect();
-            par_map(&pairs, |(d, m)| self.decide_on(d, (*m).clone()))
+        let decide_all = |docs: &[FailureDoc], matches: Vec<Matches>| -> Vec<Verdict> {
+            use rayon::prelude::*;
+            docs.par_iter()
+                .zip(matches)
+                .with_min_len(256)
+                .map(|(d, m)| self.decide_on(d, m))
+                .collect()
         };
-        let mut verdicts = decide_all(&docs);
+        let mut verdicts = decide_all(&docs, matches);
         if mark_missing_seed_records(&mut docs, &verdicts) {
-            verdicts = decide_all(&docs);
+            let matches = verdicts.into_iter().map(|v| v.matches).collect();
+            verdicts = decide_all(&docs, matches);
         }
         let mut failures = build_failures(self, &docs, &verdicts);
         let clusters = clusters(&mut failures);
