@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use ci_medic_core::analysis::Analysis;
 use ci_medic_core::classify::{Classifier, RuleSet, RulesFile};
 use ci_medic_core::model::Bundle;
-use ci_medic_core::{BUNDLE_SCHEMA, diagnosis, plan};
+use ci_medic_core::{diagnosis, plan};
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
@@ -114,30 +114,7 @@ pub fn read_bundle(path: &Path) -> Result<Bundle, String> {
         ));
     }
     let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
-        format!(
-            "{}: expected a ci-medic bundle (JSON), found {} ({e})",
-            file.display(),
-            ci_medic_core::error::describe_content(&bytes)
-        )
-    })?;
-    match value.get("schema").and_then(|s| s.as_str()) {
-        Some(BUNDLE_SCHEMA) => {}
-        Some(other) => {
-            return Err(format!(
-                "{}: expected schema {BUNDLE_SCHEMA:?}, found {other:?}",
-                file.display()
-            ));
-        }
-        None => {
-            return Err(format!(
-                "{}: expected a ci-medic bundle with \"schema\": {BUNDLE_SCHEMA:?}, found JSON without it",
-                file.display()
-            ));
-        }
-    }
-    serde_json::from_value(value)
-        .map_err(|e| format!("{}: expected a valid bundle, found: {e}", file.display()))
+    ci_medic_core::bundle::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))
 }
 
 /// Writes `analysis` atomically.

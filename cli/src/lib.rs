@@ -9,6 +9,7 @@ pub mod collect;
 pub mod eval_corpus;
 pub mod github;
 mod planned;
+pub mod send;
 pub mod triage;
 
 /// Exit code for a command line the user got wrong or a command this build lacks.
@@ -51,8 +52,8 @@ pub enum Command {
     Triage(Box<triage::TriageArgs>),
     /// Score the classifier on the labeled dev corpus (and recorded scenario runs).
     EvalCorpus(Box<eval_corpus::EvalArgs>),
-    /// (planned) Send a bundle to the cloud-agent and write analysis.json (falls back to the local analyzer).
-    Send,
+    /// Send a bundle to the cloud-agent and write analysis.json (falls back to the local analyzer).
+    Send(Box<send::SendArgs>),
     /// (planned) Self-heal: context, decide and execute safe non-code remediations, then rerun.
     Heal,
     /// (planned) Fix-agent: prepare and apply guarded, validated locator and test edits as a patch.
@@ -69,7 +70,7 @@ impl Command {
     fn name(&self) -> &'static str {
         match self {
             Command::Collect(_) => "collect",
-            Command::Send => "send",
+            Command::Send(_) => "send",
             Command::Classify(_) => "classify",
             Command::Triage(_) => "triage",
             Command::EvalCorpus(_) => "eval-corpus",
@@ -101,6 +102,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Classify(args) => classify::run(args),
         Command::Triage(args) => triage::run(args),
         Command::EvalCorpus(args) => eval_corpus::run(args),
+        Command::Send(args) => send::run(args),
         other => Ok(planned::report(other.name())),
     }
 }

@@ -5,6 +5,7 @@
 //! and the whole pipeline can run offline.
 
 pub mod analysis;
+pub mod bundle;
 pub mod aria;
 pub mod classify;
 pub mod collect;
@@ -20,6 +21,7 @@ pub mod model;
 pub mod plan;
 pub mod playwright;
 pub mod redact;
+pub mod retry;
 pub mod summary;
 pub mod taxonomy;
 

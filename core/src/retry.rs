@@ -1,0 +1,71 @@
+//! When and how long to wait before trying a request again: shared by `send`
+//! and the service's relay so both back off the same way.
+
+use std::time::Duration;
+
+/// Exponential backoff with full jitter, bounded in attempts and delay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    /// Tries in all, the first included.
+    pub attempts: u32,
+    /// The ceiling of the first wait.
+    pub base: Duration,
+    /// The ceiling of any wait.
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Backoff {
+        Backoff {
+            attempts: 3,
+            base: Duration::from_millis(200),
+            max: Duration::from_secs(5),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before try `retry` (1 for the first retry): uniformly random in
+    /// `0..=min(max, base · 2^(retry-1))`, so that clients failing together do
+    /// not retry together. `unit` is a random number in `[0, 1)`.
+    pub fn delay(&self, retry: u32, unit: f64) -> Duration {
+        let exp = 2u32.saturating_pow(retry.saturating_sub(1));
+        let ceiling = self.base.saturating_mul(exp).min(self.max);
+        ceiling.mul_f64(unit.clamp(0.0, 1.0))
+    }
+}
+
+/// Whether an HTTP status is worth retrying: the server failed or is
+/// overloaded, not the request. 501 and 505 never get better.
+pub fn retryable_status(status: u16) -> bool {
+    matches!(status, 408 | 429) || (500..600).contains(&status) && !matches!(status, 501 | 505)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_and_stay_bounded() {
+        let b = Backoff {
+            attempts: 6,
+            base: Duration::from_millis(100),
+            max: Duration::from_millis(700),
+        };
+        assert_eq!(b.delay(1, 0.999_999).as_millis(), 99);
+        assert_eq!(b.delay(3, 1.0), Duration::from_millis(400));
+        assert_eq!(b.delay(5, 1.0), Duration::from_millis(700));
+        assert_eq!(b.delay(30, 1.0), Duration::from_millis(700));
+        assert_eq!(b.delay(2, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn only_server_side_failures_are_retried() {
+        for s in [500, 502, 503, 504, 429, 408] {
+            assert!(retryable_status(s), "{s}");
+        }
+        for s in [200, 400, 401, 404, 413, 415, 501, 505] {
+            assert!(!retryable_status(s), "{s}");
+        }
+    }
+}
