@@ -92,8 +92,10 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, BundleError> {
             ("unknown field `", "no such field"),
         ] {
             if let Some(name) = inner.strip_prefix(prefix).and_then(|r| r.split('`').next()) {
-                let path = if field.is_empty() {
+                let path = if field.is_empty() || field == name {
                     name.to_owned()
+                } else if field.ends_with(&format!(".{name}")) {
+                    field.clone()
                 } else {
                     format!("{field}.{name}")
                 };

@@ -1,0 +1,303 @@
+//! The service over real HTTP on 127.0.0.1: each test runs the compiled binary.
+
+mod common;
+
+use std::net::TcpListener;
+use std::time::{Duration, Instant};
+
+use common::{Service, bundle_json, bundle_value, gzip, json, post};
+use serde_json::json;
+
+const TOKEN: &str = "agent-secret-token";
+const DEV_TOKEN: &str = "developer-secret-token";
+
+fn analyzer(store: &str) -> Service {
+    Service::start(
+        &[("AGENT_TOKEN", TOKEN), ("DEVELOPER_AGENT_TOKEN", DEV_TOKEN)],
+        &["--store", store],
+    )
+}
+
+#[test]
+fn tokens_are_required_and_checked() {
+    let store = tempfile::tempdir().expect("tmp");
+    let s = analyzer(store.path().to_str().expect("utf-8"));
+    let url = format!("{}/api/ci/logs", s.url);
+    let (status, body) = json(post(&url, None, bundle_json().to_vec(), false));
+    assert_eq!(status, 401);
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let (status, body) = json(post(&url, Some("agent-secret-toke"), bundle_json().to_vec(), false));
+    assert_eq!(status, 401);
+    assert!(body["error"]["message"].as_str().expect("message").contains("does not match AGENT_TOKEN"));
+    // The analyzer's route takes the developer token, not the agent's.
+    let (status, _) = json(post(&format!("{}/process-logs", s.url), Some(TOKEN), bundle_json().to_vec(), false));
+    assert_eq!(status, 401);
+    let (status, _) = json(post(&format!("{}/process-logs", s.url), Some(DEV_TOKEN), bundle_json().to_vec(), false));
+    assert_eq!(status, 200);
+    let r = common::client()
+        .get(format!("{}/api/runs/4242", s.url))
+        .send()
+        .expect("get");
+    assert_eq!(r.status().as_u16(), 401);
+    // Tokens never reach the logs; every request is logged with its id.
+    let logs = s.logs();
+    assert!(!logs.contains(TOKEN) && !logs.contains(DEV_TOKEN), "{logs}");
+    assert!(logs.contains("request_id"), "{logs}");
+}
+
+#[test]
+fn malformed_bundles_are_refused_naming_the_field() {
+    let store = tempfile::tempdir().expect("tmp");
+    let s = analyzer(store.path().to_str().expect("utf-8"));
+    let url = format!("{}/process-logs", s.url);
+    let edit = |f: &dyn Fn(&mut serde_json::Value)| {
+        let mut v = bundle_value();
+        f(&mut v);
+        serde_json::to_vec(&v).expect("json")
+    };
+    let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
+        ("not JSON", b"{\"schema\": ".to_vec(), None),
+        ("an array", b"[1, 2]".to_vec(), None),
+        ("no schema", edit(&|v| { v.as_object_mut().expect("obj").remove("schema"); }), Some("schema")),
+        ("other major version", edit(&|v| v["schema"] = json!("ci-medic/bundle/v2")), Some("schema")),
+        ("run id of the wrong type", edit(&|v| v["run"]["run_id"] = json!(42)), Some("run.run_id")),
+        ("run id escaping the store", edit(&|v| v["run"]["run_id"] = json!("../../etc")), Some("run.run_id")),
+        ("attempt 0", edit(&|v| v["run"]["run_attempt"] = json!(0)), Some("run.run_attempt")),
+        ("negative attempt", edit(&|v| v["run"]["run_attempt"] = json!(-1)), Some("run.run_attempt")),
+        ("unknown status", edit(&|v| v["tests"][0]["status"] = json!("exploded")), Some("tests[0].status")),
+        ("message not a string", edit(&|v| v["tests"][0]["attempts"][0]["status"] = json!(7)), Some("tests[0].attempts[0].status")),
+        ("missing collector", edit(&|v| { v.as_object_mut().expect("obj").remove("collector"); }), Some("collector")),
+        ("unknown top-level field", edit(&|v| v["extra"] = json!(true)), Some("extra")),
+        ("counts that do not add up", edit(&|v| v["summary"]["tests"] = json!(999)), Some("summary.tests")),
+        ("tests not a list", edit(&|v| v["tests"] = json!({})), Some("tests")),
+    ];
+    assert!(cases.len() >= 10);
+    for (what, body, field) in cases {
+        let (status, v) = json(post(&url, Some(DEV_TOKEN), body, false));
+        assert_eq!(status, 400, "{what}: {v}");
+        assert_eq!(v["error"]["code"], "bad_bundle", "{what}: {v}");
+        assert_eq!(v["error"]["field"].as_str(), field, "{what}: {v}");
+        let message = v["error"]["message"].as_str().expect("message");
+        assert!(message.contains("expected"), "{what}: {message}");
+    }
+    assert!(std::fs::read_dir(store.path()).expect("store").next().is_none() || !store.path().join("logs").exists());
+}
+
+#[test]
+fn bodies_are_bounded_typed_and_may_be_gzip() {
+    let store = tempfile::tempdir().expect("tmp");
+    let limit = bundle_json().len() + 1024;
+    let s = Service::start(
+        &[("DEVELOPER_AGENT_TOKEN", DEV_TOKEN)],
+        &["--store", store.path().to_str().expect("utf-8"), "--max-body-bytes", &limit.to_string()],
+    );
+    let url = format!("{}/process-logs", s.url);
+    // gzip accepted.
+    let (status, v) = json(post(&url, Some(DEV_TOKEN), gzip(bundle_json()), true));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["schema"], "ci-medic/analysis/v1");
+    assert_eq!(v["source"], "service");
+    // Over the limit, plain and once inflated (a small gzip body can be huge).
+    let mut big = bundle_value();
+    big["warnings"] = json!([{ "code": "padding", "message": "y".repeat(limit) }]);
+    let big = serde_json::to_vec(&big).expect("json");
+    let (status, v) = json(post(&url, Some(DEV_TOKEN), big.clone(), false));
+    assert_eq!(status, 413, "{v}");
+    let small = gzip(&big);
+    assert!(small.len() < limit);
+    let (status, v) = json(post(&url, Some(DEV_TOKEN), small, true));
+    assert_eq!(status, 413, "{v}");
+    assert!(v["error"]["message"].as_str().expect("m").contains("decompressed"));
+    // Not JSON, or an encoding the service does not speak.
+    let r = common::client()
+        .post(&url)
+        .bearer_auth(DEV_TOKEN)
+        .header("content-type", "text/plain")
+        .body("hello")
+        .send()
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 415);
+    let r = common::client()
+        .post(&url)
+        .bearer_auth(DEV_TOKEN)
+        .header("content-type", "application/json")
+        .header("content-encoding", "br")
+        .body(bundle_json().to_vec())
+        .send()
+        .expect("send");
+    assert_eq!(r.status().as_u16(), 415);
+    let (status, v) = json(post(&url, Some(DEV_TOKEN), b"not gzip at all".to_vec(), true));
+    assert_eq!(status, 400, "{v}");
+}
+
+#[test]
+fn the_relay_forwards_to_the_analyzer_in_another_process() {
+    let analyzer_store = tempfile::tempdir().expect("tmp");
+    let relay_store = tempfile::tempdir().expect("tmp");
+    let a = analyzer(analyzer_store.path().to_str().expect("utf-8"));
+    let relay = Service::start(
+        &[
+            ("AGENT_TOKEN", TOKEN),
+            ("DEVELOPER_AGENT_URL", &a.url),
+            ("DEVELOPER_AGENT_TOKEN", DEV_TOKEN),
+        ],
+        &["--store", relay_store.path().to_str().expect("utf-8")],
+    );
+    let (status, v) = json(post(&format!("{}/api/ci/logs", relay.url), Some(TOKEN), gzip(bundle_json()), true));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["status"], "received");
+    assert_eq!(v["upstream"]["source"], "service");
+    assert_eq!(v["upstream"]["classification"]["error_type"], "selector_drift");
+    // The analyzer stored the record; the relay stores nothing of its own.
+    assert!(analyzer_store.path().join("logs/4242/1/analysis.json").is_file());
+    assert!(!relay_store.path().join("logs").exists());
+    // The request id travels from the relay to the analyzer.
+    let id = relay
+        .logs()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|l| l["span"]["request_id"].as_str().map(str::to_owned))
+        .expect("the relay logs a request id");
+    assert!(a.logs().contains(&id), "analyzer logs lack {id}");
+}
+
+#[test]
+fn a_dead_analyzer_is_a_502_then_an_open_circuit() {
+    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let store = tempfile::tempdir().expect("tmp");
+    let relay = Service::start(
+        &[("AGENT_TOKEN", TOKEN), ("DEVELOPER_AGENT_URL", &format!("http://127.0.0.1:{port}"))],
+        &["--store", store.path().to_str().expect("utf-8"), "--upstream-attempts", "2", "--breaker-threshold", "2"],
+    );
+    let url = format!("{}/api/ci/logs", relay.url);
+    for _ in 0..2 {
+        let (status, v) = json(post(&url, Some(TOKEN), bundle_json().to_vec(), false));
+        assert_eq!(status, 502, "{v}");
+        assert_eq!(v["error"]["code"], "upstream_unreachable");
+    }
+    let started = Instant::now();
+    let r = post(&url, Some(TOKEN), bundle_json().to_vec(), false);
+    assert!(r.headers().get("retry-after").is_some());
+    let (status, v) = json(r);
+    assert_eq!(status, 503, "{v}");
+    assert_eq!(v["error"]["code"], "circuit_open");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn a_slow_analyzer_is_a_504_within_the_deadline() {
+    // An analyzer that accepts connections and never answers.
+    let slow = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = slow.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in slow.incoming().flatten() {
+            held.push(conn);
+        }
+    });
+    let store = tempfile::tempdir().expect("tmp");
+    let relay = Service::start(
+        &[("AGENT_TOKEN", TOKEN), ("DEVELOPER_AGENT_URL", &format!("http://127.0.0.1:{port}"))],
+        &["--store", store.path().to_str().expect("utf-8"), "--upstream-timeout-ms", "700"],
+    );
+    let started = Instant::now();
+    let (status, v) = json(post(&format!("{}/api/ci/logs", relay.url), Some(TOKEN), bundle_json().to_vec(), false));
+    let took = started.elapsed();
+    assert_eq!(status, 504, "{v}");
+    assert_eq!(v["error"]["code"], "upstream_timeout");
+    assert!(took >= Duration::from_millis(650) && took < Duration::from_millis(2500), "{took:?}");
+}
+
+#[test]
+fn a_retried_post_stores_one_record_and_runs_are_served() {
+    let store = tempfile::tempdir().expect("tmp");
+    let s = analyzer(store.path().to_str().expect("utf-8"));
+    let url = format!("{}/api/ci/logs", s.url);
+    let first = post(&url, Some(TOKEN), bundle_json().to_vec(), false);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let (_, first) = json(first);
+    let second = post(&url, Some(TOKEN), gzip(bundle_json()), true);
+    assert_eq!(second.headers().get("idempotent-replayed").map(|v| v.as_bytes()), Some(&b"true"[..]));
+    let (status, second) = json(second);
+    assert_eq!(status, 200);
+    assert_eq!(first, second, "the retry answers with the stored record");
+    let files: Vec<_> = walk(store.path());
+    assert_eq!(files.len(), 2, "{files:?}");
+    // A second attempt of the run is a new record, and GET serves the latest.
+    let mut v = bundle_value();
+    v["run"]["run_attempt"] = json!(2);
+    let (status, _) = json(post(&url, Some(TOKEN), serde_json::to_vec(&v).expect("json"), false));
+    assert_eq!(status, 200);
+    let get = |path: &str| {
+        json(common::client().get(format!("{}{path}", s.url)).bearer_auth(TOKEN).send().expect("get"))
+    };
+    let (status, latest) = get("/api/runs/4242");
+    assert_eq!(status, 200);
+    assert_eq!(latest["run"]["run_attempt"], 2);
+    let (status, v) = get("/api/runs/4243");
+    assert_eq!((status, v["error"]["code"].as_str()), (404, Some("run_not_found")));
+    for bad in ["..%2F..%2Fetc%2Fpasswd", "a%2Fb", ".hidden", "x%00y"] {
+        let (status, v) = get(&format!("/api/runs/{bad}"));
+        assert_eq!(status, 400, "{bad}: {v}");
+        assert_eq!(v["error"]["field"], "run_id", "{bad}");
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// SIGKILL while records are being written: every record file that exists is
+/// whole (the old one or the new one), never a prefix of one.
+#[test]
+fn a_killed_process_leaves_whole_records() {
+    let store = tempfile::tempdir().expect("tmp");
+    let mut big = bundle_value();
+    big["warnings"] = json!([{ "code": "padding", "message": "z".repeat(1 << 20) }]);
+    for round in 0..4u64 {
+        let s = analyzer(store.path().to_str().expect("utf-8"));
+        let url = format!("{}/process-logs", s.url);
+        let bodies: Vec<Vec<u8>> = (0..6)
+            .map(|i| {
+                let mut v = big.clone();
+                v["run"]["run_attempt"] = json!(round * 10 + i + 1);
+                serde_json::to_vec(&v).expect("json")
+            })
+            .collect();
+        let sender = std::thread::spawn(move || {
+            for b in bodies {
+                let _ = common::client()
+                    .post(&url)
+                    .bearer_auth(DEV_TOKEN)
+                    .header("content-type", "application/json")
+                    .body(b)
+                    .send();
+            }
+        });
+        // The first round lets some records finish; later ones kill sooner.
+        std::thread::sleep(Duration::from_millis(if round == 0 { 2500 } else { 100 + round * 130 }));
+        drop(s); // SIGKILL
+        let _ = sender.join();
+        for f in walk(store.path()) {
+            let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if name == "bundle.json" || name == "analysis.json" {
+                let bytes = std::fs::read(&f).expect("read");
+                let v: serde_json::Value = serde_json::from_slice(&bytes)
+                    .unwrap_or_else(|e| panic!("{}: partial record ({e})", f.display()));
+                assert!(v["schema"].as_str().is_some_and(|s| s.starts_with("ci-medic/")));
+            }
+        }
+    }
+    // Records complete before each kill are there.
+    assert!(walk(store.path()).iter().any(|f| f.ends_with("analysis.json")));
+}
