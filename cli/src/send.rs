@@ -145,7 +145,8 @@ fn post(
 ) -> Result<Analysis, String> {
     let endpoint = format!("{}/api/ci/logs", url.trim_end_matches('/'));
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    gz.write_all(json).map_err(|e| format!("cannot compress the bundle: {e}"))?;
+    gz.write_all(json)
+        .map_err(|e| format!("cannot compress the bundle: {e}"))?;
     let body = gz
         .finish()
         .map_err(|e| format!("cannot compress the bundle: {e}"))?;
@@ -204,7 +205,10 @@ fn post(
                 if (200..300).contains(&status) {
                     return parse_answer(&text);
                 }
-                last = format!("try {attempt}: {endpoint} answered {status}: {}", message(&text));
+                last = format!(
+                    "try {attempt}: {endpoint} answered {status}: {}",
+                    message(&text)
+                );
                 tracing::warn!("{last}");
                 if !retryable_status(status) {
                     break;
@@ -218,10 +222,16 @@ fn post(
 /// The relay's answer: `{ "status": "received", "upstream": <analysis> }`.
 fn parse_answer(text: &str) -> Result<Analysis, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-        format!("expected a JSON answer, found {} ({e})", ci_medic_core::summary::one_line(text, 80))
+        format!(
+            "expected a JSON answer, found {} ({e})",
+            ci_medic_core::summary::one_line(text, 80)
+        )
     })?;
     let Some(upstream) = value.get("upstream") else {
-        return Err("expected {\"status\": \"received\", \"upstream\": <analysis>}, found no `upstream`".into());
+        return Err(
+            "expected {\"status\": \"received\", \"upstream\": <analysis>}, found no `upstream`"
+                .into(),
+        );
     };
     let bytes = serde_json::to_vec(upstream).map_err(|e| e.to_string())?;
     analysis::from_json(&bytes).map_err(|e| format!("`upstream`: {e}"))

@@ -138,7 +138,10 @@ fn classify_rejects_what_is_not_a_bundle_and_writes_nothing() {
     std::fs::create_dir_all(tmp.path().join("b3")).expect("mkdir");
     std::fs::write(tmp.path().join("b3/bundle.json"), [0u8, 159, 146, 150]).expect("w");
     for (dir, needle) in [
-        ("b1", "`schema`: expected \"ci-medic/bundle/v1\", found no schema field"),
+        (
+            "b1",
+            "`schema`: expected \"ci-medic/bundle/v1\", found no schema field",
+        ),
         ("b2", "found \"ci-medic/bundle/v9\""),
         ("b3", "found binary data"),
         (

@@ -20,11 +20,10 @@ pub fn check(headers: &HeaderMap, expected: Option<&str>, name: &str) -> Result<
             "expected an Authorization: Bearer <token> header, found none",
         ));
     };
-    let Some(given) = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-    else {
+    let Some(given) = value.to_str().ok().and_then(|v| {
+        v.strip_prefix("Bearer ")
+            .or_else(|| v.strip_prefix("bearer "))
+    }) else {
         return Err(ApiError::unauthorized(
             "expected an Authorization header of the form Bearer <token>",
         ));
@@ -48,7 +47,10 @@ mod tests {
 
     fn with(v: &str) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(header::AUTHORIZATION, HeaderValue::from_str(v).expect("header"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_str(v).expect("header"),
+        );
         h
     }
 

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Args, Parser, Subcommand};
 use ci_medic_core::classify::{Classifier, RuleSet, RulesFile};
 use ci_medic_core::retry::Backoff;
+use clap::{Args, Parser, Subcommand};
 
 pub mod auth;
 pub mod body;
@@ -191,6 +191,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // One line on stdout, so scripts and tests started with port 0 learn the port.
     println!("listening on http://{local}");
     tracing::info!(%local, store = %state.store.describe, relay = state.upstream.is_some(), "listening");
+    serve_on(listener, state).await
+}
+
+/// Serves the router on a bound listener until SIGTERM or Ctrl-C.
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    state: Arc<routes::AppState>,
+) -> anyhow::Result<()> {
     axum::serve(listener, routes::router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await

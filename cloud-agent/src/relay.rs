@@ -251,7 +251,5 @@ fn error_message(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| {
-            ci_medic_core::summary::one_line(&String::from_utf8_lossy(body), 200)
-        })
+        .unwrap_or_else(|| ci_medic_core::summary::one_line(&String::from_utf8_lossy(body), 200))
 }

@@ -107,7 +107,10 @@ impl Store {
             return Ok(Stored::Existing(existing));
         }
         self.inner
-            .put(&self.key(run_id, attempt, "bundle.json"), PutPayload::from(bundle))
+            .put(
+                &self.key(run_id, attempt, "bundle.json"),
+                PutPayload::from(bundle),
+            )
             .await?;
         let create = PutOptions {
             mode: PutMode::Create,
@@ -148,7 +151,10 @@ impl Store {
             .collect();
         attempts.sort_unstable_by(|a, b| b.cmp(a));
         for attempt in attempts {
-            if let Some(bytes) = self.read(&self.key(run_id, attempt, "analysis.json")).await? {
+            if let Some(bytes) = self
+                .read(&self.key(run_id, attempt, "analysis.json"))
+                .await?
+            {
                 return Ok(Some(bytes));
             }
         }

@@ -26,13 +26,33 @@ fn tokens_are_required_and_checked() {
     let (status, body) = json(post(&url, None, bundle_json().to_vec(), false));
     assert_eq!(status, 401);
     assert_eq!(body["error"]["code"], "unauthorized");
-    let (status, body) = json(post(&url, Some("agent-secret-toke"), bundle_json().to_vec(), false));
+    let (status, body) = json(post(
+        &url,
+        Some("agent-secret-toke"),
+        bundle_json().to_vec(),
+        false,
+    ));
     assert_eq!(status, 401);
-    assert!(body["error"]["message"].as_str().expect("message").contains("does not match AGENT_TOKEN"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("does not match AGENT_TOKEN")
+    );
     // The analyzer's route takes the developer token, not the agent's.
-    let (status, _) = json(post(&format!("{}/process-logs", s.url), Some(TOKEN), bundle_json().to_vec(), false));
+    let (status, _) = json(post(
+        &format!("{}/process-logs", s.url),
+        Some(TOKEN),
+        bundle_json().to_vec(),
+        false,
+    ));
     assert_eq!(status, 401);
-    let (status, _) = json(post(&format!("{}/process-logs", s.url), Some(DEV_TOKEN), bundle_json().to_vec(), false));
+    let (status, _) = json(post(
+        &format!("{}/process-logs", s.url),
+        Some(DEV_TOKEN),
+        bundle_json().to_vec(),
+        false,
+    ));
     assert_eq!(status, 200);
     let r = common::client()
         .get(format!("{}/api/runs/4242", s.url))
@@ -58,18 +78,70 @@ fn malformed_bundles_are_refused_naming_the_field() {
     let cases: Vec<(&str, Vec<u8>, Option<&str>)> = vec![
         ("not JSON", b"{\"schema\": ".to_vec(), None),
         ("an array", b"[1, 2]".to_vec(), None),
-        ("no schema", edit(&|v| { v.as_object_mut().expect("obj").remove("schema"); }), Some("schema")),
-        ("other major version", edit(&|v| v["schema"] = json!("ci-medic/bundle/v2")), Some("schema")),
-        ("run id of the wrong type", edit(&|v| v["run"]["run_id"] = json!(42)), Some("run.run_id")),
-        ("run id escaping the store", edit(&|v| v["run"]["run_id"] = json!("../../etc")), Some("run.run_id")),
-        ("attempt 0", edit(&|v| v["run"]["run_attempt"] = json!(0)), Some("run.run_attempt")),
-        ("negative attempt", edit(&|v| v["run"]["run_attempt"] = json!(-1)), Some("run.run_attempt")),
-        ("unknown status", edit(&|v| v["tests"][0]["status"] = json!("exploded")), Some("tests[0].status")),
-        ("message not a string", edit(&|v| v["tests"][0]["attempts"][0]["status"] = json!(7)), Some("tests[0].attempts[0].status")),
-        ("missing collector", edit(&|v| { v.as_object_mut().expect("obj").remove("collector"); }), Some("collector")),
-        ("unknown top-level field", edit(&|v| v["extra"] = json!(true)), Some("extra")),
-        ("counts that do not add up", edit(&|v| v["summary"]["tests"] = json!(999)), Some("summary.tests")),
-        ("tests not a list", edit(&|v| v["tests"] = json!({})), Some("tests")),
+        (
+            "no schema",
+            edit(&|v| {
+                v.as_object_mut().expect("obj").remove("schema");
+            }),
+            Some("schema"),
+        ),
+        (
+            "other major version",
+            edit(&|v| v["schema"] = json!("ci-medic/bundle/v2")),
+            Some("schema"),
+        ),
+        (
+            "run id of the wrong type",
+            edit(&|v| v["run"]["run_id"] = json!(42)),
+            Some("run.run_id"),
+        ),
+        (
+            "run id escaping the store",
+            edit(&|v| v["run"]["run_id"] = json!("../../etc")),
+            Some("run.run_id"),
+        ),
+        (
+            "attempt 0",
+            edit(&|v| v["run"]["run_attempt"] = json!(0)),
+            Some("run.run_attempt"),
+        ),
+        (
+            "negative attempt",
+            edit(&|v| v["run"]["run_attempt"] = json!(-1)),
+            Some("run.run_attempt"),
+        ),
+        (
+            "unknown status",
+            edit(&|v| v["tests"][0]["status"] = json!("exploded")),
+            Some("tests[0].status"),
+        ),
+        (
+            "message not a string",
+            edit(&|v| v["tests"][0]["attempts"][0]["status"] = json!(7)),
+            Some("tests[0].attempts[0].status"),
+        ),
+        (
+            "missing collector",
+            edit(&|v| {
+                v.as_object_mut().expect("obj").remove("collector");
+            }),
+            Some("collector"),
+        ),
+        (
+            "unknown top-level field",
+            edit(&|v| v["extra"] = json!(true)),
+            Some("extra"),
+        ),
+        (
+            "counts that do not add up",
+            edit(&|v| v["summary"]["tests"] = json!(999)),
+            Some("summary.tests"),
+        ),
+        (
+            "tests not a list",
+            edit(&|v| v["tests"] = json!({})),
+            Some("tests"),
+        ),
     ];
     assert!(cases.len() >= 10);
     for (what, body, field) in cases {
@@ -80,7 +152,13 @@ fn malformed_bundles_are_refused_naming_the_field() {
         let message = v["error"]["message"].as_str().expect("message");
         assert!(message.contains("expected"), "{what}: {message}");
     }
-    assert!(std::fs::read_dir(store.path()).expect("store").next().is_none() || !store.path().join("logs").exists());
+    assert!(
+        std::fs::read_dir(store.path())
+            .expect("store")
+            .next()
+            .is_none()
+            || !store.path().join("logs").exists()
+    );
 }
 
 #[test]
@@ -89,7 +167,12 @@ fn bodies_are_bounded_typed_and_may_be_gzip() {
     let limit = bundle_json().len() + 1024;
     let s = Service::start(
         &[("DEVELOPER_AGENT_TOKEN", DEV_TOKEN)],
-        &["--store", store.path().to_str().expect("utf-8"), "--max-body-bytes", &limit.to_string()],
+        &[
+            "--store",
+            store.path().to_str().expect("utf-8"),
+            "--max-body-bytes",
+            &limit.to_string(),
+        ],
     );
     let url = format!("{}/process-logs", s.url);
     // gzip accepted.
@@ -107,7 +190,12 @@ fn bodies_are_bounded_typed_and_may_be_gzip() {
     assert!(small.len() < limit);
     let (status, v) = json(post(&url, Some(DEV_TOKEN), small, true));
     assert_eq!(status, 413, "{v}");
-    assert!(v["error"]["message"].as_str().expect("m").contains("decompressed"));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .expect("m")
+            .contains("decompressed")
+    );
     // Not JSON, or an encoding the service does not speak.
     let r = common::client()
         .post(&url)
@@ -126,7 +214,12 @@ fn bodies_are_bounded_typed_and_may_be_gzip() {
         .send()
         .expect("send");
     assert_eq!(r.status().as_u16(), 415);
-    let (status, v) = json(post(&url, Some(DEV_TOKEN), b"not gzip at all".to_vec(), true));
+    let (status, v) = json(post(
+        &url,
+        Some(DEV_TOKEN),
+        b"not gzip at all".to_vec(),
+        true,
+    ));
     assert_eq!(status, 400, "{v}");
 }
 
@@ -143,13 +236,26 @@ fn the_relay_forwards_to_the_analyzer_in_another_process() {
         ],
         &["--store", relay_store.path().to_str().expect("utf-8")],
     );
-    let (status, v) = json(post(&format!("{}/api/ci/logs", relay.url), Some(TOKEN), gzip(bundle_json()), true));
+    let (status, v) = json(post(
+        &format!("{}/api/ci/logs", relay.url),
+        Some(TOKEN),
+        gzip(bundle_json()),
+        true,
+    ));
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["status"], "received");
     assert_eq!(v["upstream"]["source"], "service");
-    assert_eq!(v["upstream"]["classification"]["error_type"], "selector_drift");
+    assert_eq!(
+        v["upstream"]["classification"]["error_type"],
+        "selector_drift"
+    );
     // The analyzer stored the record; the relay stores nothing of its own.
-    assert!(analyzer_store.path().join("logs/4242/1/analysis.json").is_file());
+    assert!(
+        analyzer_store
+            .path()
+            .join("logs/4242/1/analysis.json")
+            .is_file()
+    );
     assert!(!relay_store.path().join("logs").exists());
     // The request id travels from the relay to the analyzer.
     let id = relay
@@ -163,11 +269,25 @@ fn the_relay_forwards_to_the_analyzer_in_another_process() {
 
 #[test]
 fn a_dead_analyzer_is_a_502_then_an_open_circuit() {
-    let port = TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let store = tempfile::tempdir().expect("tmp");
     let relay = Service::start(
-        &[("AGENT_TOKEN", TOKEN), ("DEVELOPER_AGENT_URL", &format!("http://127.0.0.1:{port}"))],
-        &["--store", store.path().to_str().expect("utf-8"), "--upstream-attempts", "2", "--breaker-threshold", "2"],
+        &[
+            ("AGENT_TOKEN", TOKEN),
+            ("DEVELOPER_AGENT_URL", &format!("http://127.0.0.1:{port}")),
+        ],
+        &[
+            "--store",
+            store.path().to_str().expect("utf-8"),
+            "--upstream-attempts",
+            "2",
+            "--breaker-threshold",
+            "2",
+        ],
     );
     let url = format!("{}/api/ci/logs", relay.url);
     for _ in 0..2 {
@@ -197,15 +317,31 @@ fn a_slow_analyzer_is_a_504_within_the_deadline() {
     });
     let store = tempfile::tempdir().expect("tmp");
     let relay = Service::start(
-        &[("AGENT_TOKEN", TOKEN), ("DEVELOPER_AGENT_URL", &format!("http://127.0.0.1:{port}"))],
-        &["--store", store.path().to_str().expect("utf-8"), "--upstream-timeout-ms", "700"],
+        &[
+            ("AGENT_TOKEN", TOKEN),
+            ("DEVELOPER_AGENT_URL", &format!("http://127.0.0.1:{port}")),
+        ],
+        &[
+            "--store",
+            store.path().to_str().expect("utf-8"),
+            "--upstream-timeout-ms",
+            "700",
+        ],
     );
     let started = Instant::now();
-    let (status, v) = json(post(&format!("{}/api/ci/logs", relay.url), Some(TOKEN), bundle_json().to_vec(), false));
+    let (status, v) = json(post(
+        &format!("{}/api/ci/logs", relay.url),
+        Some(TOKEN),
+        bundle_json().to_vec(),
+        false,
+    ));
     let took = started.elapsed();
     assert_eq!(status, 504, "{v}");
     assert_eq!(v["error"]["code"], "upstream_timeout");
-    assert!(took >= Duration::from_millis(650) && took < Duration::from_millis(2500), "{took:?}");
+    assert!(
+        took >= Duration::from_millis(650) && took < Duration::from_millis(2500),
+        "{took:?}"
+    );
 }
 
 #[test]
@@ -217,7 +353,13 @@ fn a_retried_post_stores_one_record_and_runs_are_served() {
     assert!(first.headers().get("idempotent-replayed").is_none());
     let (_, first) = json(first);
     let second = post(&url, Some(TOKEN), gzip(bundle_json()), true);
-    assert_eq!(second.headers().get("idempotent-replayed").map(|v| v.as_bytes()), Some(&b"true"[..]));
+    assert_eq!(
+        second
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
     let (status, second) = json(second);
     assert_eq!(status, 200);
     assert_eq!(first, second, "the retry answers with the stored record");
@@ -226,16 +368,30 @@ fn a_retried_post_stores_one_record_and_runs_are_served() {
     // A second attempt of the run is a new record, and GET serves the latest.
     let mut v = bundle_value();
     v["run"]["run_attempt"] = json!(2);
-    let (status, _) = json(post(&url, Some(TOKEN), serde_json::to_vec(&v).expect("json"), false));
+    let (status, _) = json(post(
+        &url,
+        Some(TOKEN),
+        serde_json::to_vec(&v).expect("json"),
+        false,
+    ));
     assert_eq!(status, 200);
     let get = |path: &str| {
-        json(common::client().get(format!("{}{path}", s.url)).bearer_auth(TOKEN).send().expect("get"))
+        json(
+            common::client()
+                .get(format!("{}{path}", s.url))
+                .bearer_auth(TOKEN)
+                .send()
+                .expect("get"),
+        )
     };
     let (status, latest) = get("/api/runs/4242");
     assert_eq!(status, 200);
     assert_eq!(latest["run"]["run_attempt"], 2);
     let (status, v) = get("/api/runs/4243");
-    assert_eq!((status, v["error"]["code"].as_str()), (404, Some("run_not_found")));
+    assert_eq!(
+        (status, v["error"]["code"].as_str()),
+        (404, Some("run_not_found"))
+    );
     for bad in ["..%2F..%2Fetc%2Fpasswd", "a%2Fb", ".hidden", "x%00y"] {
         let (status, v) = get(&format!("/api/runs/{bad}"));
         assert_eq!(status, 400, "{bad}: {v}");
@@ -285,7 +441,11 @@ fn a_killed_process_leaves_whole_records() {
             }
         });
         // The first round lets some records finish; later ones kill sooner.
-        std::thread::sleep(Duration::from_millis(if round == 0 { 2500 } else { 100 + round * 130 }));
+        std::thread::sleep(Duration::from_millis(if round == 0 {
+            2500
+        } else {
+            100 + round * 130
+        }));
         drop(s); // SIGKILL
         let _ = sender.join();
         for f in walk(store.path()) {
@@ -294,10 +454,18 @@ fn a_killed_process_leaves_whole_records() {
                 let bytes = std::fs::read(&f).expect("read");
                 let v: serde_json::Value = serde_json::from_slice(&bytes)
                     .unwrap_or_else(|e| panic!("{}: partial record ({e})", f.display()));
-                assert!(v["schema"].as_str().is_some_and(|s| s.starts_with("ci-medic/")));
+                assert!(
+                    v["schema"]
+                        .as_str()
+                        .is_some_and(|s| s.starts_with("ci-medic/"))
+                );
             }
         }
     }
     // Records complete before each kill are there.
-    assert!(walk(store.path()).iter().any(|f| f.ends_with("analysis.json")));
+    assert!(
+        walk(store.path())
+            .iter()
+            .any(|f| f.ends_with("analysis.json"))
+    );
 }

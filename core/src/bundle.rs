@@ -25,7 +25,11 @@ fn location(field: &str) -> String {
 }
 
 impl BundleError {
-    fn new(field: impl Into<String>, expected: impl Into<String>, found: impl Into<String>) -> Self {
+    fn new(
+        field: impl Into<String>,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+    ) -> Self {
         BundleError {
             field: field.into(),
             expected: expected.into(),
@@ -143,7 +147,10 @@ fn check(b: &Bundle) -> Result<(), BundleError> {
     if b.summary.run_errors != b.run_errors.len() {
         return Err(BundleError::new(
             "summary.run_errors",
-            format!("the number of entries in `run_errors` ({})", b.run_errors.len()),
+            format!(
+                "the number of entries in `run_errors` ({})",
+                b.run_errors.len()
+            ),
             b.summary.run_errors.to_string(),
         ));
     }
@@ -201,7 +208,9 @@ mod tests {
 
     #[test]
     fn run_ids_that_could_escape_are_refused() {
-        for id in ["", ".", "..", "../x", "a/b", "a\\b", ".hidden", "a b", "x%2F..", "é"] {
+        for id in [
+            "", ".", "..", "../x", "a/b", "a\\b", ".hidden", "a b", "x%2F..", "é",
+        ] {
             assert!(check_run_id(id).is_err(), "{id:?}");
         }
         for id in ["1234567890", "local-20261121T101010", "run_1.2"] {

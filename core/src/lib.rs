@@ -5,8 +5,8 @@
 //! and the whole pipeline can run offline.
 
 pub mod analysis;
-pub mod bundle;
 pub mod aria;
+pub mod bundle;
 pub mod classify;
 pub mod collect;
 pub mod context;

@@ -7,16 +7,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
 /// A running service process, killed on drop.
-pub struct Service {
-    pub url: String,
-    pub child: Child,
-    pub log: PathBuf,
+pub(crate) struct Service {
+    pub(crate) url: String,
+    pub(crate) child: Child,
+    pub(crate) log: PathBuf,
     _tmp: tempfile::TempDir,
 }
 
 impl Service {
     /// Starts `serve --addr 127.0.0.1:0` with `env` and extra `args`.
-    pub fn start(env: &[(&str, &str)], args: &[&str]) -> Service {
+    pub(crate) fn start(env: &[(&str, &str)], args: &[&str]) -> Service {
         let tmp = tempfile::tempdir().expect("tmp");
         let log = tmp.path().join("stderr.log");
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_ci-medic-cloud-agent"));
@@ -54,7 +54,7 @@ impl Service {
     }
 
     /// What the service logged so far.
-    pub fn logs(&self) -> String {
+    pub(crate) fn logs(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }
@@ -67,7 +67,7 @@ impl Drop for Service {
 }
 
 /// A bundle collected from a recorded scenario run (once per test binary).
-pub fn bundle_json() -> &'static [u8] {
+pub(crate) fn bundle_json() -> &'static [u8] {
     static BUNDLE: OnceLock<Vec<u8>> = OnceLock::new();
     BUNDLE.get_or_init(|| {
         let run = repo().join("fixtures/runs/selector_drift");
@@ -94,22 +94,22 @@ pub fn bundle_json() -> &'static [u8] {
 }
 
 /// The bundle as JSON, for edits.
-pub fn bundle_value() -> serde_json::Value {
+pub(crate) fn bundle_value() -> serde_json::Value {
     serde_json::from_slice(bundle_json()).expect("json")
 }
 
-pub fn repo() -> &'static Path {
+pub(crate) fn repo() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn gzip(bytes: &[u8]) -> Vec<u8> {
     use std::io::Write as _;
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(bytes).expect("gzip");
     gz.finish().expect("gzip")
 }
 
-pub fn client() -> reqwest::blocking::Client {
+pub(crate) fn client() -> reqwest::blocking::Client {
     reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(30))
         .build()
@@ -117,7 +117,7 @@ pub fn client() -> reqwest::blocking::Client {
 }
 
 /// POSTs JSON (optionally gzip) with an optional bearer token.
-pub fn post(
+pub(crate) fn post(
     url: &str,
     token: Option<&str>,
     body: Vec<u8>,
@@ -137,9 +137,10 @@ pub fn post(
 }
 
 /// Status and JSON body.
-pub fn json(r: reqwest::blocking::Response) -> (u16, serde_json::Value) {
+pub(crate) fn json(r: reqwest::blocking::Response) -> (u16, serde_json::Value) {
     let status = r.status().as_u16();
     let text = r.text().expect("body");
-    let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
+    let v =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{status}: not JSON ({e}): {text}"));
     (status, v)
 }
