@@ -482,7 +482,7 @@ fn validate(
                 ));
             }
             for (i, p) in patterns.iter().enumerate() {
-                if let Err(e) = pattern_regex(p) {
+                if let Err(e) = pattern_syntax(p) {
                     return Err(err(
                         label,
                         &format!("{section}.{name}[{i}]"),
@@ -594,6 +594,61 @@ fn pattern_regex(pattern: &str) -> Result<Regex, regex::Error> {
         .build()
 }
 
+/// Checks a pattern's syntax with the same flags as [`pattern_regex`], without
+/// building a matcher: loading the rules parses every pattern, and only the
+/// field sets need compiling.
+fn pattern_syntax(pattern: &str) -> Result<(), regex_syntax::Error> {
+    regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .case_insensitive(true)
+        .multi_line(true)
+        .build()
+        .parse(pattern)
+        .map(drop)
+}
+
+
+/// One field's patterns as one multi-pattern matcher reporting every match.
+fn compile_set(patterns: &[String]) -> Result<meta::Regex, RulesError> {
+    meta::Regex::builder()
+        .syntax(
+            syntax::Config::new()
+                .unicode(false)
+                .utf8(false)
+                .case_insensitive(true)
+                .multi_line(true),
+        )
+        .configure(
+            meta::Config::new()
+                .match_kind(MatchKind::All)
+                .utf8_empty(false)
+                .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+                .nfa_size_limit(Some(1 << 26))
+                .hybrid_cache_capacity(1 << 26),
+        )
+        .build_many(patterns)
+        .map_err(|e| RulesError::Syntax {
+            path: "rules".into(),
+            message: format!("the patterns do not compile together: {e}"),
+        })
+}
+
+/// One pattern of a field, compiled when first needed.
+#[derive(Debug, Clone)]
+struct Single {
+    pattern: String,
+    regex: std::sync::OnceLock<Option<Regex>>,
+}
+
+impl Single {
+    fn regex(&self) -> Option<&Regex> {
+        self.regex
+            .get_or_init(|| pattern_regex(&self.pattern).ok())
+            .as_ref()
+    }
+}
+
 /// A condition of a compiled rule: one field and the indices of its patterns in
 /// that field's set.
 #[derive(Debug, Clone)]
@@ -623,7 +678,9 @@ pub struct RuleSet {
     spare: SparePool,
     /// Where each field's patterns start in a [`Matches`] bitset, and the total.
     offsets: [usize; 10],
-    singles: Vec<Vec<Regex>>,
+    /// Per field: each pattern alone, compiled on first use (to quote the line
+    /// a fired rule matched).
+    singles: Vec<Vec<Single>>,
     /// Failures under this confidence are `unknown`.
     pub min_confidence: f64,
     /// How many rules came from each origin, and which built-ins were replaced or disabled.
@@ -745,7 +802,7 @@ impl RuleSet {
         for (f, list) in patterns.iter().enumerate() {
             offsets[f + 1] = offsets[f] + list.len();
         }
-        let mut sets = Vec::with_capacity(Field::ALL.len());
+        let mut lists = Vec::with_capacity(Field::ALL.len());
         let mut singles = Vec::with_capacity(Field::ALL.len());
         let any = patterns[Field::Any.index()].clone();
         for (f, list) in patterns.iter().enumerate() {
@@ -766,38 +823,29 @@ impl RuleSet {
                     .filter(|s| s.looks_in(field))
                     .map(|s| s.pattern().to_owned()),
             );
-            let one: Result<Vec<_>, _> = list.iter().map(|p| pattern_regex(p)).collect();
-            singles.push(one.map_err(|e| RulesError::Syntax {
-                path: "rules".into(),
-                message: e.to_string(),
-            })?);
-            if combined.is_empty() {
-                sets.push(None);
-                continue;
-            }
-            let set = meta::Regex::builder()
-                .syntax(
-                    syntax::Config::new()
-                        .unicode(false)
-                        .utf8(false)
-                        .case_insensitive(true)
-                        .multi_line(true),
-                )
-                .configure(
-                    meta::Config::new()
-                        .match_kind(MatchKind::All)
-                        .utf8_empty(false)
-                        .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
-                        .nfa_size_limit(Some(1 << 26))
-                        .hybrid_cache_capacity(1 << 26),
-                )
-                .build_many(&combined)
-                .map_err(|e| RulesError::Syntax {
-                    path: "rules".into(),
-                    message: format!("the patterns do not compile together: {e}"),
-                })?;
-            sets.push(Some((set, list.len(), any_len)));
+            singles.push(
+                list.iter()
+                    .map(|p| Single {
+                        pattern: p.clone(),
+                        regex: std::sync::OnceLock::new(),
+                    })
+                    .collect(),
+            );
+            lists.push((combined, list.len(), any_len));
         }
+        // The sets are independent and their compilation is most of a cold start.
+        let sets: Vec<Option<(meta::Regex, usize, usize)>> = {
+            use rayon::prelude::*;
+            lists
+                .into_par_iter()
+                .map(|(combined, own, any_len)| {
+                    if combined.is_empty() {
+                        return Ok(None);
+                    }
+                    compile_set(&combined).map(|set| Some((set, own, any_len)))
+                })
+                .collect::<Result<_, _>>()?
+        };
         Ok(RuleSet {
             rules: compiled,
             sets,
@@ -897,6 +945,7 @@ impl RuleSet {
             let quote = hits.iter().find_map(|&(p, f)| {
                 let text = texts[f.index()];
                 self.singles[cond.field.index()][p]
+                    .regex()?
                     .find(text.as_bytes())
                     .map(|hit| (f, line_around(text, hit.start(), hit.end())))
             });
