@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Makes the service benchmark's inputs from a real bundle: copies of its tests
-(new ids) until the JSON reaches 64 KiB and 4 MiB. `run_id` is the first key, so
+(new ids), as many as fit in 64 KiB and in 4 MiB of JSON. `run_id` is the first key, so
 the load generator can give every request its own run (a fresh analysis and a
 fresh record each time, not the stored-record replay)."""
 import copy, json, sys
@@ -16,10 +16,10 @@ for name, size in (("64k", 64 * 1024), ("4m", 4 * 1024 * 1024)):
         t["id"] = f"{t['id']} #{i}"
         tests.append(t)
         i += 1
-        if i % 8 == 0:
-            b["tests"] = tests
-            if len(json.dumps(b)) >= size:
-                break
+        b["tests"] = tests
+        if len(json.dumps(b, separators=(",", ":"))) > size:
+            tests.pop()  # the largest bundle not over the size
+            break
     s = b["summary"]
     s["tests"] = len(tests)
     s["failed"] = sum(t["status"] == "unexpected" for t in tests)

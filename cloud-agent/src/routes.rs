@@ -228,6 +228,12 @@ async fn analyze_and_store(
 ) -> Result<(Bytes, bool), ApiError> {
     let run_id = bundle.run.run_id.clone();
     let attempt = bundle.run.run_attempt;
+    // A retry finds its record before any analysis is spent on it.
+    match state.store.analysis(&run_id, attempt).await {
+        Ok(Some(existing)) => return Ok((existing, true)),
+        Ok(None) => {}
+        Err(e) => return Err(ApiError::internal(e.to_string())),
+    }
     let worker = Arc::clone(state);
     let analysis: Analysis = tokio::task::spawn_blocking(move || {
         let mut a = ci_medic_core::plan::analyze(

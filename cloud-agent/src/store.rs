@@ -140,6 +140,11 @@ impl Store {
         }
     }
 
+    /// The stored analysis of one attempt of a run, if any.
+    pub async fn analysis(&self, run_id: &str, attempt: u32) -> Result<Option<Bytes>, StoreError> {
+        self.read(&self.key(run_id, attempt, "analysis.json")).await
+    }
+
     /// The analysis of the run's latest attempt that has one.
     pub async fn latest_analysis(&self, run_id: &str) -> Result<Option<Bytes>, StoreError> {
         let run = self.prefix.clone().join("logs").join(run_id);

@@ -45,7 +45,10 @@ fn records_go_to_s3_once_and_come_back() {
         {
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "moto did not start");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "moto did not start"
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
     let s = Service::start(
@@ -65,7 +68,10 @@ fn records_go_to_s3_once_and_come_back() {
     assert_eq!(status, 200, "{first}");
     let again = post(&url, Some("s3-token"), bundle_json().to_vec(), false);
     assert_eq!(
-        again.headers().get("idempotent-replayed").map(|v| v.as_bytes()),
+        again
+            .headers()
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
         Some(&b"true"[..])
     );
     let (_, again) = json(again);

@@ -608,7 +608,6 @@ fn pattern_syntax(pattern: &str) -> Result<(), regex_syntax::Error> {
         .map(drop)
 }
 
-
 /// One field's patterns as one multi-pattern matcher reporting every match.
 fn compile_set(patterns: &[String]) -> Result<meta::Regex, RulesError> {
     meta::Regex::builder()
