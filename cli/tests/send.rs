@@ -13,12 +13,19 @@ fn repo() -> PathBuf {
 
 /// Serves the cloud-agent router (analyzing in-process) on 127.0.0.1:0.
 fn service(token: &str, store: &Path) -> String {
+    service_with(token, store, &[])
+}
+
+/// [`service`] with more `serve` arguments.
+fn service_with(token: &str, store: &Path, extra: &[&str]) -> String {
     #[derive(clap::Parser)]
     struct S {
         #[command(flatten)]
         serve: ci_medic_cloud_agent::ServeArgs,
     }
-    let args = S::parse_from(["t", "--store", store.to_str().expect("utf-8")]).serve;
+    let mut argv = vec!["t", "--store", store.to_str().expect("utf-8")];
+    argv.extend_from_slice(extra);
+    let args = S::parse_from(argv).serve;
     let mut state = args.state("unused").expect("state");
     state.agent_token = Some(token.to_owned());
     let state = Arc::new(state);
@@ -222,4 +229,40 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+#[test]
+fn a_relay_whose_analyzer_is_down_answers_502_and_send_falls_back() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("a")
+        .port();
+    let url = service_with(
+        "tok",
+        &tmp.path().join("store"),
+        &[
+            "--upstream-url",
+            &format!("http://127.0.0.1:{dead}"),
+            "--upstream-attempts",
+            "1",
+        ],
+    );
+    collect(tmp.path());
+    let o = send(
+        tmp.path(),
+        &["bundle", "--url", &url, "--attempts", "2"],
+        &[("CI_MEDIC_AGENT_TOKEN", "tok")],
+    );
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("answered 502") && err.contains("try 2"),
+        "5xx is retried: {err}"
+    );
+    assert_eq!(
+        analysis(tmp.path(), "analysis.json")["source"],
+        "local-fallback"
+    );
 }

@@ -469,3 +469,93 @@ fn a_killed_process_leaves_whole_records() {
             .any(|f| f.ends_with("analysis.json"))
     );
 }
+
+/// An analyzer that fails with 503 once, then answers: the relay retries 5xx.
+#[test]
+fn the_relay_retries_a_5xx_and_passes_the_answer_on() {
+    use std::io::{Read as _, Write as _};
+    let fake = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = fake.local_addr().expect("addr").port();
+    let seen = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&seen);
+    std::thread::spawn(move || {
+        for mut conn in fake.incoming().flatten() {
+            // Read the request head and its body (Content-Length).
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 65536];
+            let head_end = loop {
+                let n = conn.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break None;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                    break Some(i + 4);
+                }
+            };
+            let Some(head_end) = head_end else { continue };
+            let head = String::from_utf8_lossy(&buf[..head_end]).to_lowercase();
+            let len: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buf.len() < head_end + len {
+                let n = conn.read(&mut chunk).unwrap_or(0);
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+            }
+            let n = counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let response = if n == 0 {
+                "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_owned()
+            } else {
+                let body = r#"{"schema":"ci-medic/analysis/v1","from":"the fake analyzer"}"#;
+                format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            };
+            let _ = conn.write_all(response.as_bytes());
+        }
+    });
+    let store = tempfile::tempdir().expect("tmp");
+    let relay = Service::start(
+        &[
+            ("AGENT_TOKEN", TOKEN),
+            ("DEVELOPER_AGENT_URL", &format!("http://127.0.0.1:{port}")),
+        ],
+        &["--store", store.path().to_str().expect("utf-8")],
+    );
+    let (status, v) = json(post(
+        &format!("{}/api/ci/logs", relay.url),
+        Some(TOKEN),
+        bundle_json().to_vec(),
+        false,
+    ));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["upstream"]["from"], "the fake analyzer");
+    assert_eq!(
+        seen.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "one 503, one retry"
+    );
+}
+
+/// Bundles over axum's 2 MiB default body limit pass under the service's own.
+#[test]
+fn a_bundle_over_two_mib_is_accepted_by_default() {
+    let store = tempfile::tempdir().expect("tmp");
+    let s = analyzer(store.path().to_str().expect("utf-8"));
+    let mut big = bundle_value();
+    big["warnings"] = json!([{ "code": "padding", "message": "w".repeat(3 << 20) }]);
+    let (status, v) = json(post(
+        &format!("{}/process-logs", s.url),
+        Some(DEV_TOKEN),
+        serde_json::to_vec(&big).expect("json"),
+        false,
+    ));
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["schema"], "ci-medic/analysis/v1");
+}

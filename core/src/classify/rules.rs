@@ -597,7 +597,7 @@ fn pattern_regex(pattern: &str) -> Result<Regex, regex::Error> {
 /// Checks a pattern's syntax with the same flags as [`pattern_regex`], without
 /// building a matcher: loading the rules parses every pattern, and only the
 /// field sets need compiling.
-fn pattern_syntax(pattern: &str) -> Result<(), regex_syntax::Error> {
+fn pattern_syntax(pattern: &str) -> Result<(), String> {
     regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
@@ -606,6 +606,7 @@ fn pattern_syntax(pattern: &str) -> Result<(), regex_syntax::Error> {
         .build()
         .parse(pattern)
         .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// One field's patterns as one multi-pattern matcher reporting every match.
