@@ -14,6 +14,7 @@ pub mod corpus;
 pub mod ctrf;
 pub mod diagnosis;
 pub mod error;
+pub mod heal;
 pub mod locator;
 pub mod logs;
 pub mod merge;

@@ -1,0 +1,11 @@
+//! Self-heal: context → decide → execute. This module holds the configuration
+//! and the decision, both free of processes and I/O beyond reading the config;
+//! executing the decision lives with the CLI.
+
+pub mod config;
+pub mod context;
+pub mod decide;
+
+pub use config::{ActionConfig, HealConfig, LoginFlow};
+pub use context::{HealContext, HealState};
+pub use decide::{Decision, decide};
