@@ -262,21 +262,36 @@ fn validate(h: &HealConfig) -> Result<(), String> {
             HealAction::ReseedData | HealAction::RestartApp | HealAction::ReinstallBrowsers
         );
         if needs_run && a.run.as_deref().is_none_or(|r| r.trim().is_empty()) {
-            return Err(format!("{key}.run: expected the repository's command for {}, found none", action.as_str()));
+            return Err(format!(
+                "{key}.run: expected the repository's command for {}, found none",
+                action.as_str()
+            ));
         }
         if matches!(action, HealAction::WaitForHealth | HealAction::RestartApp) {
             match a.health_url.as_deref() {
                 Some(u) if u.starts_with("http://") || u.starts_with("https://") => {}
-                Some(u) => return Err(format!("{key}.health_url: expected an http(s) URL, found {u:?}")),
-                None => return Err(format!("{key}.health_url: expected the URL that answers 2xx when the app is healthy, found none")),
+                Some(u) => {
+                    return Err(format!(
+                        "{key}.health_url: expected an http(s) URL, found {u:?}"
+                    ));
+                }
+                None => {
+                    return Err(format!(
+                        "{key}.health_url: expected the URL that answers 2xx when the app is healthy, found none"
+                    ));
+                }
             }
         }
         if *action == HealAction::RegenerateStorageState && a.run.is_none() && a.login.is_none() {
-            return Err(format!("{key}: expected a `login` flow (or a `run` command), found neither"));
+            return Err(format!(
+                "{key}: expected a `login` flow (or a `run` command), found neither"
+            ));
         }
         for name in &a.env {
             if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(format!("{key}.env: expected environment variable names, found {name:?}"));
+                return Err(format!(
+                    "{key}.env: expected environment variable names, found {name:?}"
+                ));
             }
         }
     }
@@ -346,7 +361,9 @@ mod opt_duration {
         }
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
         #[derive(Deserialize)]
         struct W(#[serde(with = "super::duration")] Duration);
         Ok(Some(W::deserialize(d)?.0))
@@ -386,15 +403,29 @@ env = ["DATABASE_URL"]
         assert_eq!(seed.timeout, Some(Duration::from_secs(120)));
         assert!(h.actions.contains_key(&HealAction::RerunFailed));
         for (text, needle) in [
-            ("[heal.actions.reseed_data]\n", "heal.actions.reseed_data.run: expected"),
-            ("[heal.actions.wait_for_health]\nhealth_url = \"localhost\"\n", "expected an http(s) URL"),
-            ("[heal.actions.drop_database]\nrun = \"x\"\n", "unknown variant `drop_database`"),
+            (
+                "[heal.actions.reseed_data]\n",
+                "heal.actions.reseed_data.run: expected",
+            ),
+            (
+                "[heal.actions.wait_for_health]\nhealth_url = \"localhost\"\n",
+                "expected an http(s) URL",
+            ),
+            (
+                "[heal.actions.drop_database]\nrun = \"x\"\n",
+                "unknown variant `drop_database`",
+            ),
             ("[heal]\ntimeout = \"soon\"\n", "expected a duration"),
             ("[heal]\nmax_attempt = 3\n", "unknown field `max_attempt`"),
             ("[heal]\neligible = [\"everything\"]\n", "line 2"),
         ] {
-            let e = parse(Path::new(".ci-medic.toml"), text).expect_err(text).to_string();
-            assert!(e.contains(needle) && e.starts_with(".ci-medic.toml: "), "{text}: {e}");
+            let e = parse(Path::new(".ci-medic.toml"), text)
+                .expect_err(text)
+                .to_string();
+            assert!(
+                e.contains(needle) && e.starts_with(".ci-medic.toml: "),
+                "{text}: {e}"
+            );
         }
     }
 

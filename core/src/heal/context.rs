@@ -187,7 +187,10 @@ pub fn build(
     let (attempts_used, attempts_source) = if from_state >= from_attempt {
         (
             from_state,
-            format!("state record: {from_state} attempt(s) for run {}", bundle.run.run_id),
+            format!(
+                "state record: {from_state} attempt(s) for run {}",
+                bundle.run.run_id
+            ),
         )
     } else {
         (

@@ -160,7 +160,15 @@ pub fn decide(ctx: &HealContext, config: &HealConfig) -> Decision {
     let failures: Vec<Eligibility> = ctx
         .failures
         .iter()
-        .map(|f| eligibility(ctx.analysis.present, f.error_type.as_deref(), f.confidence, config, &f.id))
+        .map(|f| {
+            eligibility(
+                ctx.analysis.present,
+                f.error_type.as_deref(),
+                f.confidence,
+                config,
+                &f.id,
+            )
+        })
         .collect();
     let eligible: Vec<&str> = failures
         .iter()
@@ -170,7 +178,11 @@ pub fn decide(ctx: &HealContext, config: &HealConfig) -> Decision {
     checks.push(Check {
         check: "eligible_failures".into(),
         passed: !eligible.is_empty(),
-        detail: format!("{} of {} failing test(s) eligible", eligible.len(), failures.len()),
+        detail: format!(
+            "{} of {} failing test(s) eligible",
+            eligible.len(),
+            failures.len()
+        ),
     });
 
     let mut actions: Vec<DecidedAction> = Vec::new();
@@ -268,7 +280,11 @@ fn eligibility(
         return mk("unclassified", true, "no analysis: rerun only".into());
     }
     let Some(name) = error_type else {
-        return mk("unclassified", false, "the analysis does not classify it".into());
+        return mk(
+            "unclassified",
+            false,
+            "the analysis does not classify it".into(),
+        );
     };
     let Ok(t) = name.parse::<ErrorType>() else {
         return mk(
@@ -289,7 +305,10 @@ fn eligibility(
         return mk(
             name,
             false,
-            format!("confidence {c:.2} is under heal.min_confidence {:.2}", config.min_confidence),
+            format!(
+                "confidence {c:.2} is under heal.min_confidence {:.2}",
+                config.min_confidence
+            ),
         );
     }
     mk(name, true, format!("{name} with confidence {c:.2}"))
