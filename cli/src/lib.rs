@@ -8,6 +8,7 @@ pub mod classify;
 pub mod collect;
 pub mod eval_corpus;
 pub mod github;
+pub mod heal;
 mod planned;
 pub mod send;
 pub mod triage;
@@ -54,8 +55,8 @@ pub enum Command {
     EvalCorpus(Box<eval_corpus::EvalArgs>),
     /// Send a bundle to the cloud-agent and write analysis.json (falls back to the local analyzer).
     Send(Box<send::SendArgs>),
-    /// (planned) Self-heal: context, decide and execute safe non-code remediations, then rerun.
-    Heal,
+    /// Self-heal: context, decide (and, planned, execute) safe non-code remediations, then rerun.
+    Heal(Box<heal::HealArgs>),
     /// (planned) Fix-agent: prepare and apply guarded, validated locator and test edits as a patch.
     Fix,
     /// (planned) Build the static dashboard with history.
@@ -74,7 +75,7 @@ impl Command {
             Command::Classify(_) => "classify",
             Command::Triage(_) => "triage",
             Command::EvalCorpus(_) => "eval-corpus",
-            Command::Heal => "heal",
+            Command::Heal(_) => "heal",
             Command::Fix => "fix",
             Command::Dashboard => "dashboard",
             Command::Comment => "comment",
@@ -103,6 +104,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Triage(args) => triage::run(args),
         Command::EvalCorpus(args) => eval_corpus::run(args),
         Command::Send(args) => send::run(args),
+        Command::Heal(args) => heal::run(args),
         other => Ok(planned::report(other.name())),
     }
 }

@@ -209,3 +209,12 @@ pub fn build(
         analysis: analysis_input,
     }
 }
+
+/// The JSON Schema of `context.json` (committed as `schemas/heal-context.v1.json`).
+pub fn context_schema() -> serde_json::Value {
+    crate::model::contract_schema(
+        schemars::schema_for!(HealContext),
+        "https://ci-medic.dev/schemas/heal-context.v1.json",
+        CONTEXT_SCHEMA,
+    )
+}

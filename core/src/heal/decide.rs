@@ -313,3 +313,12 @@ fn eligibility(
     }
     mk(name, true, format!("{name} with confidence {c:.2}"))
 }
+
+/// The JSON Schema of `decision.json` (committed as `schemas/heal-decision.v1.json`).
+pub fn decision_schema() -> serde_json::Value {
+    crate::model::contract_schema(
+        schemars::schema_for!(Decision),
+        "https://ci-medic.dev/schemas/heal-decision.v1.json",
+        DECISION_SCHEMA,
+    )
+}

@@ -1,0 +1,249 @@
+//! `ci-medic heal`: self-heal as context → decide → execute. This build writes
+//! the context and the decision; `execute` (the actions and the rerun) is not in
+//! it yet and says so.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use ci_medic_core::heal::{self, HealContext, HealState};
+use clap::{Args, Subcommand};
+
+use crate::classify::read_bundle;
+use crate::collect::write_json_atomic;
+use crate::github;
+
+/// Exit code for input that is not what it should be.
+const EXIT_BAD_INPUT: u8 = 2;
+
+/// Options of `ci-medic heal`.
+#[derive(Debug, Args)]
+pub struct HealArgs {
+    #[command(subcommand)]
+    pub step: Option<Step>,
+    #[command(flatten)]
+    pub context: ContextArgs,
+    /// The repository's configuration.
+    #[arg(long, global = true, default_value = heal::config::CONFIG_FILE)]
+    pub config: PathBuf,
+}
+
+/// The steps.
+#[derive(Debug, Subcommand)]
+pub enum Step {
+    /// Write self-heal/context.json: the run, its failures, the analysis or why there is none, the policy inputs.
+    Context,
+    /// Write self-heal/decision.json from the context and .ci-medic.toml: allowed or refused, every reason.
+    Decide,
+    /// (planned) Run the allowed actions, then the rerun, and write the report.
+    Execute,
+}
+
+/// Where the inputs and outputs are.
+#[derive(Debug, Args)]
+pub struct ContextArgs {
+    /// The bundle written by `ci-medic collect`.
+    #[arg(long, global = true, default_value = "bundle")]
+    pub bundle: PathBuf,
+    /// The analysis (from `send` or `classify`); missing is allowed.
+    #[arg(long, global = true, default_value = "analysis.json")]
+    pub analysis: PathBuf,
+    /// The state record carried from earlier heal attempts of this run.
+    #[arg(long, global = true)]
+    pub state: Option<PathBuf>,
+    /// The triggering event (default: $GITHUB_EVENT_NAME, else `local`).
+    #[arg(long, global = true)]
+    pub event: Option<String>,
+    /// The output directory.
+    #[arg(long, global = true, default_value = "self-heal")]
+    pub out: PathBuf,
+}
+
+/// Runs `heal`.
+pub fn run(args: &HealArgs) -> anyhow::Result<ExitCode> {
+    match args.step {
+        Some(Step::Context) => context(&args.context).map(|_| ExitCode::SUCCESS),
+        Some(Step::Decide) => decide(args),
+        Some(Step::Execute) | None => Ok(crate::planned::report(match args.step {
+            Some(_) => "heal execute",
+            None => "heal (context, decide and execute in one)",
+        })),
+    }
+}
+
+fn bad_input(message: &str) -> ExitCode {
+    eprintln!("ci-medic heal: error: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+fn context(a: &ContextArgs) -> anyhow::Result<Result<HealContext, ExitCode>> {
+    let bundle = match read_bundle(&a.bundle) {
+        Ok(b) => b,
+        Err(e) => return Ok(Err(bad_input(&e))),
+    };
+    let analysis = read_analysis(&a.analysis);
+    let state = match &a.state {
+        Some(p) => match read_state(p) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(bad_input(&e))),
+        },
+        None => None,
+    };
+    let event = a.event.clone().or_else(|| {
+        std::env::var("GITHUB_EVENT_NAME")
+            .ok()
+            .filter(|e| !e.is_empty())
+    });
+    let attempt = std::env::var("GITHUB_RUN_ATTEMPT")
+        .ok()
+        .and_then(|v| v.parse().ok());
+    let ctx = heal::context::build(&bundle, analysis, event.as_deref(), attempt, state.as_ref());
+    let path = a.out.join("context.json");
+    write_json_atomic(&path, &ctx)?;
+    eprintln!(
+        "ci-medic heal context: {} failing test(s), analysis {}, {} heal attempt(s) used: {}",
+        ctx.failures.len(),
+        if ctx.analysis.present {
+            "read"
+        } else {
+            "missing"
+        },
+        ctx.attempts_used,
+        path.display()
+    );
+    Ok(Ok(ctx))
+}
+
+/// The analysis as loose JSON (it is untrusted), or why there is none.
+fn read_analysis(path: &Path) -> Result<serde_json::Value, String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let v: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{}: expected JSON, found an error: {e}", path.display()))?;
+    match v.get("schema").and_then(|s| s.as_str()) {
+        Some(ci_medic_core::analysis::ANALYSIS_SCHEMA) => Ok(v),
+        other => Err(format!(
+            "{}: expected schema {:?}, found {:?}",
+            path.display(),
+            ci_medic_core::analysis::ANALYSIS_SCHEMA,
+            other
+        )),
+    }
+}
+
+fn read_state(path: &Path) -> Result<Option<HealState>, String> {
+    match std::fs::read(path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
+            format!(
+                "{}: expected a heal state record, found: {e}",
+                path.display()
+            )
+        }),
+        // The first attempt of a run has no record yet.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+fn decide(args: &HealArgs) -> anyhow::Result<ExitCode> {
+    let config = match heal::config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => return Ok(bad_input(&e.to_string())),
+    };
+    let path = args.context.out.join("context.json");
+    // The context of `heal context`, or built now when there is none.
+    let ctx: HealContext = match std::fs::read(&path) {
+        Ok(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                return Ok(bad_input(&format!(
+                    "{}: expected a heal context ({}), found: {e}",
+                    path.display(),
+                    heal::context::CONTEXT_SCHEMA
+                )));
+            }
+        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match context(&args.context)? {
+            Ok(c) => c,
+            Err(code) => return Ok(code),
+        },
+        Err(e) => return Err(e).with_context(|| path.display().to_string()),
+    };
+    let d = heal::decide(&ctx, &config);
+    let out = args.context.out.join("decision.json");
+    write_json_atomic(&out, &d)?;
+    let md = markdown(&d);
+    eprint!("{md}");
+    if github::in_actions() {
+        if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            github::append_summary(Path::new(&p), &md)?;
+        }
+        if let Some(p) = std::env::var_os("GITHUB_OUTPUT") {
+            github::write_outputs(
+                Path::new(&p),
+                &[
+                    ("allowed", d.allowed.to_string()),
+                    ("decision", out.display().to_string()),
+                ],
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The decision for people.
+fn markdown(d: &heal::Decision) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## ci-medic self-heal: {}\n",
+        if d.allowed { "allowed" } else { "refused" }
+    );
+    for c in &d.checks {
+        let _ = writeln!(
+            s,
+            "- {} {}: {}",
+            if c.passed { "✅" } else { "❌" },
+            c.check,
+            c.detail
+        );
+    }
+    if !d.actions.is_empty() {
+        let _ = writeln!(s, "\nActions, in order:");
+        for a in &d.actions {
+            let _ = writeln!(
+                s,
+                "- `{}` ({} test(s)): {}",
+                a.action.as_str(),
+                a.targets.len(),
+                a.reason
+            );
+        }
+    }
+    if let Some(r) = &d.rerun {
+        let _ = writeln!(
+            s,
+            "\nThen rerun {} test(s){}.",
+            r.tests.len(),
+            if r.workers == Some(1) {
+                " with one worker"
+            } else {
+                ""
+            }
+        );
+    }
+    if !d.refused_actions.is_empty() {
+        let _ = writeln!(s, "\nRefused:");
+        for r in &d.refused_actions {
+            let _ = writeln!(s, "- `{}`: {}", r.action, r.reason);
+        }
+    }
+    let ineligible: Vec<_> = d.failures.iter().filter(|f| !f.eligible).collect();
+    if !ineligible.is_empty() {
+        let _ = writeln!(s, "\nNot acted on:");
+        for f in ineligible {
+            let _ = writeln!(s, "- {}: {}", f.id, f.reason);
+        }
+    }
+    s
+}
