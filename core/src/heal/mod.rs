@@ -5,6 +5,7 @@
 pub mod config;
 pub mod context;
 pub mod decide;
+pub mod guard;
 pub mod process;
 
 pub use config::{ActionConfig, HealConfig, LoginFlow};
