@@ -5,6 +5,7 @@
 pub mod config;
 pub mod context;
 pub mod decide;
+pub mod execute;
 pub mod guard;
 pub mod process;
 
