@@ -1,6 +1,5 @@
-//! `ci-medic heal`: self-heal as context → decide → execute. This build writes
-//! the context and the decision; `execute` (the actions and the rerun) is not in
-//! it yet and says so.
+//! `ci-medic heal`: self-heal as context → decide → execute, each step writing
+//! its file under `self-heal/` so the next step (or a person) can read it.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,6 +25,12 @@ pub struct HealArgs {
     /// The repository's configuration.
     #[arg(long, global = true, default_value = heal::config::CONFIG_FILE)]
     pub config: PathBuf,
+    /// The repository root (commands run there; its tracked tree is guarded).
+    #[arg(long, global = true, default_value = ".")]
+    pub repo: PathBuf,
+    /// Exit 1 when the run was not healed (refused, or not every test passed).
+    #[arg(long, global = true)]
+    pub strict: bool,
 }
 
 /// The steps.
@@ -35,7 +40,7 @@ pub enum Step {
     Context,
     /// Write self-heal/decision.json from the context and .ci-medic.toml: allowed or refused, every reason.
     Decide,
-    /// (planned) Run the allowed actions, then the rerun, and write the report.
+    /// Run the allowed actions, then the rerun; write self-heal/report-<run_id>.json and the state record.
     Execute,
 }
 
@@ -66,12 +71,119 @@ pub fn run(args: &HealArgs) -> anyhow::Result<ExitCode> {
             Ok(_) => ExitCode::SUCCESS,
             Err(code) => code,
         }),
-        Some(Step::Decide) => decide(args),
-        Some(Step::Execute) | None => Ok(crate::planned::report(match args.step {
-            Some(_) => "heal execute",
-            None => "heal (context, decide and execute in one)",
-        })),
+        Some(Step::Decide) => {
+            decide(args).map(|r| r.map_or_else(|code| code, |_| ExitCode::SUCCESS))
+        }
+        Some(Step::Execute) => execute(args),
+        None => {
+            // All three steps, each from scratch.
+            let _ = std::fs::remove_file(args.context.out.join("context.json"));
+            let _ = std::fs::remove_file(args.context.out.join("decision.json"));
+            execute(args)
+        }
     }
+}
+
+fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
+    let (config, ctx, decision) = match decide(args)? {
+        Ok(all) => all,
+        Err(code) => return Ok(code),
+    };
+    let paths = heal::execute::Paths {
+        repo: args.repo.clone(),
+        out: args.context.out.clone(),
+    };
+    let redactor = ci_medic_core::redact::Redactor::from_process_env();
+    let report = heal::execute::execute(&paths, &config, &ctx, &decision, &redactor);
+    let path = args
+        .context
+        .out
+        .join(format!("report-{}.json", ctx.run.run_id));
+    write_json_atomic(&path, &report)?;
+    let state_path = args.context.out.join("state.json");
+    let previous = match &args.context.state {
+        Some(p) => read_state(p).ok().flatten(),
+        None => read_state(&state_path).ok().flatten(),
+    };
+    let state = heal::execute::record_attempt(
+        previous,
+        &ctx,
+        &report,
+        ci_medic_core::collect::now_rfc3339(),
+    );
+    write_json_atomic(&state_path, &state)?;
+    let md = report_markdown(&report);
+    eprint!("{md}");
+    if github::in_actions() {
+        if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            github::append_summary(Path::new(&p), &md)?;
+        }
+        if let Some(p) = std::env::var_os("GITHUB_OUTPUT") {
+            github::write_outputs(
+                Path::new(&p),
+                &[
+                    ("verdict", report.verdict.as_str().to_owned()),
+                    ("report", path.display().to_string()),
+                ],
+            )?;
+        }
+    }
+    let healed = report.verdict == heal::execute::Verdict::Healed;
+    Ok(if args.strict && !healed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// The report for people.
+fn report_markdown(r: &heal::execute::HealReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "## ci-medic self-heal report: {}
+
+{}
+",
+        r.verdict.as_str(),
+        r.reason
+    );
+    for a in &r.actions {
+        let _ = writeln!(
+            s,
+            "- {} `{}` ({} ms): {}",
+            if a.ok { "✅" } else { "❌" },
+            a.action.as_str(),
+            a.duration_ms,
+            a.detail
+        );
+    }
+    if !r.tests.is_empty() {
+        let _ = writeln!(
+            s,
+            "
+| test | before | after |
+|---|---|---|"
+        );
+        for t in &r.tests {
+            let after = t.after.map_or("not reported".to_owned(), |a| {
+                format!("{a:?}").to_lowercase()
+            });
+            let _ = writeln!(s, "| {} | {:?} | {} |", t.id, t.before, after);
+        }
+    }
+    let _ = writeln!(s);
+    for g in &r.guardrails {
+        let _ = writeln!(
+            s,
+            "- {} guardrail {}: {}",
+            if g.passed { "✅" } else { "❌" },
+            g.check,
+            g.detail
+        );
+    }
+    s
 }
 
 fn bad_input(message: &str) -> ExitCode {
@@ -147,10 +259,12 @@ fn read_state(path: &Path) -> Result<Option<HealState>, String> {
     }
 }
 
-fn decide(args: &HealArgs) -> anyhow::Result<ExitCode> {
+type Decided = (heal::HealConfig, HealContext, heal::Decision);
+
+fn decide(args: &HealArgs) -> anyhow::Result<Result<Decided, ExitCode>> {
     let config = match heal::config::load(&args.config) {
         Ok(c) => c,
-        Err(e) => return Ok(bad_input(&e.to_string())),
+        Err(e) => return Ok(Err(bad_input(&e.to_string()))),
     };
     let path = args.context.out.join("context.json");
     // The context of `heal context`, or built now when there is none.
@@ -158,16 +272,16 @@ fn decide(args: &HealArgs) -> anyhow::Result<ExitCode> {
         Ok(bytes) => match serde_json::from_slice(&bytes) {
             Ok(c) => c,
             Err(e) => {
-                return Ok(bad_input(&format!(
+                return Ok(Err(bad_input(&format!(
                     "{}: expected a heal context ({}), found: {e}",
                     path.display(),
                     heal::context::CONTEXT_SCHEMA
-                )));
+                ))));
             }
         },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => match context(&args.context)? {
             Ok(c) => c,
-            Err(code) => return Ok(code),
+            Err(code) => return Ok(Err(code)),
         },
         Err(e) => return Err(e).with_context(|| path.display().to_string()),
     };
@@ -190,7 +304,7 @@ fn decide(args: &HealArgs) -> anyhow::Result<ExitCode> {
             )?;
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(Ok((config, ctx, d)))
 }
 
 /// The decision for people.

@@ -61,8 +61,11 @@ pub struct Eligibility {
     pub error_type: String,
     /// Its confidence.
     pub confidence: Option<f64>,
-    /// Whether self-heal acts on it.
+    /// Whether it is rerun (its type is eligible).
     pub eligible: bool,
+    /// Whether it can call for actions (eligible and confident enough); a test
+    /// under the confidence bar is only rerun.
+    pub drives_actions: bool,
     /// Why.
     pub reason: String,
 }
@@ -175,13 +178,19 @@ pub fn decide(ctx: &HealContext, config: &HealConfig) -> Decision {
         .filter(|f| f.eligible)
         .map(|f| f.id.as_str())
         .collect();
+    let confident: Vec<&str> = failures
+        .iter()
+        .filter(|f| f.drives_actions)
+        .map(|f| f.id.as_str())
+        .collect();
     checks.push(Check {
         check: "eligible_failures".into(),
-        passed: !eligible.is_empty(),
+        passed: !confident.is_empty(),
         detail: format!(
-            "{} of {} failing test(s) eligible",
+            "{} of {} failing test(s) eligible, {} confident enough to act on",
             eligible.len(),
-            failures.len()
+            failures.len(),
+            confident.len()
         ),
     });
 
@@ -210,13 +219,13 @@ pub fn decide(ctx: &HealContext, config: &HealConfig) -> Decision {
         let targets: Vec<String> = p
             .targets
             .iter()
-            .filter(|t| eligible.contains(&t.as_str()))
+            .filter(|t| confident.contains(&t.as_str()))
             .cloned()
             .collect();
         if targets.is_empty() {
             refused.push(RefusedAction {
                 action: shown,
-                reason: "targets no eligible failure".into(),
+                reason: "targets no eligible failure classified with enough confidence".into(),
             });
             continue;
         }
@@ -269,19 +278,21 @@ fn eligibility(
     config: &HealConfig,
     id: &str,
 ) -> Eligibility {
-    let mk = |t: &str, eligible: bool, reason: String| Eligibility {
+    let mk = |t: &str, eligible: bool, drives_actions: bool, reason: String| Eligibility {
         id: id.to_owned(),
         error_type: t.to_owned(),
         confidence,
         eligible,
+        drives_actions,
         reason,
     };
     if !classified {
-        return mk("unclassified", true, "no analysis: rerun only".into());
+        return mk("unclassified", true, true, "no analysis: rerun only".into());
     }
     let Some(name) = error_type else {
         return mk(
             "unclassified",
+            false,
             false,
             "the analysis does not classify it".into(),
         );
@@ -290,12 +301,14 @@ fn eligibility(
         return mk(
             &crate::summary::one_line(name, 40),
             false,
+            false,
             "not an error type ci-medic knows".into(),
         );
     };
     if !config.eligible.contains(&t) {
         return mk(
             name,
+            false,
             false,
             format!("{name} is not in heal.eligible: it needs a code change or a person"),
         );
@@ -304,14 +317,15 @@ fn eligibility(
     if c < config.min_confidence {
         return mk(
             name,
+            true,
             false,
             format!(
-                "confidence {c:.2} is under heal.min_confidence {:.2}",
+                "{name} with confidence {c:.2}, under heal.min_confidence {:.2}: rerun, but it calls for no action",
                 config.min_confidence
             ),
         );
     }
-    mk(name, true, format!("{name} with confidence {c:.2}"))
+    mk(name, true, true, format!("{name} with confidence {c:.2}"))
 }
 
 /// The JSON Schema of `decision.json` (committed as `schemas/heal-decision.v1.json`).

@@ -1,0 +1,170 @@
+//! Self-heal end to end: the demo app, the real Playwright suite in Chromium, a
+//! real git checkout, and the compiled `ci-medic heal`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use scenario_harness::app::{AppLaunch, DemoApp, Started};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("repo")
+}
+
+fn ci_medic(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ci-medic"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run ci-medic")
+}
+
+/// A git checkout holding the e2e suite (its node_modules linked, not copied).
+fn checkout(dir: &Path) {
+    let suite = repo().join("fixtures/e2e");
+    for f in ["playwright.config.ts", "package.json", "tsconfig.json"] {
+        std::fs::copy(suite.join(f), dir.join(f)).expect("copy");
+    }
+    copy_dir(&suite.join("tests"), &dir.join("tests"));
+    std::os::unix::fs::symlink(suite.join("node_modules"), dir.join("node_modules")).expect("link");
+    std::fs::write(
+        dir.join(".gitignore"),
+        "node_modules\nrun/\nbundle/\nself-heal/\n.auth/\ndata/\n*.log\nanalysis.json\n",
+    )
+    .expect("ignore");
+    let repo = git2::Repository::init(dir).expect("init");
+    let mut index = repo.index().expect("index");
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .expect("add");
+    index.write().expect("write");
+    let tree = repo
+        .find_tree(index.write_tree().expect("tree"))
+        .expect("tree");
+    let sig = git2::Signature::now("t", "t@example.com").expect("sig");
+    repo.commit(Some("HEAD"), &sig, &sig, "suite", &tree, &[])
+        .expect("commit");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("dir").flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            copy_dir(&p, &to.join(e.file_name()));
+        } else {
+            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
+        }
+    }
+}
+
+fn playwright_cli() -> String {
+    repo()
+        .join("fixtures/e2e/node_modules/@playwright/test/cli.js")
+        .display()
+        .to_string()
+}
+
+/// Runs the suite once against `base_url`, leaving a CI job's artifacts in `run/`.
+fn failing_run(dir: &Path, base_url: &str) {
+    let run = dir.join("run");
+    let status = Command::new("node")
+        .arg(playwright_cli())
+        .arg("test")
+        .current_dir(dir)
+        .env("E2E_BASE_URL", base_url)
+        .env("E2E_REPORT_DIR", &run)
+        .env("E2E_OUTPUT_DIR", run.join("test-results"))
+        .env_remove("PLAYWRIGHT_JSON_OUTPUT_NAME")
+        .stdout(std::fs::File::create(dir.join("first-run.log")).expect("log"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("playwright");
+    assert!(!status.success(), "the first run is meant to fail");
+}
+
+#[test]
+fn missing_data_is_reseeded_and_the_failing_tests_pass_on_rerun() {
+    let paths = scenario_harness::Paths::discover().expect("paths");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().canonicalize().expect("dir");
+    checkout(&dir);
+    // The app starts on an empty data directory: the seeded items are missing.
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    std::fs::write(dir.join("demo-app.toml"), "").expect("config");
+    let launch = AppLaunch {
+        bin: &paths.demo_app,
+        data_dir: &data,
+        config: &dir.join("demo-app.toml"),
+        log: &dir.join("app.log"),
+        env: vec![],
+    };
+    let Started::Healthy(app) = DemoApp::start(&launch).expect("start") else {
+        panic!("the demo app exited");
+    };
+    failing_run(&dir, &app.base_url);
+    let o = ci_medic(&dir, &["collect", "--dir", "run", "--out", "bundle"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = ci_medic(&dir, &["classify", "bundle"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(
+        dir.join(".ci-medic.toml"),
+        format!(
+            "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\"]\nenv = [\"E2E_BASE_URL\"]\n\
+             [heal.actions.rerun_failed]\n\
+             [heal.actions.reseed_data]\nrun = \"{bin} seed --data-dir {data}\"\ntimeout = \"1m\"\n",
+            cli = playwright_cli(),
+            bin = paths.demo_app.display(),
+            data = data.display()
+        ),
+    )
+    .expect("config");
+    let o = ci_medic(
+        &dir,
+        &["heal", "--event", "workflow_dispatch"],
+        &[("E2E_BASE_URL", &app.base_url)],
+    );
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let run_id = serde_json::from_slice::<serde_json::Value>(
+        &std::fs::read(dir.join("self-heal/context.json")).expect("ctx"),
+    )
+    .expect("json")["run"]["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_owned();
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join(format!("self-heal/report-{run_id}.json"))).expect("report"),
+    )
+    .expect("json");
+    let decision = std::fs::read_to_string(dir.join("self-heal/decision.json")).unwrap_or_default();
+    assert_eq!(report["verdict"], "healed", "{err}\n{report:#}\n{decision}");
+    assert_eq!(report["actions"][0]["action"], "reseed_data");
+    assert_eq!(report["actions"][0]["ok"], true);
+    let tests = report["tests"].as_array().expect("tests");
+    assert!(!tests.is_empty());
+    for t in tests {
+        assert_eq!(t["before"], "unexpected", "{t}");
+        assert_eq!(t["after"], "expected", "{t}");
+    }
+    assert!(
+        report["guardrails"]
+            .as_array()
+            .expect("g")
+            .iter()
+            .all(|g| g["passed"] == true),
+        "{report:#}"
+    );
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("self-heal/state.json")).expect("state"))
+            .expect("json");
+    assert_eq!(state["attempts"][0]["verdict"], "healed");
+    drop(app);
+}
