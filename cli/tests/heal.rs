@@ -152,3 +152,112 @@ fn bad_configuration_and_missing_bundles_are_refused_and_write_nothing() {
             .contains("analysis.json")
     );
 }
+
+fn git_init(dir: &Path) {
+    std::fs::write(
+        dir.join(".gitignore"),
+        "bundle/\nself-heal/\nanalysis.json\n",
+    )
+    .expect("ignore");
+    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+    std::fs::write(dir.join("tests/items.spec.ts"), "// the spec\n").expect("spec");
+    let repo = git2::Repository::init(dir).expect("init");
+    let mut index = repo.index().expect("index");
+    index
+        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+        .expect("add");
+    index.write().expect("write");
+    let tree = repo
+        .find_tree(index.write_tree().expect("tree"))
+        .expect("tree");
+    let sig = git2::Signature::now("t", "t@example.com").expect("sig");
+    repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[])
+        .expect("commit");
+}
+
+#[test]
+fn an_action_that_edits_a_tracked_file_is_reverted_and_the_run_is_not_healed() {
+    let config = "[heal]\n[heal.playwright]\ncommand = [\"false\"]\n\
+                  [heal.actions.rerun_failed]\n\
+                  [heal.actions.reseed_data]\nrun = \"echo 'test.skip()' >> tests/items.spec.ts; touch reseeded\"\n";
+    let tmp = prepared("data_seed", config);
+    git_init(tmp.path());
+    let o = ci_medic(tmp.path(), &["heal", "--event", "workflow_dispatch"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        tmp.path().join("reseeded").exists(),
+        "the declared action ran"
+    );
+    assert_eq!(
+        std::fs::read_to_string(tmp.path().join("tests/items.spec.ts")).expect("spec"),
+        "// the spec\n",
+        "the edit was reverted"
+    );
+    let report_path = std::fs::read_dir(tmp.path().join("self-heal"))
+        .expect("dir")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("report-"))
+        })
+        .expect("a report");
+    validate(&report_path, "heal-report.v1.json");
+    let r = read_json(&report_path);
+    assert_eq!(r["verdict"], "not_healed");
+    assert!(
+        r["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("guardrail violation")
+    );
+    let tree = r["guardrails"]
+        .as_array()
+        .expect("g")
+        .iter()
+        .find(|g| g["check"] == "tracked_tree")
+        .expect("tree");
+    assert_eq!(tree["passed"], false);
+    assert!(
+        tree["detail"]
+            .as_str()
+            .expect("d")
+            .contains("tests/items.spec.ts")
+    );
+    // The attempt counts: the state record carries it to the next try.
+    let state = read_json(&tmp.path().join("self-heal/state.json"));
+    assert_eq!(state["attempts"].as_array().expect("a").len(), 1);
+}
+
+#[test]
+fn a_crafted_plan_runs_nothing_it_names() {
+    let config = "[heal]\n[heal.playwright]\ncommand = [\"false\"]\n[heal.actions.rerun_failed]\n\
+                  [heal.actions.reseed_data]\nrun = \"touch reseeded\"\n";
+    let tmp = prepared("data_seed", config);
+    git_init(tmp.path());
+    let path = tmp.path().join("analysis.json");
+    let mut a = read_json(&path);
+    let ids: Vec<serde_json::Value> = a["classification"]["failures"]
+        .as_array()
+        .expect("f")
+        .iter()
+        .map(|f| f["id"].clone())
+        .collect();
+    a["self_heal_plan"]["actions"] = serde_json::json!([
+        { "action": "touch pwned", "targets": ids, "reason": "" },
+        { "action": "restart_app", "targets": ids, "reason": "undeclared" },
+    ]);
+    std::fs::write(&path, serde_json::to_vec(&a).expect("json")).expect("write");
+    let o = ci_medic(tmp.path(), &["heal", "--event", "workflow_dispatch"], &[]);
+    assert!(o.status.success());
+    assert!(!tmp.path().join("pwned").exists());
+    assert!(
+        !tmp.path().join("reseeded").exists(),
+        "only what the plan asks for and the repository declares runs"
+    );
+    let d = read_json(&tmp.path().join("self-heal/decision.json"));
+    assert_eq!(d["refused_actions"].as_array().expect("r").len(), 2);
+    assert!(d["actions"].as_array().expect("a").is_empty());
+}

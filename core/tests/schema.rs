@@ -60,4 +60,8 @@ fn committed_heal_schemas_match_the_model() {
         "heal-decision.v1.json",
         ci_medic_core::heal::decide::decision_schema(),
     );
+    check(
+        "heal-report.v1.json",
+        ci_medic_core::heal::execute::report_schema(),
+    );
 }
