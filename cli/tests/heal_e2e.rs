@@ -71,6 +71,31 @@ fn playwright_cli() -> String {
         .to_string()
 }
 
+/// Collects and classifies the failing run in `run/`.
+fn collect_and_classify(dir: &Path) {
+    let o = ci_medic(dir, &["collect", "--dir", "run", "--out", "bundle"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = ci_medic(dir, &["classify", "bundle"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Runs `ci-medic heal` on a manual run and returns the report (and stderr).
+fn heal(dir: &Path, env: &[(&str, &str)]) -> (serde_json::Value, String) {
+    let o = ci_medic(dir, &["heal", "--event", "workflow_dispatch"], env);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let ctx: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("self-heal/context.json")).expect("ctx"))
+            .expect("json");
+    let run_id = ctx["run"]["run_id"].as_str().expect("run id");
+    let report: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join(format!("self-heal/report-{run_id}.json"))).expect("report"),
+    )
+    .expect("json");
+    let decision = std::fs::read_to_string(dir.join("self-heal/decision.json")).unwrap_or_default();
+    (report, format!("{err}\n{decision}"))
+}
+
 /// Runs the suite once against `base_url`, leaving a CI job's artifacts in `run/`.
 fn failing_run(dir: &Path, base_url: &str) {
     let run = dir.join("run");
@@ -110,10 +135,7 @@ fn missing_data_is_reseeded_and_the_failing_tests_pass_on_rerun() {
         panic!("the demo app exited");
     };
     failing_run(&dir, &app.base_url);
-    let o = ci_medic(&dir, &["collect", "--dir", "run", "--out", "bundle"], &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = ci_medic(&dir, &["classify", "bundle"], &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    collect_and_classify(&dir);
     std::fs::write(
         dir.join(".ci-medic.toml"),
         format!(
@@ -126,26 +148,8 @@ fn missing_data_is_reseeded_and_the_failing_tests_pass_on_rerun() {
         ),
     )
     .expect("config");
-    let o = ci_medic(
-        &dir,
-        &["heal", "--event", "workflow_dispatch"],
-        &[("E2E_BASE_URL", &app.base_url)],
-    );
-    let err = String::from_utf8_lossy(&o.stderr).into_owned();
-    assert!(o.status.success(), "{err}");
-    let run_id = serde_json::from_slice::<serde_json::Value>(
-        &std::fs::read(dir.join("self-heal/context.json")).expect("ctx"),
-    )
-    .expect("json")["run"]["run_id"]
-        .as_str()
-        .expect("run id")
-        .to_owned();
-    let report: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(dir.join(format!("self-heal/report-{run_id}.json"))).expect("report"),
-    )
-    .expect("json");
-    let decision = std::fs::read_to_string(dir.join("self-heal/decision.json")).unwrap_or_default();
-    assert_eq!(report["verdict"], "healed", "{err}\n{report:#}\n{decision}");
+    let (report, why) = heal(&dir, &[("E2E_BASE_URL", &app.base_url)]);
+    assert_eq!(report["verdict"], "healed", "{why}\n{report:#}");
     assert_eq!(report["actions"][0]["action"], "reseed_data");
     assert_eq!(report["actions"][0]["ok"], true);
     let tests = report["tests"].as_array().expect("tests");
@@ -166,5 +170,114 @@ fn missing_data_is_reseeded_and_the_failing_tests_pass_on_rerun() {
         serde_json::from_slice(&std::fs::read(dir.join("self-heal/state.json")).expect("state"))
             .expect("json");
     assert_eq!(state["attempts"][0]["verdict"], "healed");
+    drop(app);
+}
+
+#[test]
+fn a_server_that_is_down_is_restarted_and_the_failing_tests_pass_on_rerun() {
+    let paths = scenario_harness::Paths::discover().expect("paths");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().canonicalize().expect("dir");
+    checkout(&dir);
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    scenario_harness::app::DemoApp::seed(&paths.demo_app, &data, &dir.join("seed.log"))
+        .expect("seed");
+    // Nothing listens on the app's port: every test that needs it fails.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let base_url = format!("http://127.0.0.1:{port}");
+    failing_run(&dir, &base_url);
+    collect_and_classify(&dir);
+    std::fs::write(
+        dir.join(".ci-medic.toml"),
+        format!(
+            "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\"]\nenv = [\"E2E_BASE_URL\"]\n\
+             [heal.actions.rerun_failed]\n\
+             [heal.actions.restart_app]\nrun = \"exec {bin} serve --addr 127.0.0.1:{port} --data-dir {data}\"\n\
+             health_url = \"{base_url}/healthz\"\ntimeout = \"30s\"\n\
+             [heal.actions.wait_for_health]\nhealth_url = \"{base_url}/healthz\"\n",
+            cli = playwright_cli(),
+            bin = paths.demo_app.display(),
+            data = data.display()
+        ),
+    )
+    .expect("config");
+    let (report, why) = heal(&dir, &[("E2E_BASE_URL", &base_url)]);
+    assert_eq!(report["verdict"], "healed", "{why}\n{report:#}");
+    assert_eq!(report["actions"][0]["action"], "restart_app", "{report:#}");
+    assert_eq!(report["actions"][0]["ok"], true, "{report:#}");
+    let tests = report["tests"].as_array().expect("tests");
+    assert!(tests.len() >= 2, "{report:#}");
+    assert!(tests.iter().all(|t| t["after"] == "expected"), "{report:#}");
+    // The app started for the rerun is stopped afterwards.
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_err());
+}
+
+#[test]
+fn a_flaky_timeout_is_rerun_and_passes() {
+    let paths = scenario_harness::Paths::discover().expect("paths");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().canonicalize().expect("dir");
+    checkout(&dir);
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    scenario_harness::app::DemoApp::seed(&paths.demo_app, &data, &dir.join("seed.log"))
+        .expect("seed");
+    // Item pages are slow the first time each is asked for (a cold cache).
+    std::fs::write(
+        dir.join("demo-app.toml"),
+        "[faults.slow]\npaths = [\"/items/*\"]\nmode = \"first:1\"\ndelay_ms = 15000\n",
+    )
+    .expect("config");
+    let launch = AppLaunch {
+        bin: &paths.demo_app,
+        data_dir: &data,
+        config: &dir.join("demo-app.toml"),
+        log: &dir.join("app.log"),
+        env: vec![],
+    };
+    let Started::Healthy(app) = DemoApp::start(&launch).expect("start") else {
+        panic!("the demo app exited");
+    };
+    // The first attempt times out, the retry passes: Playwright says flaky.
+    let run = dir.join("run");
+    let _ = Command::new("node")
+        .arg(playwright_cli())
+        .arg("test")
+        .current_dir(&dir)
+        .env("E2E_BASE_URL", &app.base_url)
+        .env("E2E_REPORT_DIR", &run)
+        .env("E2E_OUTPUT_DIR", run.join("test-results"))
+        .env_remove("PLAYWRIGHT_JSON_OUTPUT_NAME")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("playwright");
+    collect_and_classify(&dir);
+    std::fs::write(
+        dir.join(".ci-medic.toml"),
+        format!(
+            "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\"]\nenv = [\"E2E_BASE_URL\"]\n\
+             [heal.actions.rerun_failed]\n",
+            cli = playwright_cli(),
+        ),
+    )
+    .expect("config");
+    let (report, why) = heal(&dir, &[("E2E_BASE_URL", &app.base_url)]);
+    assert_eq!(report["verdict"], "healed", "{why}\n{report:#}");
+    assert!(
+        report["actions"].as_array().expect("a").is_empty(),
+        "a rerun only"
+    );
+    let tests = report["tests"].as_array().expect("tests");
+    assert!(!tests.is_empty(), "{report:#}");
+    for t in tests {
+        assert_eq!(t["before"], "flaky", "{t}");
+        assert_eq!(t["after"], "expected", "{t}");
+    }
     drop(app);
 }
