@@ -432,6 +432,31 @@ fn run_action(
                 Err(e) => e,
             };
         }
+        (HealAction::RegenerateStorageState, None) if let Some(flow) = &a.login => {
+            let browser = crate::heal::login::Browser::default();
+            match crate::heal::login::login(
+                flow,
+                &paths.repo,
+                &browser,
+                until.saturating_duration_since(Instant::now()),
+                &log,
+            ) {
+                Ok(done) => {
+                    r.ok = true;
+                    r.detail = format!(
+                        "signed in over WebDriver ({}): wrote {} with {} cookie(s) and {} localStorage entr(ies)",
+                        done.url,
+                        flow.storage_state.display(),
+                        done.cookies,
+                        done.local_storage
+                    );
+                }
+                Err(e) => {
+                    r.detail = e;
+                    r.timed_out = Instant::now() >= until;
+                }
+            }
+        }
         (HealAction::RerunFailed | HealAction::ReduceWorkers, _) => {
             r.ok = true;
             r.detail = "part of the rerun".into();

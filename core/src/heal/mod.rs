@@ -7,6 +7,7 @@ pub mod context;
 pub mod decide;
 pub mod execute;
 pub mod guard;
+pub mod login;
 pub mod process;
 
 pub use config::{ActionConfig, HealConfig, LoginFlow};

@@ -1,0 +1,253 @@
+//! The `regenerate_storage_state` builtin (and `ci-medic auth`): log in with a
+//! real browser over WebDriver (chromedriver, headless Chromium) following the
+//! login flow the repository declares, and write Playwright's storage state:
+//! every cookie (CDP `Storage.getCookies`, so HttpOnly ones too) and the
+//! localStorage of the page's origin.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use thirtyfour::extensions::cdp::ChromeDevTools;
+use thirtyfour::prelude::*;
+
+use crate::heal::config::LoginFlow;
+use crate::heal::process::{Background, Spec};
+
+/// Where the browser and its driver are.
+#[derive(Debug, Clone)]
+pub struct Browser {
+    /// `chromedriver`.
+    pub driver: PathBuf,
+    /// Chromium.
+    pub binary: PathBuf,
+}
+
+impl Default for Browser {
+    fn default() -> Browser {
+        Browser {
+            driver: PathBuf::from(
+                std::env::var_os("CHROMEDRIVER").unwrap_or_else(|| "/usr/bin/chromedriver".into()),
+            ),
+            binary: PathBuf::from(
+                std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
+            ),
+        }
+    }
+}
+
+/// What a login produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedIn {
+    /// Cookies written.
+    pub cookies: usize,
+    /// localStorage entries written.
+    pub local_storage: usize,
+    /// The URL the flow ended on.
+    pub url: String,
+}
+
+/// Logs in and writes the storage state to `flow.storage_state` (relative to
+/// `root`), within `timeout`. The credentials come from the variables the flow
+/// names; they are never written anywhere.
+pub fn login(
+    flow: &LoginFlow,
+    root: &Path,
+    browser: &Browser,
+    timeout: Duration,
+    log: &Path,
+) -> Result<LoggedIn, String> {
+    let user = std::env::var(&flow.username_env).map_err(|_| {
+        format!(
+            "expected the user name in ${}, found it unset",
+            flow.username_env
+        )
+    })?;
+    let password = std::env::var(&flow.password_env).map_err(|_| {
+        format!(
+            "expected the password in ${}, found it unset",
+            flow.password_env
+        )
+    })?;
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port for chromedriver: {e}"))?
+        .port();
+    let spec = Spec {
+        program: browser.driver.display().to_string(),
+        args: vec![format!("--port={port}")],
+        cwd: root.to_owned(),
+        env: Vec::new(),
+        set: Vec::new(),
+        timeout,
+        log: log.to_owned(),
+    };
+    let _driver =
+        Background::start(&spec).map_err(|e| format!("{} (install chromium-driver)", e))?;
+    let deadline = Instant::now() + timeout;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "chromedriver did not listen on port {port} in time"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = format!("http://127.0.0.1:{port}");
+    let state = runtime.block_on(async {
+        tokio::time::timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            session(&url, flow, browser, &user, &password),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the login did not finish within {} s",
+                timeout.as_secs()
+            ))
+        })
+    })?;
+    let (doc, logged) = state;
+    let path = root.join(&flow.storage_state);
+    write_atomic(&path, &doc).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(logged)
+}
+
+async fn session(
+    url: &str,
+    flow: &LoginFlow,
+    browser: &Browser,
+    user: &str,
+    password: &str,
+) -> Result<(Value, LoggedIn), String> {
+    let mut caps = DesiredCapabilities::chrome();
+    let e = |e: WebDriverError| e.to_string();
+    caps.set_binary(&browser.binary.display().to_string())
+        .map_err(e)?;
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+    ] {
+        caps.add_arg(arg).map_err(e)?;
+    }
+    let driver = WebDriver::new(url, caps)
+        .await
+        .map_err(|err| format!("cannot start a browser session: {err}"))?;
+    let result = steps(&driver, flow, user, password).await;
+    let _ = driver.quit().await;
+    result
+}
+
+async fn steps(
+    driver: &WebDriver,
+    flow: &LoginFlow,
+    user: &str,
+    password: &str,
+) -> Result<(Value, LoggedIn), String> {
+    let at = |what: &str, sel: &str, err: WebDriverError| format!("{what} `{sel}`: {err}");
+    driver
+        .goto(flow.url.as_str())
+        .await
+        .map_err(|err| format!("cannot open {}: {err}", flow.url))?;
+    driver
+        .find(By::Css(flow.username_selector.as_str()))
+        .await
+        .map_err(|err| at("no user name field", &flow.username_selector, err))?
+        .send_keys(user)
+        .await
+        .map_err(|err| at("cannot type into", &flow.username_selector, err))?;
+    driver
+        .find(By::Css(flow.password_selector.as_str()))
+        .await
+        .map_err(|err| at("no password field", &flow.password_selector, err))?
+        .send_keys(password)
+        .await
+        .map_err(|err| at("cannot type into", &flow.password_selector, err))?;
+    driver
+        .find(By::Css(flow.submit_selector.as_str()))
+        .await
+        .map_err(|err| at("no submit button", &flow.submit_selector, err))?
+        .click()
+        .await
+        .map_err(|err| at("cannot click", &flow.submit_selector, err))?;
+    // Signed in when the URL or the page says so.
+    let (current, origin) = loop {
+        let at = driver.current_url().await.map_err(|e| e.to_string())?;
+        let current = at.to_string();
+        let by_url = flow
+            .success_url_contains
+            .as_deref()
+            .is_some_and(|s| current.contains(s));
+        let by_selector = match &flow.success_selector {
+            Some(sel) => driver.find(By::Css(sel.as_str())).await.is_ok(),
+            None => false,
+        };
+        if by_url || by_selector {
+            break (current, at.origin().ascii_serialization());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let cdp = ChromeDevTools::new(driver.handle.clone());
+    let raw = cdp
+        .execute_cdp_with_params("Storage.getCookies", json!({}))
+        .await
+        .map_err(|e| format!("CDP Storage.getCookies: {e}"))?;
+    let cookies: Vec<Value> = raw["cookies"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            json!({
+                "name": c["name"],
+                "value": c["value"],
+                "domain": c["domain"],
+                "path": c["path"],
+                // CDP marks session cookies with `session`; Playwright with -1.
+                "expires": if c["session"].as_bool() == Some(true) { json!(-1) } else { c["expires"].clone() },
+                "httpOnly": c["httpOnly"],
+                "secure": c["secure"],
+                "sameSite": c["sameSite"].as_str().unwrap_or("Lax"),
+            })
+        })
+        .collect();
+    let entries = driver
+        .execute(
+            "return Object.keys(localStorage).map(k => ({ name: k, value: localStorage.getItem(k) }))",
+            Vec::new(),
+        )
+        .await
+        .map_err(|e| format!("reading localStorage: {e}"))?;
+    let local: Vec<Value> = entries.json().as_array().cloned().unwrap_or_default();
+    let logged = LoggedIn {
+        cookies: cookies.len(),
+        local_storage: local.len(),
+        url: current,
+    };
+    let origins = if local.is_empty() {
+        json!([])
+    } else {
+        json!([{ "origin": origin, "localStorage": local }])
+    };
+    Ok((json!({ "cookies": cookies, "origins": origins }), logged))
+}
+
+fn write_atomic(path: &Path, doc: &Value) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    serde_json::to_writer_pretty(&mut tmp, doc)?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
+}
