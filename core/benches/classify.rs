@@ -100,7 +100,7 @@ fn bench(c: &mut Criterion) {
                 .flat_map(|a| {
                     a.errors
                         .iter()
-                        .map(|e| e.message.clone() + "\n" + &e.call_log.join("\n"))
+                        .map(|e| format!("{}\n{}", e.message, e.call_log.join("\n")))
                 })
                 .collect::<Vec<_>>()
                 .join("\n")
