@@ -281,3 +281,112 @@ fn a_flaky_timeout_is_rerun_and_passes() {
     }
     drop(app);
 }
+
+/// Starts the demo app on `data` with a session secret.
+fn app_with_secret(
+    paths: &scenario_harness::Paths,
+    dir: &Path,
+    data: &Path,
+    secret: &str,
+) -> DemoApp {
+    std::fs::write(dir.join("demo-app.toml"), "").expect("config");
+    let launch = AppLaunch {
+        bin: &paths.demo_app,
+        data_dir: data,
+        config: &dir.join("demo-app.toml"),
+        log: &dir.join("app.log"),
+        env: vec![("DEMO_SESSION_SECRET".into(), secret.into())],
+    };
+    match DemoApp::start(&launch).expect("start") {
+        Started::Healthy(app) => app,
+        Started::Exited(s) => panic!("the demo app exited: {s}"),
+    }
+}
+
+#[test]
+fn a_stale_session_is_replaced_by_a_webdriver_login_and_the_tests_pass() {
+    let paths = scenario_harness::Paths::discover().expect("paths");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().canonicalize().expect("dir");
+    checkout(&dir);
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    scenario_harness::app::DemoApp::seed(&paths.demo_app, &data, &dir.join("seed.log"))
+        .expect("seed");
+    // The storage state is written against one instance…
+    let earlier = app_with_secret(&paths, &dir, &data, "an-earlier-secret-0123456789abcdef");
+    let status = Command::new("node")
+        .arg(playwright_cli())
+        .args(["test", "--project=setup"])
+        .current_dir(&dir)
+        .env("E2E_BASE_URL", &earlier.base_url)
+        .env("E2E_REPORT_DIR", dir.join("setup-run"))
+        .env_remove("PLAYWRIGHT_JSON_OUTPUT_NAME")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("setup");
+    assert!(status.success());
+    assert!(dir.join(".auth/user.json").is_file());
+    earlier.stop();
+    // …and the suite runs against a restarted one that rejects it.
+    let app = app_with_secret(&paths, &dir, &data, "a-new-secret-fedcba9876543210fedcba");
+    let run = dir.join("run");
+    let status = Command::new("node")
+        .arg(playwright_cli())
+        .args(["test", "--project=chromium", "--no-deps"])
+        .current_dir(&dir)
+        .env("E2E_BASE_URL", &app.base_url)
+        .env("E2E_REPORT_DIR", &run)
+        .env("E2E_OUTPUT_DIR", run.join("test-results"))
+        .env_remove("PLAYWRIGHT_JSON_OUTPUT_NAME")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("playwright");
+    assert!(!status.success());
+    collect_and_classify(&dir);
+    // The rerun skips the setup project: only the builtin login can fix the state.
+    std::fs::write(
+        dir.join(".ci-medic.toml"),
+        format!(
+            "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\", \"--no-deps\"]\nenv = [\"E2E_BASE_URL\"]\n\
+             [heal.actions.rerun_failed]\n\
+             [heal.actions.regenerate_storage_state]\ntimeout = \"60s\"\n\
+             [heal.actions.regenerate_storage_state.login]\n\
+             url = \"{base}/login\"\nusername_selector = \"#username\"\npassword_selector = \"#password\"\n\
+             submit_selector = \"button[type=submit]\"\nusername_env = \"E2E_USERNAME\"\npassword_env = \"E2E_PASSWORD\"\n\
+             success_url_contains = \"/items\"\nstorage_state = \".auth/user.json\"\n",
+            cli = playwright_cli(),
+            base = app.base_url,
+        ),
+    )
+    .expect("config");
+    let (report, why) = heal(
+        &dir,
+        &[
+            ("E2E_BASE_URL", &app.base_url),
+            ("E2E_USERNAME", "demo"),
+            ("E2E_PASSWORD", "demo-password"),
+        ],
+    );
+    assert_eq!(report["verdict"], "healed", "{why}\n{report:#}");
+    assert_eq!(
+        report["actions"][0]["action"], "regenerate_storage_state",
+        "{report:#}"
+    );
+    assert_eq!(report["actions"][0]["ok"], true, "{report:#}");
+    let tests = report["tests"].as_array().expect("tests");
+    assert!(tests.len() >= 3, "{report:#}");
+    assert!(tests.iter().all(|t| t["after"] == "expected"), "{report:#}");
+    // The state holds the HttpOnly session cookie; the password is nowhere in it.
+    let state = std::fs::read_to_string(dir.join(".auth/user.json")).expect("state");
+    assert!(state.contains("demo_session"), "{state}");
+    assert!(!state.contains("demo-password"));
+    let log = std::fs::read_to_string(dir.join("self-heal").join(format!(
+        "report-{}.json",
+        report["run_id"].as_str().expect("id")
+    )))
+    .expect("report");
+    assert!(!log.contains("demo-password"));
+}
