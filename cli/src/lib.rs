@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod auth;
 pub mod classify;
 pub mod collect;
 pub mod eval_corpus;
@@ -11,6 +12,7 @@ pub mod github;
 pub mod heal;
 mod planned;
 pub mod send;
+pub mod smoke;
 pub mod triage;
 
 /// Exit code for a command line the user got wrong or a command this build lacks.
@@ -57,6 +59,10 @@ pub enum Command {
     Send(Box<send::SendArgs>),
     /// Self-heal: context, decide (and, planned, execute) safe non-code remediations, then rerun.
     Heal(Box<heal::HealArgs>),
+    /// Log in over WebDriver with the login flow of .ci-medic.toml and write Playwright's storage state.
+    Auth(Box<auth::AuthArgs>),
+    /// Visit pages in headless Chromium; fail on non-2xx, console errors, a missing title or element.
+    Smoke(Box<smoke::SmokeArgs>),
     /// (planned) Fix-agent: prepare and apply guarded, validated locator and test edits as a patch.
     Fix,
     /// (planned) Build the static dashboard with history.
@@ -76,6 +82,8 @@ impl Command {
             Command::Triage(_) => "triage",
             Command::EvalCorpus(_) => "eval-corpus",
             Command::Heal(_) => "heal",
+            Command::Auth(_) => "auth",
+            Command::Smoke(_) => "smoke",
             Command::Fix => "fix",
             Command::Dashboard => "dashboard",
             Command::Comment => "comment",
@@ -105,6 +113,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::EvalCorpus(args) => eval_corpus::run(args),
         Command::Send(args) => send::run(args),
         Command::Heal(args) => heal::run(args),
+        Command::Auth(args) => auth::run(args),
+        Command::Smoke(args) => smoke::run(args),
         other => Ok(planned::report(other.name())),
     }
 }

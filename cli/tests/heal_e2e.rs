@@ -390,3 +390,128 @@ fn a_stale_session_is_replaced_by_a_webdriver_login_and_the_tests_pass() {
     .expect("report");
     assert!(!log.contains("demo-password"));
 }
+
+#[test]
+fn auth_writes_a_storage_state_and_smoke_finds_broken_pages() {
+    let paths = scenario_harness::Paths::discover().expect("paths");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().canonicalize().expect("dir");
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).expect("data");
+    let app = app_with_secret(&paths, &dir, &data, "a-secret-for-auth-0123456789abcdef");
+    let config = |password_env: &str| {
+        format!(
+            "[heal.actions.regenerate_storage_state.login]\n\
+             url = \"{base}/login\"\nusername_selector = \"#username\"\npassword_selector = \"#password\"\n\
+             submit_selector = \"button[type=submit]\"\nusername_env = \"E2E_USERNAME\"\npassword_env = \"{password_env}\"\n\
+             success_selector = \"form[action='/logout']\"\nstorage_state = \"state/user.json\"\n",
+            base = app.base_url
+        )
+    };
+    std::fs::write(dir.join(".ci-medic.toml"), config("E2E_PASSWORD")).expect("config");
+    let env = [
+        ("E2E_USERNAME", "demo"),
+        ("E2E_PASSWORD", "demo-password"),
+        ("WRONG", "nope"),
+    ];
+    let o = ci_medic(&dir, &["auth"], &env);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("state/user.json")).expect("state"))
+            .expect("json");
+    let cookie = state["cookies"]
+        .as_array()
+        .expect("cookies")
+        .iter()
+        .find(|c| c["name"] == "demo_session")
+        .expect("the session cookie");
+    assert_eq!(
+        cookie["httpOnly"], true,
+        "HttpOnly cookies come through CDP"
+    );
+    // The state works: the API accepts its cookie.
+    let r = reqwest::blocking::Client::new()
+        .get(format!("{}/api/items", app.base_url))
+        .header(
+            "cookie",
+            format!("demo_session={}", cookie["value"].as_str().expect("value")),
+        )
+        .send()
+        .expect("api");
+    assert_eq!(r.status().as_u16(), 200);
+    // A wrong password does not sign in: exit 1, and says why.
+    std::fs::write(dir.join(".ci-medic.toml"), config("WRONG")).expect("config");
+    let o = ci_medic(&dir, &["auth", "--timeout", "20"], &env);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("the login failed"));
+
+    let login = format!("{}/login", app.base_url);
+    let missing = format!("{}/no-such-page", app.base_url);
+    // A page whose script logs an error and throws, served on loopback.
+    let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let broken = format!("http://{}/broken", server.local_addr().expect("addr"));
+    std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        for mut conn in server.incoming().flatten() {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf);
+            let body = "<!doctype html><title>Broken</title><script>console.error('boom'); undefined_function()</script>";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let o = ci_medic(
+        &dir,
+        &[
+            "smoke",
+            &login,
+            "--title",
+            "Sign in",
+            "--selector",
+            "#username",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = ci_medic(
+        &dir,
+        &["smoke", &login, &missing, &broken, "-o", "bad.json"],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bad.json")).expect("report"))
+            .expect("json");
+    let schema: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(repo().join("schemas/smoke.v1.json")).expect("schema"),
+    )
+    .expect("json");
+    assert!(
+        jsonschema::validator_for(&schema)
+            .expect("schema")
+            .is_valid(&r)
+    );
+    assert_eq!(r["passed"], false);
+    let pages = r["pages"].as_array().expect("pages");
+    assert!(
+        pages[0]["problems"].as_array().expect("p").is_empty(),
+        "{r:#}"
+    );
+    assert_eq!(pages[1]["status"], 404, "{r:#}");
+    let errors: Vec<&str> = pages[2]["errors"]
+        .as_array()
+        .expect("e")
+        .iter()
+        .filter_map(|e| e.as_str())
+        .collect();
+    assert!(
+        errors.iter().any(|e| e.contains("console.error: boom")),
+        "{errors:?}"
+    );
+    assert!(errors.iter().any(|e| e.contains("uncaught")), "{errors:?}");
+    let o = ci_medic(&dir, &["smoke", "ftp://example.com"], &[]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -64,4 +64,5 @@ fn committed_heal_schemas_match_the_model() {
         "heal-report.v1.json",
         ci_medic_core::heal::execute::report_schema(),
     );
+    check("smoke.v1.json", ci_medic_core::heal::smoke::smoke_schema());
 }

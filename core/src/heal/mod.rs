@@ -9,6 +9,7 @@ pub mod execute;
 pub mod guard;
 pub mod login;
 pub mod process;
+pub mod smoke;
 
 pub use config::{ActionConfig, HealConfig, LoginFlow};
 pub use context::{HealContext, HealState};

@@ -1,0 +1,98 @@
+//! `ci-medic smoke <urls…>`: visit each page in headless Chromium over
+//! WebDriver; fail on a non-2xx answer, a console error or an uncaught
+//! exception, or a missing expected title or element.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use ci_medic_core::heal::{login::Browser, smoke};
+use clap::Args;
+
+use crate::collect::write_json_atomic;
+use crate::github;
+
+/// Options of `ci-medic smoke`.
+#[derive(Debug, Args)]
+pub struct SmokeArgs {
+    /// The pages to visit.
+    #[arg(required = true, value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Every page's title must contain this.
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Every page must have an element matching this CSS selector.
+    #[arg(long)]
+    pub selector: Option<String>,
+    /// Where to write the JSON report.
+    #[arg(long, short, default_value = "smoke.json")]
+    pub output: PathBuf,
+    /// Seconds for the whole run.
+    #[arg(long, default_value_t = 120)]
+    pub timeout: u64,
+}
+
+/// Runs `smoke`.
+pub fn run(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
+    for u in &args.urls {
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            eprintln!("ci-medic smoke: error: expected http(s) URLs, found {u:?}");
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let expect = smoke::Expect {
+        title: args.title.clone(),
+        selector: args.selector.clone(),
+    };
+    let log = std::env::temp_dir().join(format!("ci-medic-smoke-{}.log", std::process::id()));
+    let report = match smoke::run(
+        &args.urls,
+        &expect,
+        &Browser::default(),
+        Duration::from_secs(args.timeout),
+        &log,
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ci-medic smoke: error: {e}");
+            return Ok(ExitCode::FAILURE);
+        }
+    };
+    write_json_atomic(&args.output, &report)?;
+    let md = markdown(&report);
+    eprint!("{md}");
+    if github::in_actions()
+        && let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY")
+    {
+        github::append_summary(Path::new(&p), &md)?;
+    }
+    Ok(if report.passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn markdown(r: &smoke::SmokeReport) -> String {
+    use std::fmt::Write as _;
+    let mut s = format!(
+        "## ci-medic smoke: {}\n\n| page | status | title | load | problems |\n|---|---|---|---:|---|\n",
+        if r.passed { "passed" } else { "failed" }
+    );
+    for p in &r.pages {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} ms | {} |",
+            p.url,
+            p.status.map_or("?".into(), |c| c.to_string()),
+            p.title,
+            p.load_ms,
+            if p.problems.is_empty() {
+                "✅".to_owned()
+            } else {
+                p.problems.join("; ")
+            }
+        );
+    }
+    s
+}

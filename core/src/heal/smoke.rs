@@ -1,0 +1,241 @@
+//! `ci-medic smoke`: visit pages in a real browser over WebDriver and say which
+//! ones are broken: a non-2xx answer, a console error or an uncaught exception,
+//! a missing expected title or element.
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use thirtyfour::extensions::cdp::ChromeDevTools;
+use thirtyfour::prelude::*;
+
+use crate::heal::login::Browser;
+use crate::heal::process::{Background, Spec};
+
+/// The schema id of the smoke report.
+pub const SMOKE_SCHEMA: &str = "ci-medic/smoke/v1";
+
+/// Collects console errors and uncaught exceptions from the first script on.
+const CAPTURE: &str = r#"
+window.__ciMedicErrors = [];
+const original = console.error.bind(console);
+console.error = (...args) => { window.__ciMedicErrors.push('console.error: ' + args.map(String).join(' ')); original(...args); };
+window.addEventListener('error', e => window.__ciMedicErrors.push('uncaught: ' + (e.message || String(e))));
+window.addEventListener('unhandledrejection', e => window.__ciMedicErrors.push('unhandled rejection: ' + String(e.reason)));
+"#;
+
+/// What to expect of every page.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    /// The title must contain this.
+    pub title: Option<String>,
+    /// This CSS selector must match.
+    pub selector: Option<String>,
+}
+
+/// The report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SmokeReport {
+    /// Always `ci-medic/smoke/v1`.
+    pub schema: String,
+    /// Every page passed.
+    pub passed: bool,
+    /// Each page.
+    pub pages: Vec<PageResult>,
+}
+
+/// One page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PageResult {
+    /// The URL asked for.
+    pub url: String,
+    /// The URL the page ended on.
+    pub final_url: String,
+    /// The document's HTTP status (Navigation Timing), when known.
+    pub status: Option<u16>,
+    /// The document's title.
+    pub title: String,
+    /// Milliseconds until loaded.
+    pub load_ms: u64,
+    /// Console errors and uncaught exceptions.
+    pub errors: Vec<String>,
+    /// Why it failed; empty when it passed.
+    pub problems: Vec<String>,
+}
+
+/// Visits `urls` in one headless browser session.
+pub fn run(
+    urls: &[String],
+    expect: &Expect,
+    browser: &Browser,
+    timeout: Duration,
+    log: &Path,
+) -> Result<SmokeReport, String> {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("no free port for chromedriver: {e}"))?
+        .port();
+    let spec = Spec {
+        program: browser.driver.display().to_string(),
+        args: vec![format!("--port={port}")],
+        cwd: std::env::temp_dir(),
+        env: Vec::new(),
+        set: Vec::new(),
+        timeout,
+        log: log.to_owned(),
+    };
+    let _driver = Background::start(&spec).map_err(|e| format!("{e} (install chromium-driver)"))?;
+    let deadline = Instant::now() + timeout;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() >= deadline {
+            return Err(format!(
+                "chromedriver did not listen on port {port} in time"
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        tokio::time::timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            session(&format!("http://127.0.0.1:{port}"), urls, expect, browser),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the smoke test did not finish within {} s",
+                timeout.as_secs()
+            ))
+        })
+    })
+}
+
+async fn session(
+    driver_url: &str,
+    urls: &[String],
+    expect: &Expect,
+    browser: &Browser,
+) -> Result<SmokeReport, String> {
+    let mut caps = DesiredCapabilities::chrome();
+    let e = |e: WebDriverError| e.to_string();
+    caps.set_binary(&browser.binary.display().to_string())
+        .map_err(e)?;
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-dev-shm-usage",
+    ] {
+        caps.add_arg(arg).map_err(e)?;
+    }
+    let driver = WebDriver::new(driver_url, caps)
+        .await
+        .map_err(|err| format!("cannot start a browser session: {err}"))?;
+    let cdp = ChromeDevTools::new(driver.handle.clone());
+    let installed = cdp
+        .execute_cdp_with_params(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({ "source": CAPTURE }),
+        )
+        .await;
+    let mut pages = Vec::new();
+    for url in urls {
+        pages.push(visit(&driver, url, expect).await);
+    }
+    let _ = driver.quit().await;
+    if let Err(err) = installed {
+        return Err(format!("cannot install the error capture (CDP): {err}"));
+    }
+    Ok(SmokeReport {
+        schema: SMOKE_SCHEMA.to_owned(),
+        passed: pages.iter().all(|p| p.problems.is_empty()),
+        pages,
+    })
+}
+
+async fn visit(driver: &WebDriver, url: &str, expect: &Expect) -> PageResult {
+    let started = Instant::now();
+    let mut p = PageResult {
+        url: url.to_owned(),
+        final_url: String::new(),
+        status: None,
+        title: String::new(),
+        load_ms: 0,
+        errors: Vec::new(),
+        problems: Vec::new(),
+    };
+    if let Err(err) = driver.goto(url).await {
+        p.problems.push(format!("cannot load: {err}"));
+        return p;
+    }
+    p.load_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+    p.final_url = driver
+        .current_url()
+        .await
+        .map(|u| u.to_string())
+        .unwrap_or_default();
+    p.title = driver.title().await.unwrap_or_default();
+    p.status = driver
+        .execute("const n = performance.getEntriesByType('navigation')[0]; return n ? n.responseStatus : null", Vec::new())
+        .await
+        .ok()
+        .and_then(|r| r.json().as_u64())
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| *s > 0);
+    // Late errors (a script failing after load) get a moment to happen.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    p.errors = driver
+        .execute("return window.__ciMedicErrors || []", Vec::new())
+        .await
+        .ok()
+        .and_then(|r| r.json().as_array().cloned())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|v| v.as_str().map(|s| crate::summary::one_line(s, 300)))
+        .collect();
+    match p.status {
+        Some(s) if !(200..300).contains(&s) => p.problems.push(format!("answered HTTP {s}")),
+        _ => {}
+    }
+    if !p.errors.is_empty() {
+        p.problems.push(format!(
+            "{} console error(s) or uncaught exception(s)",
+            p.errors.len()
+        ));
+    }
+    if let Some(t) = &expect.title
+        && !p.title.contains(t.as_str())
+    {
+        p.problems.push(format!(
+            "expected a title containing {t:?}, found {:?}",
+            p.title
+        ));
+    }
+    if let Some(sel) = &expect.selector
+        && driver.find(By::Css(sel.as_str())).await.is_err()
+    {
+        p.problems
+            .push(format!("expected an element matching `{sel}`, found none"));
+    }
+    p
+}
+
+/// The JSON Schema of the smoke report (committed as `schemas/smoke.v1.json`).
+pub fn smoke_schema() -> serde_json::Value {
+    crate::model::contract_schema(
+        schemars::schema_for!(SmokeReport),
+        "https://ci-medic.dev/schemas/smoke.v1.json",
+        SMOKE_SCHEMA,
+    )
+}
