@@ -261,3 +261,77 @@ fn a_crafted_plan_runs_nothing_it_names() {
     assert_eq!(d["refused_actions"].as_array().expect("r").len(), 2);
     assert!(d["actions"].as_array().expect("a").is_empty());
 }
+
+#[test]
+fn selector_drift_and_exhausted_attempts_are_refused_and_nothing_runs() {
+    let config = "[heal]\n[heal.playwright]\ncommand = [\"touch\", \"rerun-ran\"]\n[heal.actions.rerun_failed]\n";
+    let tmp = prepared("selector_drift", config);
+    git_init(tmp.path());
+    let o = ci_medic(tmp.path(), &["heal", "--event", "workflow_dispatch"], &[]);
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("selector_drift is not in heal.eligible"),
+        "{err}"
+    );
+    assert!(!tmp.path().join("rerun-ran").exists());
+    let run_id = read_json(&tmp.path().join("self-heal/context.json"))["run"]["run_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let r = read_json(&tmp.path().join(format!("self-heal/report-{run_id}.json")));
+    assert_eq!(r["verdict"], "refused");
+    // A refusal is not an attempt.
+    assert!(
+        read_json(&tmp.path().join("self-heal/state.json"))["attempts"]
+            .as_array()
+            .expect("a")
+            .is_empty()
+    );
+
+    // Two attempts already made for this run: refused whatever the failures.
+    let tmp = prepared("timeout_flaky", config);
+    git_init(tmp.path());
+    let o = ci_medic(tmp.path(), &["heal", "context"], &[]);
+    assert!(o.status.success());
+    let run_id = read_json(&tmp.path().join("self-heal/context.json"))["run"]["run_id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let state = serde_json::json!({
+        "run_id": run_id,
+        "attempts": [
+            { "run_attempt": 1, "at": "2026-11-21T10:00:00Z", "verdict": "not_healed" },
+            { "run_attempt": 2, "at": "2026-11-21T10:10:00Z", "verdict": "not_healed" }
+        ]
+    });
+    std::fs::write(tmp.path().join("carried-state.json"), state.to_string()).expect("state");
+    let o = ci_medic(
+        tmp.path(),
+        &[
+            "heal",
+            "--event",
+            "workflow_dispatch",
+            "--state",
+            "carried-state.json",
+        ],
+        &[],
+    );
+    assert!(o.status.success());
+    let d = read_json(&tmp.path().join("self-heal/decision.json"));
+    assert_eq!(d["allowed"], false);
+    let attempts = d["checks"]
+        .as_array()
+        .expect("c")
+        .iter()
+        .find(|c| c["check"] == "attempts")
+        .expect("a");
+    assert_eq!(attempts["passed"], false);
+    assert!(
+        attempts["detail"]
+            .as_str()
+            .expect("d")
+            .starts_with("2 of 2 attempt(s) used")
+    );
+    assert!(!tmp.path().join("rerun-ran").exists());
+}
