@@ -4,38 +4,16 @@
 //! every cookie (CDP `Storage.getCookies`, so HttpOnly ones too) and the
 //! localStorage of the page's origin.
 
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use thirtyfour::extensions::cdp::ChromeDevTools;
 use thirtyfour::prelude::*;
 
+pub use crate::heal::browser::Browser;
+use crate::heal::browser::Driver;
 use crate::heal::config::LoginFlow;
-use crate::heal::process::{Background, Spec};
-
-/// Where the browser and its driver are.
-#[derive(Debug, Clone)]
-pub struct Browser {
-    /// `chromedriver`.
-    pub driver: PathBuf,
-    /// Chromium.
-    pub binary: PathBuf,
-}
-
-impl Default for Browser {
-    fn default() -> Browser {
-        Browser {
-            driver: PathBuf::from(
-                std::env::var_os("CHROMEDRIVER").unwrap_or_else(|| "/usr/bin/chromedriver".into()),
-            ),
-            binary: PathBuf::from(
-                std::env::var_os("CHROMIUM").unwrap_or_else(|| "/usr/bin/chromium".into()),
-            ),
-        }
-    }
-}
 
 /// What a login produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,82 +48,15 @@ pub fn login(
             flow.password_env
         )
     })?;
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port for chromedriver: {e}"))?
-        .port();
-    let spec = Spec {
-        program: browser.driver.display().to_string(),
-        args: vec![format!("--port={port}")],
-        cwd: root.to_owned(),
-        env: Vec::new(),
-        set: Vec::new(),
-        timeout,
-        log: log.to_owned(),
-    };
-    let _driver =
-        Background::start(&spec).map_err(|e| format!("{} (install chromium-driver)", e))?;
-    let deadline = Instant::now() + timeout;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "chromedriver did not listen on port {port} in time"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    let url = format!("http://127.0.0.1:{port}");
-    let state = runtime.block_on(async {
-        tokio::time::timeout(
-            deadline.saturating_duration_since(Instant::now()),
-            session(&url, flow, browser, &user, &password),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(format!(
-                "the login did not finish within {} s",
-                timeout.as_secs()
-            ))
-        })
+    let driver = Driver::start(browser, log, timeout)?;
+    let state = driver.run(browser, "the login", |d| async move {
+        let r = steps(&d, flow, &user, &password).await;
+        (d, r)
     })?;
     let (doc, logged) = state;
     let path = root.join(&flow.storage_state);
     write_atomic(&path, &doc).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(logged)
-}
-
-async fn session(
-    url: &str,
-    flow: &LoginFlow,
-    browser: &Browser,
-    user: &str,
-    password: &str,
-) -> Result<(Value, LoggedIn), String> {
-    let mut caps = DesiredCapabilities::chrome();
-    let e = |e: WebDriverError| e.to_string();
-    caps.set_binary(&browser.binary.display().to_string())
-        .map_err(e)?;
-    for arg in [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-    ] {
-        caps.add_arg(arg).map_err(e)?;
-    }
-    let driver = WebDriver::new(url, caps)
-        .await
-        .map_err(|err| format!("cannot start a browser session: {err}"))?;
-    let result = steps(&driver, flow, user, password).await;
-    let _ = driver.quit().await;
-    result
 }
 
 async fn steps(

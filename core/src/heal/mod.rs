@@ -2,6 +2,7 @@
 //! and the decision, both free of processes and I/O beyond reading the config;
 //! executing the decision lives with the CLI.
 
+pub mod browser;
 pub mod config;
 pub mod context;
 pub mod decide;

@@ -2,7 +2,6 @@
 //! ones are broken: a non-2xx answer, a console error or an uncaught exception,
 //! a missing expected title or element.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -12,8 +11,7 @@ use serde_json::json;
 use thirtyfour::extensions::cdp::ChromeDevTools;
 use thirtyfour::prelude::*;
 
-use crate::heal::login::Browser;
-use crate::heal::process::{Background, Spec};
+use crate::heal::browser::{Browser, Driver};
 
 /// The schema id of the smoke report.
 pub const SMOKE_SCHEMA: &str = "ci-medic/smoke/v1";
@@ -76,86 +74,28 @@ pub fn run(
     timeout: Duration,
     log: &Path,
 ) -> Result<SmokeReport, String> {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port for chromedriver: {e}"))?
-        .port();
-    let spec = Spec {
-        program: browser.driver.display().to_string(),
-        args: vec![format!("--port={port}")],
-        cwd: std::env::temp_dir(),
-        env: Vec::new(),
-        set: Vec::new(),
-        timeout,
-        log: log.to_owned(),
-    };
-    let _driver = Background::start(&spec).map_err(|e| format!("{e} (install chromium-driver)"))?;
-    let deadline = Instant::now() + timeout;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        if Instant::now() >= deadline {
-            return Err(format!(
-                "chromedriver did not listen on port {port} in time"
-            ));
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
-    runtime.block_on(async {
-        tokio::time::timeout(
-            deadline.saturating_duration_since(Instant::now()),
-            session(&format!("http://127.0.0.1:{port}"), urls, expect, browser),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(format!(
-                "the smoke test did not finish within {} s",
-                timeout.as_secs()
-            ))
-        })
+    let driver = Driver::start(browser, log, timeout)?;
+    driver.run(browser, "the smoke test", |d| async move {
+        let r = pages(&d, urls, expect).await;
+        (d, r)
     })
 }
 
-async fn session(
-    driver_url: &str,
+async fn pages(
+    driver: &WebDriver,
     urls: &[String],
     expect: &Expect,
-    browser: &Browser,
 ) -> Result<SmokeReport, String> {
-    let mut caps = DesiredCapabilities::chrome();
-    let e = |e: WebDriverError| e.to_string();
-    caps.set_binary(&browser.binary.display().to_string())
-        .map_err(e)?;
-    for arg in [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-dev-shm-usage",
-    ] {
-        caps.add_arg(arg).map_err(e)?;
-    }
-    let driver = WebDriver::new(driver_url, caps)
-        .await
-        .map_err(|err| format!("cannot start a browser session: {err}"))?;
     let cdp = ChromeDevTools::new(driver.handle.clone());
-    let installed = cdp
-        .execute_cdp_with_params(
-            "Page.addScriptToEvaluateOnNewDocument",
-            json!({ "source": CAPTURE }),
-        )
-        .await;
+    cdp.execute_cdp_with_params(
+        "Page.addScriptToEvaluateOnNewDocument",
+        json!({ "source": CAPTURE }),
+    )
+    .await
+    .map_err(|err| format!("cannot install the error capture (CDP): {err}"))?;
     let mut pages = Vec::new();
     for url in urls {
-        pages.push(visit(&driver, url, expect).await);
-    }
-    let _ = driver.quit().await;
-    if let Err(err) = installed {
-        return Err(format!("cannot install the error capture (CDP): {err}"));
+        pages.push(visit(driver, url, expect).await);
     }
     Ok(SmokeReport {
         schema: SMOKE_SCHEMA.to_owned(),
