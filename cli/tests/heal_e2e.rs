@@ -25,6 +25,68 @@ fn ci_medic(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
         .expect("run ci-medic")
 }
 
+/// A git checkout of the suite in a temp dir, with a data directory for the app
+/// (seeded or not).
+struct Workspace {
+    paths: scenario_harness::Paths,
+    dir: PathBuf,
+    data: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new(seeded: bool) -> Workspace {
+        let paths = scenario_harness::Paths::discover().expect("paths");
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().canonicalize().expect("dir");
+        checkout(&dir);
+        let data = dir.join("data");
+        std::fs::create_dir_all(&data).expect("data");
+        if seeded {
+            DemoApp::seed(&paths.demo_app, &data, &dir.join("seed.log")).expect("seed");
+        }
+        Workspace {
+            paths,
+            dir,
+            data,
+            _tmp: tmp,
+        }
+    }
+
+    /// Starts the demo app on the data directory with `config` (TOML) and,
+    /// when given, a session secret.
+    fn app(&self, config: &str, secret: Option<&str>) -> DemoApp {
+        std::fs::write(self.dir.join("demo-app.toml"), config).expect("config");
+        let launch = AppLaunch {
+            bin: &self.paths.demo_app,
+            data_dir: &self.data,
+            config: &self.dir.join("demo-app.toml"),
+            log: &self.dir.join("app.log"),
+            env: secret
+                .map(|s| vec![("DEMO_SESSION_SECRET".to_owned(), s.to_owned())])
+                .unwrap_or_default(),
+        };
+        match DemoApp::start(&launch).expect("start") {
+            Started::Healthy(app) => app,
+            Started::Exited(s) => panic!("the demo app exited: {s}"),
+        }
+    }
+
+    /// Writes `.ci-medic.toml`: the rerun with the suite's Playwright (plus
+    /// `rerun_args`), `rerun_failed`, and `actions`.
+    fn heal_config(&self, rerun_args: &str, actions: &str) {
+        std::fs::write(
+            self.dir.join(".ci-medic.toml"),
+            format!(
+                "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\"{rerun_args}]\nenv = [\"E2E_BASE_URL\"]\n\
+                 [heal.actions.rerun_failed]\n{actions}",
+                cli = playwright_cli(),
+            ),
+        )
+        .expect("config");
+    }
+}
+
 /// A git checkout holding the e2e suite (its node_modules linked, not copied).
 fn checkout(dir: &Path) {
     let suite = repo().join("fixtures/e2e");
@@ -116,38 +178,20 @@ fn failing_run(dir: &Path, base_url: &str) {
 
 #[test]
 fn missing_data_is_reseeded_and_the_failing_tests_pass_on_rerun() {
-    let paths = scenario_harness::Paths::discover().expect("paths");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().canonicalize().expect("dir");
-    checkout(&dir);
     // The app starts on an empty data directory: the seeded items are missing.
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).expect("data");
-    std::fs::write(dir.join("demo-app.toml"), "").expect("config");
-    let launch = AppLaunch {
-        bin: &paths.demo_app,
-        data_dir: &data,
-        config: &dir.join("demo-app.toml"),
-        log: &dir.join("app.log"),
-        env: vec![],
-    };
-    let Started::Healthy(app) = DemoApp::start(&launch).expect("start") else {
-        panic!("the demo app exited");
-    };
+    let ws = Workspace::new(false);
+    let dir = ws.dir.clone();
+    let app = ws.app("", None);
     failing_run(&dir, &app.base_url);
     collect_and_classify(&dir);
-    std::fs::write(
-        dir.join(".ci-medic.toml"),
-        format!(
-            "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\"]\nenv = [\"E2E_BASE_URL\"]\n\
-             [heal.actions.rerun_failed]\n\
-             [heal.actions.reseed_data]\nrun = \"{bin} seed --data-dir {data}\"\ntimeout = \"1m\"\n",
-            cli = playwright_cli(),
-            bin = paths.demo_app.display(),
-            data = data.display()
+    ws.heal_config(
+        "",
+        &format!(
+            "[heal.actions.reseed_data]\nrun = \"{bin} seed --data-dir {data}\"\ntimeout = \"1m\"\n",
+            bin = ws.paths.demo_app.display(),
+            data = ws.data.display()
         ),
-    )
-    .expect("config");
+    );
     let (report, why) = heal(&dir, &[("E2E_BASE_URL", &app.base_url)]);
     assert_eq!(report["verdict"], "healed", "{why}\n{report:#}");
     assert_eq!(report["actions"][0]["action"], "reseed_data");
@@ -175,14 +219,8 @@ fn missing_data_is_reseeded_and_the_failing_tests_pass_on_rerun() {
 
 #[test]
 fn a_server_that_is_down_is_restarted_and_the_failing_tests_pass_on_rerun() {
-    let paths = scenario_harness::Paths::discover().expect("paths");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().canonicalize().expect("dir");
-    checkout(&dir);
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).expect("data");
-    scenario_harness::app::DemoApp::seed(&paths.demo_app, &data, &dir.join("seed.log"))
-        .expect("seed");
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
     // Nothing listens on the app's port: every test that needs it fails.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
@@ -192,20 +230,16 @@ fn a_server_that_is_down_is_restarted_and_the_failing_tests_pass_on_rerun() {
     let base_url = format!("http://127.0.0.1:{port}");
     failing_run(&dir, &base_url);
     collect_and_classify(&dir);
-    std::fs::write(
-        dir.join(".ci-medic.toml"),
-        format!(
-            "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\"]\nenv = [\"E2E_BASE_URL\"]\n\
-             [heal.actions.rerun_failed]\n\
-             [heal.actions.restart_app]\nrun = \"exec {bin} serve --addr 127.0.0.1:{port} --data-dir {data}\"\n\
+    ws.heal_config(
+        "",
+        &format!(
+            "[heal.actions.restart_app]\nrun = \"exec {bin} serve --addr 127.0.0.1:{port} --data-dir {data}\"\n\
              health_url = \"{base_url}/healthz\"\ntimeout = \"30s\"\n\
              [heal.actions.wait_for_health]\nhealth_url = \"{base_url}/healthz\"\n",
-            cli = playwright_cli(),
-            bin = paths.demo_app.display(),
-            data = data.display()
+            bin = ws.paths.demo_app.display(),
+            data = ws.data.display()
         ),
-    )
-    .expect("config");
+    );
     let (report, why) = heal(&dir, &[("E2E_BASE_URL", &base_url)]);
     assert_eq!(report["verdict"], "healed", "{why}\n{report:#}");
     assert_eq!(report["actions"][0]["action"], "restart_app", "{report:#}");
@@ -219,30 +253,13 @@ fn a_server_that_is_down_is_restarted_and_the_failing_tests_pass_on_rerun() {
 
 #[test]
 fn a_flaky_timeout_is_rerun_and_passes() {
-    let paths = scenario_harness::Paths::discover().expect("paths");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().canonicalize().expect("dir");
-    checkout(&dir);
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).expect("data");
-    scenario_harness::app::DemoApp::seed(&paths.demo_app, &data, &dir.join("seed.log"))
-        .expect("seed");
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
     // Item pages are slow the first time each is asked for (a cold cache).
-    std::fs::write(
-        dir.join("demo-app.toml"),
+    let app = ws.app(
         "[faults.slow]\npaths = [\"/items/*\"]\nmode = \"first:1\"\ndelay_ms = 15000\n",
-    )
-    .expect("config");
-    let launch = AppLaunch {
-        bin: &paths.demo_app,
-        data_dir: &data,
-        config: &dir.join("demo-app.toml"),
-        log: &dir.join("app.log"),
-        env: vec![],
-    };
-    let Started::Healthy(app) = DemoApp::start(&launch).expect("start") else {
-        panic!("the demo app exited");
-    };
+        None,
+    );
     // The first attempt times out, the retry passes: Playwright says flaky.
     let run = dir.join("run");
     let _ = Command::new("node")
@@ -258,15 +275,7 @@ fn a_flaky_timeout_is_rerun_and_passes() {
         .status()
         .expect("playwright");
     collect_and_classify(&dir);
-    std::fs::write(
-        dir.join(".ci-medic.toml"),
-        format!(
-            "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\"]\nenv = [\"E2E_BASE_URL\"]\n\
-             [heal.actions.rerun_failed]\n",
-            cli = playwright_cli(),
-        ),
-    )
-    .expect("config");
+    ws.heal_config("", "");
     let (report, why) = heal(&dir, &[("E2E_BASE_URL", &app.base_url)]);
     assert_eq!(report["verdict"], "healed", "{why}\n{report:#}");
     assert!(
@@ -282,39 +291,12 @@ fn a_flaky_timeout_is_rerun_and_passes() {
     drop(app);
 }
 
-/// Starts the demo app on `data` with a session secret.
-fn app_with_secret(
-    paths: &scenario_harness::Paths,
-    dir: &Path,
-    data: &Path,
-    secret: &str,
-) -> DemoApp {
-    std::fs::write(dir.join("demo-app.toml"), "").expect("config");
-    let launch = AppLaunch {
-        bin: &paths.demo_app,
-        data_dir: data,
-        config: &dir.join("demo-app.toml"),
-        log: &dir.join("app.log"),
-        env: vec![("DEMO_SESSION_SECRET".into(), secret.into())],
-    };
-    match DemoApp::start(&launch).expect("start") {
-        Started::Healthy(app) => app,
-        Started::Exited(s) => panic!("the demo app exited: {s}"),
-    }
-}
-
 #[test]
 fn a_stale_session_is_replaced_by_a_webdriver_login_and_the_tests_pass() {
-    let paths = scenario_harness::Paths::discover().expect("paths");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().canonicalize().expect("dir");
-    checkout(&dir);
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).expect("data");
-    scenario_harness::app::DemoApp::seed(&paths.demo_app, &data, &dir.join("seed.log"))
-        .expect("seed");
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
     // The storage state is written against one instance…
-    let earlier = app_with_secret(&paths, &dir, &data, "an-earlier-secret-0123456789abcdef");
+    let earlier = ws.app("", Some("an-earlier-secret-0123456789abcdef"));
     let status = Command::new("node")
         .arg(playwright_cli())
         .args(["test", "--project=setup"])
@@ -330,7 +312,7 @@ fn a_stale_session_is_replaced_by_a_webdriver_login_and_the_tests_pass() {
     assert!(dir.join(".auth/user.json").is_file());
     earlier.stop();
     // …and the suite runs against a restarted one that rejects it.
-    let app = app_with_secret(&paths, &dir, &data, "a-new-secret-fedcba9876543210fedcba");
+    let app = ws.app("", Some("a-new-secret-fedcba9876543210fedcba"));
     let run = dir.join("run");
     let status = Command::new("node")
         .arg(playwright_cli())
@@ -347,21 +329,17 @@ fn a_stale_session_is_replaced_by_a_webdriver_login_and_the_tests_pass() {
     assert!(!status.success());
     collect_and_classify(&dir);
     // The rerun skips the setup project: only the builtin login can fix the state.
-    std::fs::write(
-        dir.join(".ci-medic.toml"),
-        format!(
-            "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\", \"--no-deps\"]\nenv = [\"E2E_BASE_URL\"]\n\
-             [heal.actions.rerun_failed]\n\
-             [heal.actions.regenerate_storage_state]\ntimeout = \"60s\"\n\
+    ws.heal_config(
+        ", \"--no-deps\"",
+        &format!(
+            "[heal.actions.regenerate_storage_state]\ntimeout = \"60s\"\n\
              [heal.actions.regenerate_storage_state.login]\n\
              url = \"{base}/login\"\nusername_selector = \"#username\"\npassword_selector = \"#password\"\n\
              submit_selector = \"button[type=submit]\"\nusername_env = \"E2E_USERNAME\"\npassword_env = \"E2E_PASSWORD\"\n\
              success_url_contains = \"/items\"\nstorage_state = \".auth/user.json\"\n",
-            cli = playwright_cli(),
             base = app.base_url,
         ),
-    )
-    .expect("config");
+    );
     let (report, why) = heal(
         &dir,
         &[
@@ -393,12 +371,9 @@ fn a_stale_session_is_replaced_by_a_webdriver_login_and_the_tests_pass() {
 
 #[test]
 fn auth_writes_a_storage_state_and_smoke_finds_broken_pages() {
-    let paths = scenario_harness::Paths::discover().expect("paths");
-    let tmp = tempfile::tempdir().expect("tmp");
-    let dir = tmp.path().canonicalize().expect("dir");
-    let data = dir.join("data");
-    std::fs::create_dir_all(&data).expect("data");
-    let app = app_with_secret(&paths, &dir, &data, "a-secret-for-auth-0123456789abcdef");
+    let ws = Workspace::new(false);
+    let dir = ws.dir.clone();
+    let app = ws.app("", Some("a-secret-for-auth-0123456789abcdef"));
     let config = |password_env: &str| {
         format!(
             "[heal.actions.regenerate_storage_state.login]\n\
