@@ -118,19 +118,8 @@ fn write_ctrf(path: &Path, bundle: &Bundle) -> anyhow::Result<()> {
 /// Writes `doc` as pretty JSON through a temp file and a rename: a reader never
 /// sees a partial file.
 pub fn write_json_atomic(path: &Path, doc: &impl serde::Serialize) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, doc)
-        .with_context(|| format!("cannot serialize {}", path.display()))?;
-    std::io::Write::write_all(&mut tmp, b"\n")?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    ci_medic_core::atomic::write_json(path, doc)
+        .with_context(|| format!("cannot write {}", path.display()))
 }
 
 /// Summary, outputs and annotations: to GitHub when in Actions, to the terminal otherwise.

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use ci_medic_core::analysis::{self, Analysis, AnalysisSource};
-use ci_medic_core::retry::{Backoff, retryable_status};
+use ci_medic_core::retry::{Backoff, describe_transport_error, error_message, retryable_status};
 use ci_medic_core::{Bundle, plan};
 use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
@@ -196,7 +196,7 @@ fn post(
         }
         match req.send() {
             Err(e) => {
-                last = format!("try {attempt}: {}", describe(&e));
+                last = format!("try {attempt}: {}", describe_transport_error(&e));
                 tracing::warn!("{last}");
             }
             Ok(response) => {
@@ -207,7 +207,7 @@ fn post(
                 }
                 last = format!(
                     "try {attempt}: {endpoint} answered {status}: {}",
-                    message(&text)
+                    error_message(text.as_bytes())
                 );
                 tracing::warn!("{last}");
                 if !retryable_status(status) {
@@ -235,34 +235,4 @@ fn parse_answer(text: &str) -> Result<Analysis, String> {
     };
     let bytes = serde_json::to_vec(upstream).map_err(|e| e.to_string())?;
     analysis::from_json(&bytes).map_err(|e| format!("`upstream`: {e}"))
-}
-
-/// A transport error without the URL's query (which could carry secrets).
-fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let mut inner = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        inner = s.to_string();
-        source = s.source();
-    }
-    if inner.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind} ({inner})")
-    }
-}
-
-/// `error.message` of a structured error, else the start of the text.
-fn message(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| ci_medic_core::summary::one_line(text, 200))
 }

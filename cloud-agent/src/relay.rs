@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use bytes::Bytes;
-use ci_medic_core::retry::{Backoff, retryable_status};
+use ci_medic_core::retry::{Backoff, describe_transport_error, error_message, retryable_status};
 
 use crate::error::ApiError;
 
@@ -153,12 +153,12 @@ impl Upstream {
         }
         let response = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Try::Retry(None, without_url(&e)),
+            Err(e) => return Try::Retry(None, describe_transport_error(&e)),
         };
         let status = response.status().as_u16();
         let body = match response.bytes().await {
             Ok(b) => b,
-            Err(e) => return Try::Retry(Some(status), without_url(&e)),
+            Err(e) => return Try::Retry(Some(status), describe_transport_error(&e)),
         };
         if (200..300).contains(&status) {
             return match serde_json::from_slice(&body) {
@@ -222,34 +222,4 @@ impl Upstream {
             }
         }
     }
-}
-
-/// A reqwest error without the URL (which could carry credentials).
-fn without_url(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "connection failed"
-    } else {
-        "request failed"
-    };
-    let mut source = std::error::Error::source(e);
-    let mut detail = String::new();
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_owned()
-    } else {
-        format!("{kind} ({detail})")
-    }
-}
-
-/// The `error.message` of a structured error body, else the start of the body.
-fn error_message(body: &[u8]) -> String {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| ci_medic_core::summary::one_line(&String::from_utf8_lossy(body), 200))
 }

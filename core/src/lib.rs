@@ -6,6 +6,7 @@
 
 pub mod analysis;
 pub mod aria;
+pub mod atomic;
 pub mod bundle;
 pub mod classify;
 pub mod collect;

@@ -41,6 +41,37 @@ pub fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429) || (500..600).contains(&status) && !matches!(status, 501 | 505)
 }
 
+/// A transport error in words, without its URL (a URL can carry credentials).
+pub fn describe_transport_error(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut inner = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        inner = s.to_string();
+        source = s.source();
+    }
+    if inner.is_empty() {
+        kind.to_owned()
+    } else {
+        format!("{kind} ({inner})")
+    }
+}
+
+/// The `error.message` of a structured error body
+/// (`{"error": {"message": …}}`), else the start of the body.
+pub fn error_message(body: &[u8]) -> String {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
+        .unwrap_or_else(|| crate::summary::one_line(&String::from_utf8_lossy(body), 200))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +88,18 @@ mod tests {
         assert_eq!(b.delay(5, 1.0), Duration::from_millis(700));
         assert_eq!(b.delay(30, 1.0), Duration::from_millis(700));
         assert_eq!(b.delay(2, 0.0), Duration::ZERO);
+    }
+
+    #[test]
+    fn error_bodies_are_read_for_their_message() {
+        assert_eq!(
+            error_message(br#"{"error": {"code": "x", "message": "the token does not match"}}"#),
+            "the token does not match"
+        );
+        assert_eq!(
+            error_message(b"<html>Bad Gateway</html>"),
+            "<html>Bad Gateway</html>"
+        );
     }
 
     #[test]

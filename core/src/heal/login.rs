@@ -55,7 +55,7 @@ pub fn login(
     })?;
     let (doc, logged) = state;
     let path = root.join(&flow.storage_state);
-    write_atomic(&path, &doc).map_err(|e| format!("{}: {e}", path.display()))?;
+    crate::atomic::write_json(&path, &doc).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(logged)
 }
 
@@ -150,15 +150,4 @@ async fn steps(
         json!([{ "origin": origin, "localStorage": local }])
     };
     Ok((json!({ "cookies": cookies, "origins": origins }), logged))
-}
-
-fn write_atomic(path: &Path, doc: &Value) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    serde_json::to_writer_pretty(&mut tmp, doc)?;
-    tmp.persist(path).map(drop).map_err(|e| e.error)
 }

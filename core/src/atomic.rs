@@ -1,0 +1,18 @@
+//! Writing a document whole or not at all: a temp file in the same directory,
+//! then a rename, so a reader (or a crash) never sees a partial file.
+
+use std::io::Write as _;
+use std::path::Path;
+
+/// Writes `doc` as pretty JSON (and a final newline) to `path`, creating its directory.
+pub fn write_json(path: &Path, doc: &impl serde::Serialize) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    serde_json::to_writer_pretty(&mut tmp, doc)?;
+    tmp.write_all(b"\n")?;
+    tmp.persist(path).map(drop).map_err(|e| e.error)
+}
