@@ -126,25 +126,18 @@ pub fn write_analysis(path: &Path, analysis: &Analysis) -> anyhow::Result<()> {
 pub fn report(analysis: &Analysis, path: &Path) -> anyhow::Result<()> {
     let md = diagnosis::markdown(analysis, github::STEP_SUMMARY_LIMIT);
     let c = &analysis.classification;
-    if github::in_actions() {
-        if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-            github::append_summary(Path::new(&p), &md)?;
-        }
-        if let Some(p) = std::env::var_os("GITHUB_OUTPUT") {
-            let t = &analysis.triggers;
-            github::write_outputs(
-                Path::new(&p),
-                &[
-                    ("error_type", c.error_type.as_str().to_owned()),
-                    ("confidence", format!("{:.3}", c.confidence)),
-                    ("self_heal", t.self_heal.eligible.to_string()),
-                    ("fix_agent", t.fix_agent.eligible.to_string()),
-                    ("notify", t.notify.eligible.to_string()),
-                    ("analysis", path.display().to_string()),
-                ],
-            )?;
-        }
-    }
+    let t = &analysis.triggers;
+    github::publish(
+        &md,
+        &[
+            ("error_type", c.error_type.as_str().to_owned()),
+            ("confidence", format!("{:.3}", c.confidence)),
+            ("self_heal", t.self_heal.eligible.to_string()),
+            ("fix_agent", t.fix_agent.eligible.to_string()),
+            ("notify", t.notify.eligible.to_string()),
+            ("analysis", path.display().to_string()),
+        ],
+    )?;
     println!("{md}\nAnalysis: {}", path.display());
     Ok(())
 }

@@ -106,6 +106,23 @@ pub fn append_summary(path: &Path, markdown: &str) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))
 }
 
+/// In GitHub Actions, appends `markdown` to the job summary and writes
+/// `outputs`; elsewhere does nothing. Each stage's one place for both.
+pub fn publish(markdown: &str, outputs: &[(&str, String)]) -> anyhow::Result<()> {
+    if !in_actions() {
+        return Ok(());
+    }
+    if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        append_summary(Path::new(&p), markdown)?;
+    }
+    if let Some(p) = std::env::var_os("GITHUB_OUTPUT")
+        && !outputs.is_empty()
+    {
+        write_outputs(Path::new(&p), outputs)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

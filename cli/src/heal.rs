@@ -114,20 +114,13 @@ fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
     write_json_atomic(&state_path, &state)?;
     let md = report_markdown(&report);
     eprint!("{md}");
-    if github::in_actions() {
-        if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-            github::append_summary(Path::new(&p), &md)?;
-        }
-        if let Some(p) = std::env::var_os("GITHUB_OUTPUT") {
-            github::write_outputs(
-                Path::new(&p),
-                &[
-                    ("verdict", report.verdict.as_str().to_owned()),
-                    ("report", path.display().to_string()),
-                ],
-            )?;
-        }
-    }
+    github::publish(
+        &md,
+        &[
+            ("verdict", report.verdict.as_str().to_owned()),
+            ("report", path.display().to_string()),
+        ],
+    )?;
     let healed = report.verdict == heal::execute::Verdict::Healed;
     Ok(if args.strict && !healed {
         ExitCode::FAILURE
@@ -290,20 +283,13 @@ fn decide(args: &HealArgs) -> anyhow::Result<Result<Decided, ExitCode>> {
     write_json_atomic(&out, &d)?;
     let md = markdown(&d);
     eprint!("{md}");
-    if github::in_actions() {
-        if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-            github::append_summary(Path::new(&p), &md)?;
-        }
-        if let Some(p) = std::env::var_os("GITHUB_OUTPUT") {
-            github::write_outputs(
-                Path::new(&p),
-                &[
-                    ("allowed", d.allowed.to_string()),
-                    ("decision", out.display().to_string()),
-                ],
-            )?;
-        }
-    }
+    github::publish(
+        &md,
+        &[
+            ("allowed", d.allowed.to_string()),
+            ("decision", out.display().to_string()),
+        ],
+    )?;
     Ok(Ok((config, ctx, d)))
 }
 

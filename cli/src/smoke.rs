@@ -2,7 +2,7 @@
 //! WebDriver; fail on a non-2xx answer, a console error or an uncaught
 //! exception, or a missing expected title or element.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -61,11 +61,7 @@ pub fn run(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
     write_json_atomic(&args.output, &report)?;
     let md = markdown(&report);
     eprint!("{md}");
-    if github::in_actions()
-        && let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY")
-    {
-        github::append_summary(Path::new(&p), &md)?;
-    }
+    github::publish(&md, &[])?;
     Ok(if report.passed {
         ExitCode::SUCCESS
     } else {

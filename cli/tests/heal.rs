@@ -1,6 +1,8 @@
 //! `ci-medic heal context` and `heal decide` end to end: the compiled binary on
 //! recorded real runs, a crafted analysis, and bad configuration.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -161,18 +163,7 @@ fn git_init(dir: &Path) {
     .expect("ignore");
     std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
     std::fs::write(dir.join("tests/items.spec.ts"), "// the spec\n").expect("spec");
-    let repo = git2::Repository::init(dir).expect("init");
-    let mut index = repo.index().expect("index");
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .expect("add");
-    index.write().expect("write");
-    let tree = repo
-        .find_tree(index.write_tree().expect("tree"))
-        .expect("tree");
-    let sig = git2::Signature::now("t", "t@example.com").expect("sig");
-    repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[])
-        .expect("commit");
+    common::commit_all(dir);
 }
 
 #[test]
@@ -334,4 +325,37 @@ fn selector_drift_and_exhausted_attempts_are_refused_and_nothing_runs() {
             .starts_with("2 of 2 attempt(s) used")
     );
     assert!(!tmp.path().join("rerun-ran").exists());
+}
+
+#[test]
+fn in_actions_the_decision_and_the_report_reach_the_summary_and_outputs() {
+    let config = "[heal]\n[heal.playwright]\ncommand = [\"false\"]\n[heal.actions.rerun_failed]\n";
+    let tmp = prepared("timeout_flaky", config);
+    git_init(tmp.path());
+    let out = tmp.path().join("github-output");
+    let summary = tmp.path().join("step-summary.md");
+    let env = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_EVENT_NAME", "workflow_dispatch"),
+        ("GITHUB_OUTPUT", out.to_str().expect("utf-8")),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8")),
+    ];
+    let o = ci_medic(tmp.path(), &["heal"], &env);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let outputs = std::fs::read_to_string(&out).expect("outputs");
+    assert!(outputs.contains("allowed=true"), "{outputs}");
+    assert!(
+        outputs.contains("decision=self-heal/decision.json"),
+        "{outputs}"
+    );
+    // The rerun command fails and writes no report: not healed, and said so.
+    assert!(outputs.contains("verdict=not_healed"), "{outputs}");
+    assert!(outputs.contains("report=self-heal/report-"), "{outputs}");
+    let md = std::fs::read_to_string(&summary).expect("summary");
+    assert!(md.contains("## ci-medic self-heal: allowed"), "{md}");
+    assert!(
+        md.contains("## ci-medic self-heal report: not_healed"),
+        "{md}"
+    );
+    assert!(md.contains("the rerun wrote no report"), "{md}");
 }

@@ -1,6 +1,8 @@
 //! Self-heal end to end: the demo app, the real Playwright suite in Chromium, a
 //! real git checkout, and the compiled `ci-medic heal`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -100,18 +102,7 @@ fn checkout(dir: &Path) {
         "node_modules\nrun/\nbundle/\nself-heal/\n.auth/\ndata/\n*.log\nanalysis.json\n",
     )
     .expect("ignore");
-    let repo = git2::Repository::init(dir).expect("init");
-    let mut index = repo.index().expect("index");
-    index
-        .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
-        .expect("add");
-    index.write().expect("write");
-    let tree = repo
-        .find_tree(index.write_tree().expect("tree"))
-        .expect("tree");
-    let sig = git2::Signature::now("t", "t@example.com").expect("sig");
-    repo.commit(Some("HEAD"), &sig, &sig, "suite", &tree, &[])
-        .expect("commit");
+    common::commit_all(dir);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
