@@ -149,22 +149,32 @@ fn heal(dir: &Path, env: &[(&str, &str)]) -> (serde_json::Value, String) {
     (report, format!("{err}\n{decision}"))
 }
 
-/// Runs the suite once against `base_url`, leaving a CI job's artifacts in `run/`.
-fn failing_run(dir: &Path, base_url: &str) {
-    let run = dir.join("run");
-    let status = Command::new("node")
+/// Runs the suite (`playwright test` with `args`) against `base_url`, its
+/// reports and results under `dir/<out>`; whether it passed.
+fn run_suite(dir: &Path, base_url: &str, out: &str, args: &[&str]) -> bool {
+    let run = dir.join(out);
+    Command::new("node")
         .arg(playwright_cli())
         .arg("test")
+        .args(args)
         .current_dir(dir)
         .env("E2E_BASE_URL", base_url)
         .env("E2E_REPORT_DIR", &run)
         .env("E2E_OUTPUT_DIR", run.join("test-results"))
         .env_remove("PLAYWRIGHT_JSON_OUTPUT_NAME")
-        .stdout(std::fs::File::create(dir.join("first-run.log")).expect("log"))
+        .stdout(std::fs::File::create(dir.join(format!("{out}.log"))).expect("log"))
         .stderr(std::process::Stdio::null())
         .status()
-        .expect("playwright");
-    assert!(!status.success(), "the first run is meant to fail");
+        .expect("playwright")
+        .success()
+}
+
+/// Runs the suite once against `base_url`, leaving a CI job's artifacts in `run/`.
+fn failing_run(dir: &Path, base_url: &str) {
+    assert!(
+        !run_suite(dir, base_url, "run", &[]),
+        "the first run is meant to fail"
+    );
 }
 
 #[test]
@@ -252,19 +262,7 @@ fn a_flaky_timeout_is_rerun_and_passes() {
         None,
     );
     // The first attempt times out, the retry passes: Playwright says flaky.
-    let run = dir.join("run");
-    let _ = Command::new("node")
-        .arg(playwright_cli())
-        .arg("test")
-        .current_dir(&dir)
-        .env("E2E_BASE_URL", &app.base_url)
-        .env("E2E_REPORT_DIR", &run)
-        .env("E2E_OUTPUT_DIR", run.join("test-results"))
-        .env_remove("PLAYWRIGHT_JSON_OUTPUT_NAME")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("playwright");
+    run_suite(&dir, &app.base_url, "run", &[]);
     collect_and_classify(&dir);
     ws.heal_config("", "");
     let (report, why) = heal(&dir, &[("E2E_BASE_URL", &app.base_url)]);
@@ -288,36 +286,22 @@ fn a_stale_session_is_replaced_by_a_webdriver_login_and_the_tests_pass() {
     let dir = ws.dir.clone();
     // The storage state is written against one instance…
     let earlier = ws.app("", Some("an-earlier-secret-0123456789abcdef"));
-    let status = Command::new("node")
-        .arg(playwright_cli())
-        .args(["test", "--project=setup"])
-        .current_dir(&dir)
-        .env("E2E_BASE_URL", &earlier.base_url)
-        .env("E2E_REPORT_DIR", dir.join("setup-run"))
-        .env_remove("PLAYWRIGHT_JSON_OUTPUT_NAME")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("setup");
-    assert!(status.success());
+    assert!(run_suite(
+        &dir,
+        &earlier.base_url,
+        "setup-run",
+        &["--project=setup"]
+    ));
     assert!(dir.join(".auth/user.json").is_file());
     earlier.stop();
     // …and the suite runs against a restarted one that rejects it.
     let app = ws.app("", Some("a-new-secret-fedcba9876543210fedcba"));
-    let run = dir.join("run");
-    let status = Command::new("node")
-        .arg(playwright_cli())
-        .args(["test", "--project=chromium", "--no-deps"])
-        .current_dir(&dir)
-        .env("E2E_BASE_URL", &app.base_url)
-        .env("E2E_REPORT_DIR", &run)
-        .env("E2E_OUTPUT_DIR", run.join("test-results"))
-        .env_remove("PLAYWRIGHT_JSON_OUTPUT_NAME")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("playwright");
-    assert!(!status.success());
+    assert!(!run_suite(
+        &dir,
+        &app.base_url,
+        "run",
+        &["--project=chromium", "--no-deps"]
+    ));
     collect_and_classify(&dir);
     // The rerun skips the setup project: only the builtin login can fix the state.
     ws.heal_config(
