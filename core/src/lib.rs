@@ -15,6 +15,7 @@ pub mod corpus;
 pub mod ctrf;
 pub mod diagnosis;
 pub mod error;
+pub mod fix;
 pub mod heal;
 pub mod locator;
 pub mod logs;

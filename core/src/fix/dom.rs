@@ -1,0 +1,514 @@
+//! The page a failing locator was looking at, as elements with the properties
+//! locators use: role, accessible name, text, test id, id, classes, label,
+//! placeholder, alt, title and place in the tree.
+//!
+//! Two sources give full markup: the DOM snapshots Playwright stores in
+//! `trace.zip` (see [`crate::fix::trace`]) and a live page's `outerHTML`. Both are
+//! parsed with `scraper` (html5ever), so CSS selectors match exactly as a browser
+//! would; roles and names follow the HTML-AAM implicit roles and a reduced
+//! accessible-name computation (aria-labelledby, aria-label, label, content,
+//! alt, title, placeholder).
+
+use std::collections::HashMap;
+
+use ego_tree::NodeId;
+use scraper::{ElementRef, Html, Node};
+
+/// One element of the page.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Element {
+    /// Lower-case tag name.
+    pub tag: String,
+    /// Explicit or implicit ARIA role (`generic` when it has none).
+    pub role: String,
+    /// Accessible name (may be empty).
+    pub name: String,
+    /// Visible text content, whitespace collapsed.
+    pub text: String,
+    /// `id` attribute.
+    pub id: Option<String>,
+    /// `data-testid` (or `data-test-id`, `data-test`) attribute.
+    pub test_id: Option<String>,
+    /// Class names.
+    pub classes: Vec<String>,
+    /// Text of the `<label>` that labels a form control.
+    pub label: Option<String>,
+    /// `placeholder` attribute.
+    pub placeholder: Option<String>,
+    /// `alt` attribute.
+    pub alt: Option<String>,
+    /// `title` attribute.
+    pub title: Option<String>,
+    /// Heading level.
+    pub level: Option<u8>,
+    /// Other attributes worth comparing (`name`, `type`, `href`, `aria-*`, `value`).
+    pub attrs: Vec<(String, String)>,
+    /// Depth below `<html>`.
+    pub depth: usize,
+    /// Index of the parent element in [`Page::elements`].
+    pub parent: Option<usize>,
+    /// The landmarks and tags above it, outermost first (`main/ul/li`).
+    pub path: String,
+    /// Whether it is rendered (no `hidden`, `aria-hidden`, `display:none` on it or above).
+    pub visible: bool,
+    node: NodeId,
+}
+
+/// A parsed page.
+#[derive(Debug)]
+pub struct Page {
+    html: Html,
+    /// Every element under `<body>`, in document order.
+    pub elements: Vec<Element>,
+    by_node: HashMap<NodeId, usize>,
+}
+
+const SKIPPED: &[&str] = &[
+    "script", "style", "template", "noscript", "head", "meta", "link", "title", "base",
+];
+
+impl Page {
+    /// Parses a whole document.
+    pub fn parse(html: &str) -> Page {
+        let html = Html::parse_document(html);
+        let mut page = Page {
+            elements: Vec::new(),
+            by_node: HashMap::new(),
+            html,
+        };
+        let root = page.html.root_element();
+        let mut stack: Vec<(ElementRef<'_>, Option<usize>, usize, String, bool)> =
+            vec![(root, None, 0, String::new(), true)];
+        let mut out: Vec<Element> = Vec::new();
+        let mut by_node = HashMap::new();
+        while let Some((el, parent, depth, path, visible)) = stack.pop() {
+            let tag = el.value().name().to_ascii_lowercase();
+            if SKIPPED.contains(&tag.as_str()) {
+                continue;
+            }
+            let visible = visible && !hidden(&el);
+            let index = if tag == "html" || tag == "body" {
+                parent
+            } else {
+                let e = describe(&page.html, el, parent, depth, &path, visible);
+                by_node.insert(el.id(), out.len());
+                out.push(e);
+                Some(out.len() - 1)
+            };
+            let here = if tag == "html" || tag == "body" {
+                path.clone()
+            } else if path.is_empty() {
+                tag.clone()
+            } else {
+                format!("{path}/{tag}")
+            };
+            let children: Vec<ElementRef<'_>> = el.child_elements().collect();
+            for child in children.into_iter().rev() {
+                stack.push((child, index, depth + 1, here.clone(), visible));
+            }
+        }
+        page.elements = out;
+        page.by_node = by_node;
+        page
+    }
+
+    /// The element indices matching a CSS selector inside `scope` (the whole page
+    /// when `None`); `Err` with the parser's message for a selector it cannot read.
+    pub fn select_css(&self, css: &str, scope: Option<usize>) -> Result<Vec<usize>, String> {
+        let selector = scraper::Selector::parse(css).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        match scope {
+            None => {
+                for el in self.html.select(&selector) {
+                    if let Some(&i) = self.by_node.get(&el.id()) {
+                        out.push(i);
+                    }
+                }
+            }
+            Some(s) => {
+                let Some(node) = self.html.tree.get(self.elements[s].node) else {
+                    return Ok(out);
+                };
+                let Some(el) = ElementRef::wrap(node) else {
+                    return Ok(out);
+                };
+                for m in el.select(&selector) {
+                    if let Some(&i) = self.by_node.get(&m.id()) {
+                        out.push(i);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether `inner` is `outer` or inside it.
+    pub fn contains(&self, outer: usize, inner: usize) -> bool {
+        let mut cur = Some(inner);
+        while let Some(i) = cur {
+            if i == outer {
+                return true;
+            }
+            cur = self.elements[i].parent;
+        }
+        false
+    }
+
+    /// The outer HTML of an element, bounded, for the metadata.
+    pub fn outer_html(&self, index: usize, max: usize) -> String {
+        let Some(el) = self
+            .html
+            .tree
+            .get(self.elements[index].node)
+            .and_then(ElementRef::wrap)
+        else {
+            return String::new();
+        };
+        let html = el.html();
+        let html = collapse(&html);
+        if html.len() > max {
+            let mut end = max;
+            while !html.is_char_boundary(end) {
+                end -= 1;
+            }
+            format!("{}…", &html[..end])
+        } else {
+            html
+        }
+    }
+}
+
+fn hidden(el: &ElementRef<'_>) -> bool {
+    let v = el.value();
+    v.attr("hidden").is_some()
+        || v.attr("aria-hidden") == Some("true")
+        || v.attr("style").is_some_and(|s| {
+            let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+            s.contains("display:none") || s.contains("visibility:hidden")
+        })
+        || (v.name() == "input" && v.attr("type") == Some("hidden"))
+}
+
+fn describe(
+    html: &Html,
+    el: ElementRef<'_>,
+    parent: Option<usize>,
+    depth: usize,
+    path: &str,
+    visible: bool,
+) -> Element {
+    let v = el.value();
+    let tag = v.name().to_ascii_lowercase();
+    let role = role_of(&el, &tag);
+    let label = label_of(html, &el, &tag);
+    let text = collapse(&visible_text(&el));
+    let name = name_of(html, &el, &role, &text, label.as_deref());
+    let attr = |k: &str| v.attr(k).map(|s| collapse(s)).filter(|s| !s.is_empty());
+    let level = tag
+        .strip_prefix('h')
+        .and_then(|d| d.parse::<u8>().ok())
+        .filter(|l| (1..=6).contains(l))
+        .or_else(|| v.attr("aria-level").and_then(|l| l.parse().ok()));
+    let attrs = v
+        .attrs()
+        .filter(|(k, _)| {
+            matches!(*k, "name" | "type" | "href" | "value" | "for" | "role") || k.starts_with("aria-")
+        })
+        .map(|(k, val)| (k.to_owned(), val.to_owned()))
+        .collect();
+    Element {
+        role,
+        name,
+        text,
+        id: attr("id"),
+        test_id: attr("data-testid")
+            .or_else(|| attr("data-test-id"))
+            .or_else(|| attr("data-test")),
+        classes: v.classes().map(str::to_owned).collect(),
+        label,
+        placeholder: attr("placeholder"),
+        alt: attr("alt"),
+        title: attr("title"),
+        level,
+        attrs,
+        depth,
+        parent,
+        path: path.to_owned(),
+        visible,
+        node: el.id(),
+        tag,
+    }
+}
+
+/// Collapses runs of whitespace into one space and trims.
+pub fn collapse(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Text content without hidden subtrees; images contribute their alt text.
+fn visible_text(el: &ElementRef<'_>) -> String {
+    let mut out = String::new();
+    fn walk(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
+        for child in node.children() {
+            match child.value() {
+                Node::Text(t) => out.push_str(t),
+                Node::Element(e) => {
+                    let Some(er) = ElementRef::wrap(child) else {
+                        continue;
+                    };
+                    let name = e.name();
+                    if SKIPPED.contains(&name) || hidden(&er) {
+                        continue;
+                    }
+                    if name == "img" {
+                        if let Some(alt) = e.attr("alt") {
+                            out.push(' ');
+                            out.push_str(alt);
+                            out.push(' ');
+                        }
+                        continue;
+                    }
+                    if matches!(name, "br" | "p" | "div" | "li") {
+                        out.push(' ');
+                    }
+                    walk(child, out);
+                    if matches!(name, "p" | "div" | "li" | "td" | "th") {
+                        out.push(' ');
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(**el, &mut out);
+    out
+}
+
+/// HTML-AAM implicit roles for the elements tests commonly target.
+fn role_of(el: &ElementRef<'_>, tag: &str) -> String {
+    let v = el.value();
+    if let Some(r) = v.attr("role").and_then(|r| r.split_whitespace().next()) {
+        return r.to_ascii_lowercase();
+    }
+    let in_sectioning = || {
+        el.ancestors().any(|a| {
+            a.value()
+                .as_element()
+                .is_some_and(|e| matches!(e.name(), "article" | "aside" | "main" | "nav" | "section"))
+        })
+    };
+    let named = v.attr("aria-label").is_some() || v.attr("aria-labelledby").is_some();
+    let role = match tag {
+        "a" | "area" if v.attr("href").is_some() => "link",
+        "button" => "button",
+        "input" => match v.attr("type").unwrap_or("text").to_ascii_lowercase().as_str() {
+            "button" | "submit" | "reset" | "image" => "button",
+            "checkbox" => "checkbox",
+            "radio" => "radio",
+            "range" => "slider",
+            "number" => "spinbutton",
+            "search" => "searchbox",
+            "hidden" | "file" | "color" | "date" | "time" | "datetime-local" | "month"
+            | "week" => "generic",
+            _ => "textbox",
+        },
+        "textarea" => "textbox",
+        "select" => {
+            if v.attr("multiple").is_some() || v.attr("size").is_some_and(|s| s != "1" && s != "0") {
+                "listbox"
+            } else {
+                "combobox"
+            }
+        }
+        "option" => "option",
+        "h1" | "h2" | "h3" | "h4" | "h5" | "h6" => "heading",
+        "ul" | "ol" | "menu" => "list",
+        "li" => "listitem",
+        "table" => "table",
+        "tr" => "row",
+        "td" => "cell",
+        "th" => "columnheader",
+        "thead" | "tbody" | "tfoot" => "rowgroup",
+        "nav" => "navigation",
+        "main" => "main",
+        "header" if !in_sectioning() => "banner",
+        "footer" if !in_sectioning() => "contentinfo",
+        "aside" => "complementary",
+        "form" if named => "form",
+        "section" if named => "region",
+        "article" => "article",
+        "dialog" => "dialog",
+        "img" if v.attr("alt") == Some("") => "presentation",
+        "img" => "img",
+        "p" => "paragraph",
+        "hr" => "separator",
+        "fieldset" | "details" => "group",
+        "progress" => "progressbar",
+        "output" => "status",
+        "dl" => "list",
+        _ => "generic",
+    };
+    role.to_owned()
+}
+
+fn text_of_ids(html: &Html, ids: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    for id in ids.split_whitespace() {
+        let sel = scraper::Selector::parse(&format!("[id=\"{}\"]", id.replace('"', "\\\""))).ok()?;
+        if let Some(e) = html.select(&sel).next() {
+            parts.push(collapse(&visible_text(&e)));
+        }
+    }
+    let s = parts.join(" ");
+    (!s.is_empty()).then_some(s)
+}
+
+fn is_labelable(tag: &str) -> bool {
+    matches!(tag, "input" | "textarea" | "select" | "button" | "meter" | "output" | "progress")
+}
+
+/// The text of the `<label>` for a form control: `label[for=id]` or an enclosing label.
+fn label_of(html: &Html, el: &ElementRef<'_>, tag: &str) -> Option<String> {
+    let v = el.value();
+    if let Some(ids) = v.attr("aria-labelledby") {
+        return text_of_ids(html, ids);
+    }
+    if let Some(l) = v.attr("aria-label").map(collapse).filter(|s| !s.is_empty()) {
+        return Some(l);
+    }
+    if !is_labelable(tag) {
+        return None;
+    }
+    if let Some(id) = v.attr("id") {
+        let sel = scraper::Selector::parse(&format!("label[for=\"{}\"]", id.replace('"', "\\\""))).ok()?;
+        if let Some(l) = html.select(&sel).next() {
+            let t = collapse(&visible_text(&l));
+            if !t.is_empty() {
+                return Some(t);
+            }
+        }
+    }
+    el.ancestors()
+        .filter_map(ElementRef::wrap)
+        .find(|a| a.value().name() == "label")
+        .map(|l| collapse(&visible_text(&l)))
+        .filter(|t| !t.is_empty())
+}
+
+/// Roles whose name comes from their content.
+fn name_from_content(role: &str) -> bool {
+    matches!(
+        role,
+        "button"
+            | "cell"
+            | "checkbox"
+            | "columnheader"
+            | "gridcell"
+            | "heading"
+            | "link"
+            | "menuitem"
+            | "option"
+            | "radio"
+            | "row"
+            | "rowheader"
+            | "switch"
+            | "tab"
+            | "tooltip"
+            | "treeitem"
+    )
+}
+
+fn name_of(html: &Html, el: &ElementRef<'_>, role: &str, text: &str, label: Option<&str>) -> String {
+    let v = el.value();
+    if let Some(ids) = v.attr("aria-labelledby")
+        && let Some(t) = text_of_ids(html, ids)
+    {
+        return t;
+    }
+    if let Some(l) = v.attr("aria-label").map(collapse).filter(|s| !s.is_empty()) {
+        return l;
+    }
+    if let Some(l) = label {
+        return l.to_owned();
+    }
+    let tag = v.name();
+    if tag == "img" || (tag == "input" && v.attr("type") == Some("image")) {
+        if let Some(alt) = v.attr("alt") {
+            return collapse(alt);
+        }
+    }
+    if tag == "input"
+        && matches!(v.attr("type"), Some("submit" | "button" | "reset"))
+        && let Some(val) = v.attr("value")
+    {
+        return collapse(val);
+    }
+    if name_from_content(role) && !text.is_empty() {
+        return text.to_owned();
+    }
+    if let Some(t) = v.attr("title") {
+        return collapse(t);
+    }
+    if let Some(p) = v.attr("placeholder") {
+        return collapse(p);
+    }
+    let _ = html;
+    String::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HTML: &str = r#"<!doctype html><html><body>
+      <header class="banner"><a class="brand" href="/items"><span aria-hidden="true"></span>Acme</a>
+        <nav aria-label="Main"><a href="/items">Items</a><form method="post"><button type="submit">Sign out</button></form></nav></header>
+      <main><h1>Items</h1><p class="count" data-testid="item-count">5 items</p>
+        <a id="new-item" class="button" href="/items/new">New item</a>
+        <ul class="items"><li data-testid="product-row"><a href="/items/1">Blue Widget</a> <span class="price">$19.99</span></li></ul>
+        <form><label for="name">Title</label><input id="name" name="name">
+          <label>Price <input name="price" placeholder="0.00"></label>
+          <img src="x.png" alt="Logo"><div hidden><button>Ghost</button></div></form>
+      </main></body></html>"#;
+
+    #[test]
+    fn roles_names_and_attributes() {
+        let page = Page::parse(HTML);
+        let find = |pred: &dyn Fn(&Element) -> bool| {
+            page.elements.iter().find(|e| pred(e)).expect("element")
+        };
+        let link = find(&|e| e.id.as_deref() == Some("new-item"));
+        assert_eq!((link.role.as_str(), link.name.as_str()), ("link", "New item"));
+        assert_eq!(link.classes, ["button"]);
+        assert_eq!(link.path, "main");
+        let row = find(&|e| e.test_id.as_deref() == Some("product-row"));
+        assert_eq!(row.role, "listitem");
+        assert_eq!(row.text, "Blue Widget $19.99");
+        let name = find(&|e| e.attrs.iter().any(|(k, v)| k == "name" && v == "name"));
+        assert_eq!((name.role.as_str(), name.label.as_deref()), ("textbox", Some("Title")));
+        let price = find(&|e| e.placeholder.is_some());
+        assert_eq!((price.name.as_str(), price.label.as_deref()), ("Price", Some("Price")));
+        let h1 = find(&|e| e.tag == "h1");
+        assert_eq!((h1.role.as_str(), h1.level), ("heading", Some(1)));
+        let banner = find(&|e| e.tag == "header");
+        assert_eq!(banner.role, "banner");
+        let img = find(&|e| e.tag == "img");
+        assert_eq!((img.role.as_str(), img.name.as_str()), ("img", "Logo"));
+        let ghost = find(&|e| e.text == "Ghost" && e.tag == "button");
+        assert!(!ghost.visible);
+        let nav = find(&|e| e.tag == "nav");
+        assert_eq!((nav.role.as_str(), nav.name.as_str()), ("navigation", "Main"));
+    }
+
+    #[test]
+    fn css_selection_scoped() {
+        let page = Page::parse(HTML);
+        let all = page.select_css("a", None).expect("css");
+        assert_eq!(all.len(), 4);
+        let main = page.elements.iter().position(|e| e.tag == "main").expect("main");
+        let inside = page.select_css("a", Some(main)).expect("css");
+        assert_eq!(inside.len(), 2);
+        assert!(inside.iter().all(|&i| page.contains(main, i)));
+        assert!(page.select_css("a[", None).is_err());
+    }
+}

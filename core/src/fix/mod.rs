@@ -1,0 +1,13 @@
+//! The fix-agent: scoped, validated edits to test code as a reviewable patch.
+//!
+//! `prepare` gathers what an edit needs (the analysis' fix instructions, the
+//! failing specs' sources, page snapshots); `apply` turns instructions into
+//! edits — locator heals, snapshot refreshes, timeout adjustments, a missing
+//! `await` — checks them against the guardrails, validates them by rerunning
+//! the affected tests in a temporary worktree and writes the patch and its
+//! metadata.
+
+pub mod chain;
+pub mod dom;
+pub mod locator_heal;
+pub mod trace;

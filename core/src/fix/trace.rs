@@ -1,0 +1,295 @@
+//! DOM snapshots from Playwright's `trace.zip`.
+//!
+//! A trace holds one `<n>-trace.trace` JSON-lines file per browser context;
+//! `frame-snapshot` events carry the DOM as nested arrays: a text node is a
+//! string, an element is `[tag, {attrs}, ...children]`, and `[[n, i]]` refers to
+//! node `i` (counted post-order over non-reference nodes) of the snapshot taken
+//! `n` snapshots earlier in the same frame. This module resolves those
+//! references and writes the page as HTML.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+
+use serde_json::Value;
+
+/// Why a trace could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    /// The file could not be opened or is not a zip archive.
+    #[error("{path}: not a readable trace.zip: {message}")]
+    Archive {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// No DOM snapshot of a main frame in it (traces recorded without snapshots).
+    #[error("{path}: the trace holds no DOM snapshot of the page")]
+    NoSnapshot {
+        /// The file.
+        path: String,
+    },
+}
+
+/// The page as it was in the trace's last main-frame snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The page URL.
+    pub url: String,
+    /// The document as HTML.
+    pub html: String,
+    /// Which call it was taken for (`before`/`after`) and the call id.
+    pub phase: String,
+}
+
+/// Bounds a trace's entries: a trace file is read whole, so an absurd one is refused.
+const MAX_ENTRY_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Reads the last main-frame DOM snapshot of `path`.
+pub fn last_snapshot(path: &Path) -> Result<Snapshot, TraceError> {
+    let shown = path.display().to_string();
+    let archive_err = |message: String| TraceError::Archive {
+        path: shown.clone(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| archive_err(e.to_string()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_err(e.to_string()))?;
+    let mut names: Vec<String> = zip
+        .file_names()
+        .filter(|n| n.ends_with(".trace") && !n.contains('/') && *n != "test.trace")
+        .map(str::to_owned)
+        .collect();
+    names.sort_by_key(|n| {
+        n.split('-')
+            .next()
+            .and_then(|d| d.parse::<u32>().ok())
+            .unwrap_or(0)
+    });
+    let mut best: Option<Snapshot> = None;
+    for name in names {
+        let mut entry = zip.by_name(&name).map_err(|e| archive_err(e.to_string()))?;
+        if entry.size() > MAX_ENTRY_BYTES {
+            return Err(archive_err(format!(
+                "{name} is {} bytes, more than the {MAX_ENTRY_BYTES} read",
+                entry.size()
+            )));
+        }
+        let mut text = String::new();
+        entry
+            .read_to_string(&mut text)
+            .map_err(|e| archive_err(format!("{name}: {e}")))?;
+        if let Some(s) = last_in(&text) {
+            best = Some(s);
+        }
+    }
+    best.ok_or(TraceError::NoSnapshot { path: shown })
+}
+
+/// The last main-frame snapshot of one `.trace` file's lines.
+pub fn last_in(trace: &str) -> Option<Snapshot> {
+    // Snapshots per frame, in order: references point back within a frame.
+    let mut frames: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut last: Option<(String, usize, String, String)> = None;
+    for line in trace.lines() {
+        if !line.contains("\"frame-snapshot\"") {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Some(s) = v.get("snapshot") else {
+            continue;
+        };
+        let frame = s
+            .get("frameId")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let html = s.get("html").cloned().unwrap_or(Value::Null);
+        let list = frames.entry(frame.clone()).or_default();
+        list.push(html);
+        if s.get("isMainFrame").and_then(Value::as_bool) == Some(true) {
+            let url = s
+                .get("frameUrl")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            let phase = format!(
+                "{} {}",
+                s.get("phase").and_then(Value::as_str).unwrap_or_default(),
+                s.get("callId").and_then(Value::as_str).unwrap_or_default()
+            );
+            last = Some((frame, list.len() - 1, url, phase));
+        }
+    }
+    let (frame, index, url, phase) = last?;
+    let snapshots = frames.get(&frame)?;
+    let mut resolver = Resolver {
+        snapshots,
+        post_order: HashMap::new(),
+    };
+    let mut html = String::from("<!DOCTYPE html>");
+    resolver.write(&snapshots[index], index, &mut html, 0);
+    Some(Snapshot { url, html, phase })
+}
+
+struct Resolver<'a> {
+    snapshots: &'a [Value],
+    /// Post-order lists of non-reference nodes, per snapshot index, built on demand.
+    post_order: HashMap<usize, Vec<&'a Value>>,
+}
+
+const VOID: &[&str] = &[
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+    "source", "track", "wbr",
+];
+
+/// A reference is `[[snapshotsAgo, index]]`.
+fn as_reference(v: &Value) -> Option<(usize, usize)> {
+    let outer = v.as_array()?;
+    if outer.len() != 1 {
+        return None;
+    }
+    let inner = outer[0].as_array()?;
+    match inner.as_slice() {
+        [a, b] => Some((a.as_u64()? as usize, b.as_u64()? as usize)),
+        _ => None,
+    }
+}
+
+impl<'a> Resolver<'a> {
+    fn nodes(&mut self, snapshot: usize) -> &Vec<&'a Value> {
+        let snapshots = self.snapshots;
+        self.post_order.entry(snapshot).or_insert_with(|| {
+            fn visit<'v>(n: &'v Value, out: &mut Vec<&'v Value>) {
+                if n.is_string() {
+                    out.push(n);
+                } else if as_reference(n).is_none()
+                    && let Some(a) = n.as_array()
+                    && a.first().is_some_and(Value::is_string)
+                {
+                    for child in a.iter().skip(2) {
+                        visit(child, out);
+                    }
+                    out.push(n);
+                }
+            }
+            let mut out = Vec::new();
+            if let Some(root) = snapshots.get(snapshot) {
+                visit(root, &mut out);
+            }
+            out
+        })
+    }
+
+    fn write(&mut self, node: &'a Value, snapshot: usize, out: &mut String, depth: usize) {
+        if depth > 512 {
+            return;
+        }
+        if let Some(text) = node.as_str() {
+            escape(text, out, false);
+            return;
+        }
+        if let Some((ago, index)) = as_reference(node) {
+            let Some(target_snapshot) = snapshot.checked_sub(ago) else {
+                return;
+            };
+            let Some(&target) = self.nodes(target_snapshot).get(index) else {
+                return;
+            };
+            self.write(target, target_snapshot, out, depth + 1);
+            return;
+        }
+        let Some(parts) = node.as_array() else {
+            return;
+        };
+        let Some(tag) = parts.first().and_then(Value::as_str) else {
+            return;
+        };
+        let tag = tag.to_ascii_lowercase();
+        if tag.starts_with("::") || tag == "#document" {
+            // Shadow roots and document markers: keep their children inline.
+            for child in parts.iter().skip(2) {
+                self.write(child, snapshot, out, depth + 1);
+            }
+            return;
+        }
+        out.push('<');
+        out.push_str(&tag);
+        if let Some(attrs) = parts.get(1).and_then(Value::as_object) {
+            for (k, v) in attrs {
+                // Playwright's own bookkeeping attributes are not the page's.
+                if k.starts_with("__playwright") || k.contains('"') || k.contains(' ') {
+                    continue;
+                }
+                out.push(' ');
+                out.push_str(k);
+                out.push_str("=\"");
+                escape(v.as_str().unwrap_or_default(), out, true);
+                out.push('"');
+            }
+        }
+        out.push('>');
+        if VOID.contains(&tag.as_str()) {
+            return;
+        }
+        for child in parts.iter().skip(2) {
+            self.write(child, snapshot, out, depth + 1);
+        }
+        out.push_str("</");
+        out.push_str(&tag);
+        out.push('>');
+    }
+}
+
+fn escape(s: &str, out: &mut String, attr: bool) {
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' if attr => out.push_str("&quot;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_resolve_to_earlier_snapshots() {
+        let trace = [
+            r#"{"type":"frame-snapshot","snapshot":{"frameId":"f","isMainFrame":true,"frameUrl":"http://x/items","phase":"after","callId":"c1","html":["HTML",{},["BODY",{},["UL",{"class":"items"},["LI",{"data-testid":"product-row"},"Blue"],["LI",{},"Red"]],["P",{},"2 items"]]]}}"#,
+            r#"{"type":"frame-snapshot","snapshot":{"frameId":"f","isMainFrame":true,"frameUrl":"http://x/items","phase":"before","callId":"c2","html":["HTML",{},["BODY",{},[[1,4]],["P",{"__playwright_target__":""},[[1,5]]]]]}}"#,
+        ]
+        .join("\n");
+        let s = last_in(&trace).expect("snapshot");
+        assert_eq!(s.url, "http://x/items");
+        assert_eq!(s.phase, "before c2");
+        assert_eq!(
+            s.html,
+            "<!DOCTYPE html><html><body><ul class=\"items\"><li data-testid=\"product-row\">Blue</li><li>Red</li></ul><p>2 items</p></body></html>"
+        );
+    }
+}
+
+#[cfg(test)]
+mod recorded {
+    use super::*;
+
+    #[test]
+    fn the_recorded_selector_drift_trace_has_the_drifted_rows() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../fixtures/runs/selector_drift/test-results/items-item-list-lists-the-seeded-items-chromium-retry1/trace.zip",
+        );
+        let s = last_snapshot(&path).expect("snapshot");
+        assert!(s.url.ends_with("/items"), "{}", s.url);
+        let page = crate::fix::dom::Page::parse(&s.html);
+        let rows = page.select_css("[data-testid=product-row]", None).expect("css");
+        assert_eq!(rows.len(), 5, "{}", s.html);
+        assert!(page.select_css("#new-item", None).expect("css").len() == 1);
+    }
+}
