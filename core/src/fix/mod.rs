@@ -10,4 +10,6 @@
 pub mod chain;
 pub mod dom;
 pub mod locator_heal;
+pub mod patch;
+pub mod source;
 pub mod trace;
