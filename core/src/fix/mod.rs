@@ -8,7 +8,9 @@
 //! metadata.
 
 pub mod chain;
+pub mod config;
 pub mod dom;
+pub mod guard;
 pub mod locator_heal;
 pub mod patch;
 pub mod source;

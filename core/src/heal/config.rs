@@ -234,7 +234,7 @@ pub fn parse(path: &Path, text: &str) -> Result<HealConfig, ConfigError> {
     Ok(heal)
 }
 
-fn describe(text: &str, e: &toml::de::Error) -> String {
+pub(crate) fn describe(text: &str, e: &toml::de::Error) -> String {
     let at = e.span().map(|s| {
         let before = &text[..s.start.min(text.len())];
         let line = before.matches('\n').count() + 1;
@@ -299,16 +299,16 @@ fn validate(h: &HealConfig) -> Result<(), String> {
 }
 
 /// `"15m"`, `"90s"`, `"1h30m"` or a number of seconds.
-mod duration {
+pub(crate) mod duration {
     use std::time::Duration;
 
     use serde::{Deserialize, Deserializer, Serializer, de::Error as _};
 
-    pub(super) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&format!("{}s", d.as_secs()))
     }
 
-    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
         #[derive(Deserialize)]
         #[serde(untagged)]
         enum Raw {
