@@ -15,3 +15,6 @@ pub mod locator_heal;
 pub mod patch;
 pub mod source;
 pub mod trace;
+pub mod edit;
+pub mod metadata;
+pub mod prepare;

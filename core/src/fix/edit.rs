@@ -1,0 +1,337 @@
+//! The source edits the fix-agent makes: a healed locator, a raised timeout or a
+//! fixed sleep replaced by a web-first assertion, a missing `await`. Each takes
+//! a spec's text and returns the new text with a one-line account, or why not.
+
+use super::chain::{Chain, quoted};
+use super::dom::Page;
+use super::locator_heal::{Healing, Thresholds, heal};
+use super::source::{context_of, context_of_use, find, line_of, line_start, replace, statement_at};
+
+/// A made edit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Made {
+    /// The new source.
+    pub source: String,
+    /// First line changed.
+    pub line: u32,
+    /// What was there.
+    pub old: String,
+    /// What is there now.
+    pub new: String,
+}
+
+/// A locator heal's outcome: the healing record and, when it healed, the edit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocatorEdit {
+    /// Candidates, scores, decision.
+    pub healing: Option<Healing>,
+    /// The edit.
+    pub made: Result<Made, String>,
+}
+
+/// Heals the `broken` locator (as a call log prints it) written in `source`.
+pub fn locator(source: &str, line: Option<u32>, broken: &str, page: &Page, t: Thresholds) -> LocatorEdit {
+    let Some(chain) = Chain::parse(broken) else {
+        return LocatorEdit {
+            healing: None,
+            made: Err(format!("{broken:?} is not a locator ci-medic can read")),
+        };
+    };
+    let occurrences = find(source, line, &chain);
+    let Some(first) = occurrences.first() else {
+        return LocatorEdit {
+            healing: None,
+            made: Err(format!("{} is not written in the spec (built at run time or in another file)", chain.canonical())),
+        };
+    };
+    let stmt = &source[first.statement.0..first.statement.1];
+    let at_failure = line.is_none_or(|l| {
+        let first_line = line_of(source, first.statement.0);
+        let last_line = line_of(source, first.statement.1);
+        (first_line..=last_line).contains(&l)
+    });
+    let ctx = if at_failure {
+        context_of(stmt, first.chain.span.0 - first.statement.0, first.chain.span.1 - first.statement.0)
+    } else {
+        line.and_then(|l| statement_at(source, l))
+            .map(|(s, e)| context_of_use(&source[s..e]))
+            .unwrap_or_default()
+    };
+    // Heal the chain as written: its quotes, its scope.
+    let written = Chain {
+        segments: first.chain.segments[..=first.segment].to_vec(),
+        span: first.chain.span,
+    };
+    let healing = heal(&written, page, &ctx, t);
+    let Some(replacement) = healing.replacement.clone() else {
+        let reason = healing.reason.clone();
+        return LocatorEdit {
+            healing: Some(healing),
+            made: Err(reason),
+        };
+    };
+    let target = &first.chain.segments[first.segment];
+    let old_text = source[target.span.0..target.span.1].to_owned();
+    // Every place the same broken segment is written gets the same replacement,
+    // last first so earlier offsets stay valid.
+    let mut spans: Vec<(usize, usize)> = occurrences
+        .iter()
+        .map(|o| o.chain.segments[o.segment].span)
+        .filter(|s| source[s.0..s.1] == old_text)
+        .collect();
+    spans.sort_unstable();
+    spans.dedup();
+    let mut out = source.to_owned();
+    for s in spans.iter().rev() {
+        out = replace(&out, *s, &replacement);
+    }
+    LocatorEdit {
+        healing: Some(healing),
+        made: Ok(Made {
+            source: out,
+            line: line_of(source, spans[0].0),
+            old: old_text,
+            new: replacement,
+        }),
+    }
+}
+
+/// Playwright's retrying (web-first) matchers: they return a promise that must be awaited.
+const ASYNC_MATCHERS: &[&str] = &[
+    "toBeAttached", "toBeChecked", "toBeDisabled", "toBeEditable", "toBeEmpty", "toBeEnabled",
+    "toBeFocused", "toBeHidden", "toBeInViewport", "toBeVisible", "toContainText",
+    "toHaveAccessibleDescription", "toHaveAccessibleName", "toHaveAttribute", "toHaveClass",
+    "toHaveCount", "toHaveCSS", "toHaveId", "toHaveJSProperty", "toHaveRole", "toHaveScreenshot",
+    "toHaveText", "toHaveValue", "toHaveValues", "toHaveTitle", "toHaveURL", "toPass", "toBeOK",
+    "toContainClass", "toMatchAriaSnapshot",
+];
+
+/// Adds `await` to web-first assertions of the test declared at `test_line` that lack one.
+pub fn missing_await(source: &str, test_line: u32) -> Result<Made, String> {
+    let (s, e) = statement_at(source, test_line).ok_or("the test's line is not in the file")?;
+    let mut inserts: Vec<usize> = Vec::new();
+    let mut offset = s;
+    for line in source[s..e].split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if (trimmed.starts_with("expect(") || trimmed.starts_with("expect.soft("))
+            && ASYNC_MATCHERS.iter().any(|m| {
+                trimmed.contains(&format!(".{m}(")) || trimmed.contains(&format!(".not.{m}("))
+            })
+        {
+            inserts.push(offset + indent);
+        }
+        offset += line.len();
+    }
+    let Some(&first) = inserts.first() else {
+        return Err("no web-first assertion without `await` in the test".into());
+    };
+    let old = source[first..].lines().next().unwrap_or_default().to_owned();
+    let mut out = source.to_owned();
+    for at in inserts.iter().rev() {
+        out.insert_str(*at, "await ");
+    }
+    Ok(Made {
+        line: line_of(source, first),
+        new: format!("await {old}"),
+        old,
+        source: out,
+    })
+}
+
+/// Raises the timeout that ran out, or replaces a fixed sleep before the
+/// failing step with a web-first wait for the step's locator.
+///
+/// `message` is the failure's error message: `Timeout: 5000ms` (an assertion),
+/// `Timeout 5000ms exceeded` (an action) or `Test timeout of 30000ms exceeded`.
+pub fn timeout(source: &str, test_line: Option<u32>, line: u32, message: &str) -> Result<Made, String> {
+    let (fs, fe) = statement_at(source, line).ok_or("the failing line is not in the file")?;
+    let stmt = &source[fs..fe];
+    // A fixed sleep in the test before the failing step: wait for the step's element instead.
+    if let Some(start_line) = test_line {
+        let begin = line_start(source, start_line).unwrap_or(0);
+        if let Some(rel) = source[begin..fs].rfind("waitForTimeout(") {
+            let at = begin + rel;
+            let sleep_line = line_of(source, at);
+            let (ss, se) = statement_at(source, sleep_line).ok_or("no sleep statement")?;
+            if let Some(chain) = Chain::find_all(stmt).into_iter().next() {
+                let receiver_start = receiver_start(stmt, chain.span.0);
+                let locator = &stmt[receiver_start..chain.span.1];
+                let sleep = source[ss..se].trim_start();
+                let indent = &source[ss..se][..source[ss..se].len() - sleep.len()];
+                let new = format!("{indent}await expect({locator}).toBeVisible();");
+                let old = source[ss..se].to_owned();
+                return Ok(Made {
+                    source: replace(source, (ss, se), &new),
+                    line: sleep_line,
+                    old: old.trim().to_owned(),
+                    new: new.trim().to_owned(),
+                });
+            }
+        }
+    }
+    let ms = |re: &str| {
+        regex::Regex::new(re)
+            .ok()
+            .and_then(|r| r.captures(message))
+            .and_then(|c| c.get(1))
+            .and_then(|m| m.as_str().parse::<u64>().ok())
+    };
+    let raised = |n: u64| (n * 2).min(120_000);
+    if let Some(n) = ms(r"Test timeout of (\d+)ms exceeded") {
+        let start_line = test_line.ok_or("the test's line is unknown")?;
+        let (ts, te) = statement_at(source, start_line).ok_or("the test's line is not in the file")?;
+        let body = source[ts..te].find("=> {").ok_or("the test body is not an arrow function")?;
+        let at = ts + body + "=> {".len();
+        let next_line = &source[at..].trim_start_matches('\n');
+        let indent: String = next_line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let new = format!("{indent}test.setTimeout({});", raised(n));
+        let mut out = source.to_owned();
+        out.insert_str(at, &format!("\n{new}"));
+        return Ok(Made {
+            source: out,
+            line: line_of(source, at) + 1,
+            old: String::new(),
+            new: new.trim().to_owned(),
+        });
+    }
+    let n = ms(r"Timeout:? (\d+)ms").ok_or("no timeout value in the error message")?;
+    // The call that timed out: the assertion's matcher, or the action after the chain.
+    let call = ASYNC_MATCHERS
+        .iter()
+        .chain(["click", "fill", "check", "hover", "waitFor", "selectOption", "press", "dblclick"].iter())
+        .filter_map(|m| stmt.find(&format!(".{m}(")).map(|i| (i + m.len() + 2, *m)))
+        .min_by_key(|(i, _)| *i)
+        .ok_or("no assertion or action to give a timeout to")?;
+    let open = fs + call.0;
+    let (args, close) = super::chain::call_args(source, open).ok_or("cannot read the call's arguments")?;
+    let inside = &source[open..close];
+    let old = stmt.trim().to_owned();
+    let new_source = if let Some(i) = inside.find("timeout:") {
+        let num_start = open + i + "timeout:".len();
+        let digits_len = source[num_start..]
+            .chars()
+            .take_while(|c| c.is_ascii_digit() || *c == ' ' || *c == '_')
+            .count();
+        replace(source, (num_start, num_start + digits_len), &format!(" {}", raised(n)))
+    } else if let Some(super::chain::Arg::Object(_)) = args.last() {
+        // An options object is there: add the key.
+        let brace = source[..close].rfind('}').ok_or("unbalanced options object")?;
+        let before = source[..brace].trim_end();
+        let mut out = source.to_owned();
+        if before.ends_with('{') {
+            out.insert_str(brace, &format!(" timeout: {} ", raised(n)));
+        } else {
+            let sep = if before.ends_with(',') { " " } else { ", " };
+            out.insert_str(before.len(), &format!("{sep}timeout: {}", raised(n)));
+        }
+        out
+    } else {
+        let sep = if args.is_empty() { "" } else { ", " };
+        let mut out = source.to_owned();
+        out.insert_str(close, &format!("{sep}{{ timeout: {} }}", raised(n)));
+        out
+    };
+    let (ns, ne) = statement_at(&new_source, line).ok_or("edit lost the statement")?;
+    Ok(Made {
+        new: new_source[ns..ne].trim().to_owned(),
+        line,
+        old,
+        source: new_source,
+    })
+}
+
+/// Where the receiver of a chain starts (`page.`, `this.page.`).
+fn receiver_start(stmt: &str, chain_start: usize) -> usize {
+    let before = &stmt[..chain_start];
+    let trimmed = before.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '.');
+    trimmed.len()
+}
+
+/// An ARIA snapshot as markup with explicit roles and names, so that pages
+/// known only from `error-context.md` are scored like DOM snapshots (without
+/// ids, test ids or classes, which an ARIA snapshot does not record).
+pub fn aria_page(snapshot: &str) -> Page {
+    let nodes = crate::aria::parse(snapshot);
+    let mut html = String::from("<!DOCTYPE html><html><body>");
+    let mut open: Vec<usize> = Vec::new();
+    for n in &nodes {
+        while open.last().is_some_and(|&d| d >= n.depth) {
+            open.pop();
+            html.push_str("</div>");
+        }
+        if n.role == "text" {
+            html.push_str(&escape(n.text.as_deref().unwrap_or_default()));
+            continue;
+        }
+        html.push_str(&format!("<div role=\"{}\"", escape(&n.role)));
+        if let Some(name) = &n.name {
+            html.push_str(&format!(" aria-label=\"{}\"", escape(name)));
+        }
+        if let Some(level) = n.attributes.iter().find_map(|a| a.strip_prefix("level=")) {
+            html.push_str(&format!(" aria-level=\"{}\"", escape(level)));
+        }
+        html.push('>');
+        if let Some(t) = n.text.as_deref().or(n.name.as_deref()) {
+            html.push_str(&escape(t));
+        }
+        open.push(n.depth);
+    }
+    for _ in open {
+        html.push_str("</div>");
+    }
+    html.push_str("</body></html>");
+    Page::parse(&html)
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// A JavaScript string literal in `quote`s (for callers building locators).
+pub fn js_string(s: &str, quote: char) -> String {
+    quoted(s, quote)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "import { test, expect } from './fixtures';\n\ntest('creates', async ({ page }) => {\n  await page.goto('/items');\n  await page.waitForTimeout(500);\n  await page.locator('#add-item').click();\n  expect(page.getByRole('status')).toHaveText('Saved');\n  await expect(page.getByTestId('price')).toHaveText('$1', { exact: true });\n});\n";
+
+    #[test]
+    fn missing_await_is_added_to_web_first_assertions_only() {
+        let m = missing_await(SPEC, 3).expect("edit");
+        assert!(m.source.contains("  await expect(page.getByRole('status')).toHaveText('Saved');"));
+        assert_eq!(m.line, 7);
+        assert_eq!(m.source.matches("await expect(").count(), 2);
+        assert!(missing_await(&m.source, 3).is_err());
+    }
+
+    #[test]
+    fn a_fixed_sleep_becomes_a_web_first_wait() {
+        let m = timeout(SPEC, Some(3), 6, "locator.click: Timeout 5000ms exceeded.").expect("edit");
+        assert!(m.source.contains("  await expect(page.locator('#add-item')).toBeVisible();\n"), "{}", m.source);
+        assert!(!m.source.contains("waitForTimeout"));
+    }
+
+    #[test]
+    fn assertion_and_test_timeouts_are_raised() {
+        let m = timeout(SPEC, None, 8, "Timeout: 5000ms").expect("edit");
+        assert!(m.source.contains("toHaveText('$1', { exact: true, timeout: 10000 });"), "{}", m.source);
+        let m = timeout(SPEC, None, 7, "expect(locator).toHaveText(expected) failed\nTimeout: 4000ms").expect("edit");
+        assert!(m.source.contains("toHaveText('Saved', { timeout: 8000 });"), "{}", m.source);
+        let no_sleep = SPEC.replace("  await page.waitForTimeout(500);\n", "");
+        let m = timeout(&no_sleep, Some(3), 7, "Test timeout of 30000ms exceeded.").expect("edit");
+        assert!(m.source.contains("async ({ page }) => {\n  test.setTimeout(60000);\n  await page.goto"), "{}", m.source);
+    }
+
+    #[test]
+    fn aria_snapshots_become_pages() {
+        let page = aria_page("- main:\n  - heading \"Items\" [level=1]\n  - link \"New item\":\n    - /url: /items/new\n  - paragraph: 5 items\n");
+        let link = page.elements.iter().find(|e| e.role == "link").expect("link");
+        assert_eq!(link.name, "New item");
+        let h = page.elements.iter().find(|e| e.role == "heading").expect("h");
+        assert_eq!(h.level, Some(1));
+    }
+}
