@@ -8,6 +8,7 @@ pub mod auth;
 pub mod classify;
 pub mod collect;
 pub mod eval_corpus;
+pub mod fix;
 pub mod github;
 pub mod heal;
 mod planned;

@@ -1,0 +1,3 @@
+//! `ci-medic fix`: the fix-agent's stages.
+
+pub mod pr;
