@@ -64,8 +64,8 @@ pub enum Command {
     Auth(Box<auth::AuthArgs>),
     /// Visit pages in headless Chromium; fail on non-2xx, console errors, a missing title or element.
     Smoke(Box<smoke::SmokeArgs>),
-    /// (planned) Fix-agent: prepare and apply guarded, validated locator and test edits as a patch.
-    Fix,
+    /// Fix-agent: prepare and apply guarded, validated locator and test edits as a PR-ready patch.
+    Fix(Box<fix::FixArgs>),
     /// (planned) Build the static dashboard with history.
     Dashboard,
     /// (planned) Keep one sticky PR comment up to date with the verdict and dashboard link.
@@ -85,7 +85,7 @@ impl Command {
             Command::Heal(_) => "heal",
             Command::Auth(_) => "auth",
             Command::Smoke(_) => "smoke",
-            Command::Fix => "fix",
+            Command::Fix(_) => "fix",
             Command::Dashboard => "dashboard",
             Command::Comment => "comment",
             Command::Annotate => "annotate",
@@ -116,6 +116,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Heal(args) => heal::run(args),
         Command::Auth(args) => auth::run(args),
         Command::Smoke(args) => smoke::run(args),
+        Command::Fix(args) => fix::run(args),
         other => Ok(planned::report(other.name())),
     }
 }

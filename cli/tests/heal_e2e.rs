@@ -2,134 +2,26 @@
 //! real git checkout, and the compiled `ci-medic heal`.
 
 mod common;
+mod suite;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-use scenario_harness::app::{AppLaunch, DemoApp, Started};
+use suite::{
+    Workspace, ci_medic, collect_and_classify, failing_run, playwright_cli, repo, run_suite,
+};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .canonicalize()
-        .expect("repo")
-}
-
-fn ci_medic(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ci-medic"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
-        .envs(env.iter().copied())
-        .output()
-        .expect("run ci-medic")
-}
-
-/// A git checkout of the suite in a temp dir, with a data directory for the app
-/// (seeded or not).
-struct Workspace {
-    paths: scenario_harness::Paths,
-    dir: PathBuf,
-    data: PathBuf,
-    _tmp: tempfile::TempDir,
-}
-
-impl Workspace {
-    fn new(seeded: bool) -> Workspace {
-        let paths = scenario_harness::Paths::discover().expect("paths");
-        let tmp = tempfile::tempdir().expect("tmp");
-        let dir = tmp.path().canonicalize().expect("dir");
-        checkout(&dir);
-        let data = dir.join("data");
-        std::fs::create_dir_all(&data).expect("data");
-        if seeded {
-            DemoApp::seed(&paths.demo_app, &data, &dir.join("seed.log")).expect("seed");
-        }
-        Workspace {
-            paths,
-            dir,
-            data,
-            _tmp: tmp,
-        }
-    }
-
-    /// Starts the demo app on the data directory with `config` (TOML) and,
-    /// when given, a session secret.
-    fn app(&self, config: &str, secret: Option<&str>) -> DemoApp {
-        std::fs::write(self.dir.join("demo-app.toml"), config).expect("config");
-        let launch = AppLaunch {
-            bin: &self.paths.demo_app,
-            data_dir: &self.data,
-            config: &self.dir.join("demo-app.toml"),
-            log: &self.dir.join("app.log"),
-            env: secret
-                .map(|s| vec![("DEMO_SESSION_SECRET".to_owned(), s.to_owned())])
-                .unwrap_or_default(),
-        };
-        match DemoApp::start(&launch).expect("start") {
-            Started::Healthy(app) => app,
-            Started::Exited(s) => panic!("the demo app exited: {s}"),
-        }
-    }
-
-    /// Writes `.ci-medic.toml`: the rerun with the suite's Playwright (plus
-    /// `rerun_args`), `rerun_failed`, and `actions`.
-    fn heal_config(&self, rerun_args: &str, actions: &str) {
-        std::fs::write(
-            self.dir.join(".ci-medic.toml"),
-            format!(
-                "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\"{rerun_args}]\nenv = [\"E2E_BASE_URL\"]\n\
-                 [heal.actions.rerun_failed]\n{actions}",
-                cli = playwright_cli(),
-            ),
-        )
-        .expect("config");
-    }
-}
-
-/// A git checkout holding the e2e suite (its node_modules linked, not copied).
-fn checkout(dir: &Path) {
-    let suite = repo().join("fixtures/e2e");
-    for f in ["playwright.config.ts", "package.json", "tsconfig.json"] {
-        std::fs::copy(suite.join(f), dir.join(f)).expect("copy");
-    }
-    copy_dir(&suite.join("tests"), &dir.join("tests"));
-    std::os::unix::fs::symlink(suite.join("node_modules"), dir.join("node_modules")).expect("link");
+/// Writes `.ci-medic.toml`: the rerun with the suite's Playwright (plus
+/// `rerun_args`), `rerun_failed`, and `actions`.
+fn heal_config(ws: &Workspace, rerun_args: &str, actions: &str) {
     std::fs::write(
-        dir.join(".gitignore"),
-        "node_modules\nrun/\nbundle/\nself-heal/\n.auth/\ndata/\n*.log\nanalysis.json\n",
+        ws.dir.join(".ci-medic.toml"),
+        format!(
+            "[heal]\n[heal.playwright]\ncommand = [\"node\", {cli:?}, \"test\"{rerun_args}]\nenv = [\"E2E_BASE_URL\"]\n\
+             [heal.actions.rerun_failed]\n{actions}",
+            cli = playwright_cli(),
+        ),
     )
-    .expect("ignore");
-    common::commit_all(dir);
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
-}
-
-fn playwright_cli() -> String {
-    repo()
-        .join("fixtures/e2e/node_modules/@playwright/test/cli.js")
-        .display()
-        .to_string()
-}
-
-/// Collects and classifies the failing run in `run/`.
-fn collect_and_classify(dir: &Path) {
-    let o = ci_medic(dir, &["collect", "--dir", "run", "--out", "bundle"], &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let o = ci_medic(dir, &["classify", "bundle"], &[]);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    .expect("config");
 }
 
 /// Runs `ci-medic heal` on a manual run and returns the report (and stderr).
@@ -149,34 +41,6 @@ fn heal(dir: &Path, env: &[(&str, &str)]) -> (serde_json::Value, String) {
     (report, format!("{err}\n{decision}"))
 }
 
-/// Runs the suite (`playwright test` with `args`) against `base_url`, its
-/// reports and results under `dir/<out>`; whether it passed.
-fn run_suite(dir: &Path, base_url: &str, out: &str, args: &[&str]) -> bool {
-    let run = dir.join(out);
-    Command::new("node")
-        .arg(playwright_cli())
-        .arg("test")
-        .args(args)
-        .current_dir(dir)
-        .env("E2E_BASE_URL", base_url)
-        .env("E2E_REPORT_DIR", &run)
-        .env("E2E_OUTPUT_DIR", run.join("test-results"))
-        .env_remove("PLAYWRIGHT_JSON_OUTPUT_NAME")
-        .stdout(std::fs::File::create(dir.join(format!("{out}.log"))).expect("log"))
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("playwright")
-        .success()
-}
-
-/// Runs the suite once against `base_url`, leaving a CI job's artifacts in `run/`.
-fn failing_run(dir: &Path, base_url: &str) {
-    assert!(
-        !run_suite(dir, base_url, "run", &[]),
-        "the first run is meant to fail"
-    );
-}
-
 #[test]
 fn missing_data_is_reseeded_and_the_failing_tests_pass_on_rerun() {
     // The app starts on an empty data directory: the seeded items are missing.
@@ -185,7 +49,8 @@ fn missing_data_is_reseeded_and_the_failing_tests_pass_on_rerun() {
     let app = ws.app("", None);
     failing_run(&dir, &app.base_url);
     collect_and_classify(&dir);
-    ws.heal_config(
+    heal_config(
+        &ws,
         "",
         &format!(
             "[heal.actions.reseed_data]\nrun = \"{bin} seed --data-dir {data}\"\ntimeout = \"1m\"\n",
@@ -231,7 +96,8 @@ fn a_server_that_is_down_is_restarted_and_the_failing_tests_pass_on_rerun() {
     let base_url = format!("http://127.0.0.1:{port}");
     failing_run(&dir, &base_url);
     collect_and_classify(&dir);
-    ws.heal_config(
+    heal_config(
+        &ws,
         "",
         &format!(
             "[heal.actions.restart_app]\nrun = \"exec {bin} serve --addr 127.0.0.1:{port} --data-dir {data}\"\n\
@@ -264,7 +130,7 @@ fn a_flaky_timeout_is_rerun_and_passes() {
     // The first attempt times out, the retry passes: Playwright says flaky.
     run_suite(&dir, &app.base_url, "run", &[]);
     collect_and_classify(&dir);
-    ws.heal_config("", "");
+    heal_config(&ws, "", "");
     let (report, why) = heal(&dir, &[("E2E_BASE_URL", &app.base_url)]);
     assert_eq!(report["verdict"], "healed", "{why}\n{report:#}");
     assert!(
@@ -304,7 +170,8 @@ fn a_stale_session_is_replaced_by_a_webdriver_login_and_the_tests_pass() {
     ));
     collect_and_classify(&dir);
     // The rerun skips the setup project: only the builtin login can fix the state.
-    ws.heal_config(
+    heal_config(
+        &ws,
         ", \"--no-deps\"",
         &format!(
             "[heal.actions.regenerate_storage_state]\ntimeout = \"60s\"\n\

@@ -104,10 +104,7 @@ impl Chain {
             let mut pos = i;
             let start = i;
             let mut end = i;
-            loop {
-                let Some((m, args_start)) = method_at(text, pos) else {
-                    break;
-                };
+            while let Some((m, args_start)) = method_at(text, pos) {
                 let Some((args, close)) = call_args(text, args_start) else {
                     break;
                 };
@@ -239,7 +236,8 @@ fn select(by: &By, exact: bool, page: &Page, scope: Option<usize>) -> Result<Vec
 }
 
 fn matches_by(by: &By, exact: bool, e: &Element) -> bool {
-    let opt = |v: &Option<String>, want: &str| v.as_deref().is_some_and(|v| text_matches(v, want, exact));
+    let opt =
+        |v: &Option<String>, want: &str| v.as_deref().is_some_and(|v| text_matches(v, want, exact));
     match by {
         By::Role { role, name, level } => {
             e.role == *role
@@ -334,12 +332,20 @@ fn xpath_condition(p: &str) -> XCond {
     if let Ok(n) = p.parse::<usize>() {
         return XCond::Position(n);
     }
-    if let Some(inner) = p.strip_prefix("contains(").and_then(|r| r.strip_suffix(')')) {
-        if let Some((what, v)) = inner.split_once(',') {
+    if let Some(inner) = p
+        .strip_prefix("contains(")
+        .and_then(|r| r.strip_suffix(')'))
+        && let Some((what, v)) = inner.split_once(',')
+    {
+        {
             let what = what.trim();
             return match what.strip_prefix('@') {
                 Some(a) => XCond::AttrContains(a.to_owned(), lit(v)),
-                None if matches!(what, "text()" | "." | "normalize-space()" | "normalize-space(.)") => {
+                None if matches!(
+                    what,
+                    "text()" | "." | "normalize-space()" | "normalize-space(.)"
+                ) =>
+                {
                     XCond::TextContains(lit(v))
                 }
                 None => XCond::Unknown,
@@ -350,7 +356,11 @@ fn xpath_condition(p: &str) -> XCond {
         let lhs = lhs.trim();
         return match lhs.strip_prefix('@') {
             Some(a) => XCond::AttrEq(a.to_owned(), lit(v)),
-            None if matches!(lhs, "text()" | "." | "normalize-space()" | "normalize-space(.)") => {
+            None if matches!(
+                lhs,
+                "text()" | "." | "normalize-space()" | "normalize-space(.)"
+            ) =>
+            {
                 XCond::TextEq(lit(v))
             }
             None => XCond::Unknown,
@@ -367,11 +377,7 @@ fn attr_value(e: &Element, a: &str) -> Option<String> {
         "placeholder" => e.placeholder.clone(),
         "alt" => e.alt.clone(),
         "title" => e.title.clone(),
-        _ => e
-            .attrs
-            .iter()
-            .find(|(k, _)| k == a)
-            .map(|(_, v)| v.clone()),
+        _ => e.attrs.iter().find(|(k, _)| k == a).map(|(_, v)| v.clone()),
     }
 }
 
@@ -569,7 +575,11 @@ impl Parser<'_> {
                 {
                     self.i += 1;
                 }
-                self.s[start..self.i].replace('_', "").parse().ok().map(Arg::Num)
+                self.s[start..self.i]
+                    .replace('_', "")
+                    .parse()
+                    .ok()
+                    .map(Arg::Num)
             }
             _ => {
                 let start = self.i;
@@ -601,10 +611,12 @@ fn segment(method: &str, args: &[Arg], span: (usize, usize)) -> Option<Segment> 
         _ => &[],
     };
     let opt_str = |k: &str| {
-        opts.iter().find(|(key, _)| key == k).and_then(|(_, v)| match v {
-            Arg::Str(s, _) | Arg::Regex(s) => Some(s.clone()),
-            _ => None,
-        })
+        opts.iter()
+            .find(|(key, _)| key == k)
+            .and_then(|(_, v)| match v {
+                Arg::Str(s, _) | Arg::Regex(s) => Some(s.clone()),
+                _ => None,
+            })
     };
     let exact = opts
         .iter()
@@ -619,10 +631,13 @@ fn segment(method: &str, args: &[Arg], span: (usize, usize)) -> Option<Segment> 
             By::Role {
                 role: first?,
                 name: opt_str("name"),
-                level: opts.iter().find(|(k, _)| k == "level").and_then(|(_, v)| match v {
-                    Arg::Num(n) => Some(*n as u8),
-                    _ => None,
-                }),
+                level: opts
+                    .iter()
+                    .find(|(k, _)| k == "level")
+                    .and_then(|(_, v)| match v {
+                        Arg::Num(n) => Some(*n as u8),
+                        _ => None,
+                    }),
             },
             exact,
         ),
@@ -640,10 +655,13 @@ fn segment(method: &str, args: &[Arg], span: (usize, usize)) -> Option<Segment> 
         "last" => (By::Nth(-1), false),
         "filter" => match args.first() {
             Some(Arg::Object(o)) => {
-                let text = o.iter().find(|(k, _)| k == "hasText").and_then(|(_, v)| match v {
-                    Arg::Str(s, _) | Arg::Regex(s) => Some(s.clone()),
-                    _ => None,
-                })?;
+                let text = o
+                    .iter()
+                    .find(|(k, _)| k == "hasText")
+                    .and_then(|(_, v)| match v {
+                        Arg::Str(s, _) | Arg::Regex(s) => Some(s.clone()),
+                        _ => None,
+                    })?;
                 (By::Filter(text), false)
             }
             _ => return None,
@@ -677,7 +695,10 @@ fn selector_by(s: &str) -> (By, bool) {
         return (By::TestId(id.trim_matches('"').to_owned()), true);
     }
     if let Some(inner) = t.strip_prefix("internal:testid=[data-testid=") {
-        let v = inner.trim_end_matches(']').trim_end_matches('s').trim_end_matches('i');
+        let v = inner
+            .trim_end_matches(']')
+            .trim_end_matches('s')
+            .trim_end_matches('i');
         return (By::TestId(v.trim_matches('"').to_owned()), true);
     }
     (By::Css(t.to_owned()), false)
@@ -766,7 +787,10 @@ mod tests {
         assert_eq!(c.segments[2].by, By::Nth(1));
         let (s, e) = c.segments[1].span;
         assert!(line[s..e].starts_with("getByRole(") && line[s..e].ends_with("})"));
-        assert_eq!(&line[c.span.0..c.span.1], "locator('ul.items').getByRole(\"link\", { name: 'Blue Widget', exact: true }).nth(1)");
+        assert_eq!(
+            &line[c.span.0..c.span.1],
+            "locator('ul.items').getByRole(\"link\", { name: 'Blue Widget', exact: true }).nth(1)"
+        );
         assert_eq!(c.target_index(), Some(1));
         assert_eq!(
             c.canonical(),
@@ -779,16 +803,24 @@ mod tests {
         let c = Chain::parse("  - waiting for getByTestId('item-row')").expect("testid");
         assert_eq!(c.segments[0].by, By::TestId("item-row".into()));
         let c = Chain::parse("locator('text=\"Save\"')").expect("text");
-        assert_eq!((c.segments[0].by.clone(), c.segments[0].exact), (By::Text("Save".into()), true));
+        assert_eq!(
+            (c.segments[0].by.clone(), c.segments[0].exact),
+            (By::Text("Save".into()), true)
+        );
         let c = Chain::parse("page.locator('//button[@id=\"go\"]')").expect("xpath");
         assert!(matches!(c.segments[0].by, By::XPath(_)));
         let c = Chain::parse("getByRole('heading', { level: 1 }).first()").expect("level");
         assert_eq!(
             c.segments[0].by,
-            By::Role { role: "heading".into(), name: None, level: Some(1) }
+            By::Role {
+                role: "heading".into(),
+                name: None,
+                level: Some(1)
+            }
         );
         assert_eq!(c.segments[1].by, By::Nth(0));
-        let c = Chain::parse("page.getByTestId('row').filter({ hasText: /Blue/ })").expect("filter");
+        let c =
+            Chain::parse("page.getByTestId('row').filter({ hasText: /Blue/ })").expect("filter");
         assert_eq!(c.segments[1].by, By::Filter("Blue".into()));
         assert!(Chain::parse("mylocator('x')").is_none());
         assert!(Chain::parse("page.goto('/items')").is_none());
@@ -819,11 +851,20 @@ mod tests {
                <label for="n">Title</label><input id="n"><button title="Go">Save item</button>
                <a id="x" href="/x">Blue Widget extra</a></main>"#,
         );
-        let n = |s: &str| Chain::parse(s).expect(s).resolve(&page).expect("resolve").len();
+        let n = |s: &str| {
+            Chain::parse(s)
+                .expect(s)
+                .resolve(&page)
+                .expect("resolve")
+                .len()
+        };
         assert_eq!(n("getByTestId('row')"), 2);
         assert_eq!(n("getByTestId('row').filter({ hasText: 'Red' })"), 1);
         assert_eq!(n("getByRole('link', { name: 'Blue Widget' })"), 2);
-        assert_eq!(n("getByRole('link', { name: 'Blue Widget', exact: true })"), 1);
+        assert_eq!(
+            n("getByRole('link', { name: 'Blue Widget', exact: true })"),
+            1
+        );
         assert_eq!(n("locator('ul.items').getByRole('link').nth(1)"), 1);
         assert_eq!(n("getByLabel('Title')"), 1);
         assert_eq!(n("getByTitle('Go')"), 1);

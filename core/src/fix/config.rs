@@ -162,13 +162,22 @@ pub fn parse(path: &Path, text: &str) -> Result<FixConfig, ConfigError> {
         glob::Pattern::new(g)
             .map_err(|e| invalid(format!("fix.allow: {g:?} is not a glob: {e}")))?;
     }
-    for (key, v) in [("min_score", fix.min_score), ("min_margin", fix.min_margin), ("min_confidence", fix.min_confidence)] {
+    for (key, v) in [
+        ("min_score", fix.min_score),
+        ("min_margin", fix.min_margin),
+        ("min_confidence", fix.min_confidence),
+    ] {
         if !(0.0..=1.0).contains(&v) {
-            return Err(invalid(format!("fix.{key}: expected a number from 0 to 1, found {v}")));
+            return Err(invalid(format!(
+                "fix.{key}: expected a number from 0 to 1, found {v}"
+            )));
         }
     }
     if fix.playwright.command.is_empty() {
-        return Err(invalid("fix.playwright.command: expected a program and its arguments, found an empty list".into()));
+        return Err(invalid(
+            "fix.playwright.command: expected a program and its arguments, found an empty list"
+                .into(),
+        ));
     }
     if !fix.branch_prefix.contains('/') || fix.branch_prefix.starts_with('/') {
         return Err(invalid(format!(
@@ -190,11 +199,17 @@ mod tests {
         assert_eq!(c, FixConfig::default());
         let c = parse(p, "[fix]\nmax_files = 2\ntimeout = \"90s\"\n").expect("parses");
         assert_eq!((c.max_files, c.timeout), (2, Duration::from_secs(90)));
-        let e = parse(p, "[fix]\nmax_file = 2\n").expect_err("unknown key").to_string();
+        let e = parse(p, "[fix]\nmax_file = 2\n")
+            .expect_err("unknown key")
+            .to_string();
         assert!(e.contains("max_file"), "{e}");
-        let e = parse(p, "[fix]\nmin_score = 1.5\n").expect_err("range").to_string();
+        let e = parse(p, "[fix]\nmin_score = 1.5\n")
+            .expect_err("range")
+            .to_string();
         assert!(e.contains("fix.min_score") && e.contains("1.5"), "{e}");
-        let e = parse(p, "[fix]\nallow = [\"[\"]\n").expect_err("glob").to_string();
+        let e = parse(p, "[fix]\nallow = [\"[\"]\n")
+            .expect_err("glob")
+            .to_string();
         assert!(e.contains("fix.allow"), "{e}");
     }
 }

@@ -203,7 +203,7 @@ fn describe(
     let label = label_of(html, &el, &tag);
     let text = collapse(&visible_text(&el));
     let name = name_of(html, &el, &role, &text, label.as_deref());
-    let attr = |k: &str| v.attr(k).map(|s| collapse(s)).filter(|s| !s.is_empty());
+    let attr = |k: &str| v.attr(k).map(collapse).filter(|s| !s.is_empty());
     let level = tag
         .strip_prefix('h')
         .and_then(|d| d.parse::<u8>().ok())
@@ -212,7 +212,8 @@ fn describe(
     let attrs = v
         .attrs()
         .filter(|(k, _)| {
-            matches!(*k, "name" | "type" | "href" | "value" | "for" | "role") || k.starts_with("aria-")
+            matches!(*k, "name" | "type" | "href" | "value" | "for" | "role")
+                || k.starts_with("aria-")
         })
         .map(|(k, val)| (k.to_owned(), val.to_owned()))
         .collect();
@@ -292,29 +293,36 @@ fn role_of(el: &ElementRef<'_>, tag: &str) -> String {
     }
     let in_sectioning = || {
         el.ancestors().any(|a| {
-            a.value()
-                .as_element()
-                .is_some_and(|e| matches!(e.name(), "article" | "aside" | "main" | "nav" | "section"))
+            a.value().as_element().is_some_and(|e| {
+                matches!(e.name(), "article" | "aside" | "main" | "nav" | "section")
+            })
         })
     };
     let named = v.attr("aria-label").is_some() || v.attr("aria-labelledby").is_some();
     let role = match tag {
         "a" | "area" if v.attr("href").is_some() => "link",
         "button" => "button",
-        "input" => match v.attr("type").unwrap_or("text").to_ascii_lowercase().as_str() {
+        "input" => match v
+            .attr("type")
+            .unwrap_or("text")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "button" | "submit" | "reset" | "image" => "button",
             "checkbox" => "checkbox",
             "radio" => "radio",
             "range" => "slider",
             "number" => "spinbutton",
             "search" => "searchbox",
-            "hidden" | "file" | "color" | "date" | "time" | "datetime-local" | "month"
-            | "week" => "generic",
+            "hidden" | "file" | "color" | "date" | "time" | "datetime-local" | "month" | "week" => {
+                "generic"
+            }
             _ => "textbox",
         },
         "textarea" => "textbox",
         "select" => {
-            if v.attr("multiple").is_some() || v.attr("size").is_some_and(|s| s != "1" && s != "0") {
+            if v.attr("multiple").is_some() || v.attr("size").is_some_and(|s| s != "1" && s != "0")
+            {
                 "listbox"
             } else {
                 "combobox"
@@ -354,7 +362,8 @@ fn role_of(el: &ElementRef<'_>, tag: &str) -> String {
 fn text_of_ids(html: &Html, ids: &str) -> Option<String> {
     let mut parts = Vec::new();
     for id in ids.split_whitespace() {
-        let sel = scraper::Selector::parse(&format!("[id=\"{}\"]", id.replace('"', "\\\""))).ok()?;
+        let sel =
+            scraper::Selector::parse(&format!("[id=\"{}\"]", id.replace('"', "\\\""))).ok()?;
         if let Some(e) = html.select(&sel).next() {
             parts.push(collapse(&visible_text(&e)));
         }
@@ -364,7 +373,10 @@ fn text_of_ids(html: &Html, ids: &str) -> Option<String> {
 }
 
 fn is_labelable(tag: &str) -> bool {
-    matches!(tag, "input" | "textarea" | "select" | "button" | "meter" | "output" | "progress")
+    matches!(
+        tag,
+        "input" | "textarea" | "select" | "button" | "meter" | "output" | "progress"
+    )
 }
 
 /// The text of the `<label>` for a form control: `label[for=id]` or an enclosing label.
@@ -380,7 +392,8 @@ fn label_of(html: &Html, el: &ElementRef<'_>, tag: &str) -> Option<String> {
         return None;
     }
     if let Some(id) = v.attr("id") {
-        let sel = scraper::Selector::parse(&format!("label[for=\"{}\"]", id.replace('"', "\\\""))).ok()?;
+        let sel = scraper::Selector::parse(&format!("label[for=\"{}\"]", id.replace('"', "\\\"")))
+            .ok()?;
         if let Some(l) = html.select(&sel).next() {
             let t = collapse(&visible_text(&l));
             if !t.is_empty() {
@@ -418,7 +431,13 @@ fn name_from_content(role: &str) -> bool {
     )
 }
 
-fn name_of(html: &Html, el: &ElementRef<'_>, role: &str, text: &str, label: Option<&str>) -> String {
+fn name_of(
+    html: &Html,
+    el: &ElementRef<'_>,
+    role: &str,
+    text: &str,
+    label: Option<&str>,
+) -> String {
     let v = el.value();
     if let Some(ids) = v.attr("aria-labelledby")
         && let Some(t) = text_of_ids(html, ids)
@@ -432,10 +451,10 @@ fn name_of(html: &Html, el: &ElementRef<'_>, role: &str, text: &str, label: Opti
         return l.to_owned();
     }
     let tag = v.name();
-    if tag == "img" || (tag == "input" && v.attr("type") == Some("image")) {
-        if let Some(alt) = v.attr("alt") {
-            return collapse(alt);
-        }
+    if (tag == "img" || (tag == "input" && v.attr("type") == Some("image")))
+        && let Some(alt) = v.attr("alt")
+    {
+        return collapse(alt);
     }
     if tag == "input"
         && matches!(v.attr("type"), Some("submit" | "button" | "reset"))
@@ -478,16 +497,25 @@ mod tests {
             page.elements.iter().find(|e| pred(e)).expect("element")
         };
         let link = find(&|e| e.id.as_deref() == Some("new-item"));
-        assert_eq!((link.role.as_str(), link.name.as_str()), ("link", "New item"));
+        assert_eq!(
+            (link.role.as_str(), link.name.as_str()),
+            ("link", "New item")
+        );
         assert_eq!(link.classes, ["button"]);
         assert_eq!(link.path, "main");
         let row = find(&|e| e.test_id.as_deref() == Some("product-row"));
         assert_eq!(row.role, "listitem");
         assert_eq!(row.text, "Blue Widget $19.99");
         let name = find(&|e| e.attrs.iter().any(|(k, v)| k == "name" && v == "name"));
-        assert_eq!((name.role.as_str(), name.label.as_deref()), ("textbox", Some("Title")));
+        assert_eq!(
+            (name.role.as_str(), name.label.as_deref()),
+            ("textbox", Some("Title"))
+        );
         let price = find(&|e| e.placeholder.is_some());
-        assert_eq!((price.name.as_str(), price.label.as_deref()), ("Price", Some("Price")));
+        assert_eq!(
+            (price.name.as_str(), price.label.as_deref()),
+            ("Price", Some("Price"))
+        );
         let h1 = find(&|e| e.tag == "h1");
         assert_eq!((h1.role.as_str(), h1.level), ("heading", Some(1)));
         let banner = find(&|e| e.tag == "header");
@@ -497,7 +525,10 @@ mod tests {
         let ghost = find(&|e| e.text == "Ghost" && e.tag == "button");
         assert!(!ghost.visible);
         let nav = find(&|e| e.tag == "nav");
-        assert_eq!((nav.role.as_str(), nav.name.as_str()), ("navigation", "Main"));
+        assert_eq!(
+            (nav.role.as_str(), nav.name.as_str()),
+            ("navigation", "Main")
+        );
     }
 
     #[test]
@@ -505,7 +536,11 @@ mod tests {
         let page = Page::parse(HTML);
         let all = page.select_css("a", None).expect("css");
         assert_eq!(all.len(), 4);
-        let main = page.elements.iter().position(|e| e.tag == "main").expect("main");
+        let main = page
+            .elements
+            .iter()
+            .position(|e| e.tag == "main")
+            .expect("main");
         let inside = page.select_css("a", Some(main)).expect("css");
         assert_eq!(inside.len(), 2);
         assert!(inside.iter().all(|&i| page.contains(main, i)));

@@ -30,7 +30,13 @@ pub struct LocatorEdit {
 }
 
 /// Heals the `broken` locator (as a call log prints it) written in `source`.
-pub fn locator(source: &str, line: Option<u32>, broken: &str, page: &Page, t: Thresholds) -> LocatorEdit {
+pub fn locator(
+    source: &str,
+    line: Option<u32>,
+    broken: &str,
+    page: &Page,
+    t: Thresholds,
+) -> LocatorEdit {
     let Some(chain) = Chain::parse(broken) else {
         return LocatorEdit {
             healing: None,
@@ -41,7 +47,10 @@ pub fn locator(source: &str, line: Option<u32>, broken: &str, page: &Page, t: Th
     let Some(first) = occurrences.first() else {
         return LocatorEdit {
             healing: None,
-            made: Err(format!("{} is not written in the spec (built at run time or in another file)", chain.canonical())),
+            made: Err(format!(
+                "{} is not written in the spec (built at run time or in another file)",
+                chain.canonical()
+            )),
         };
     };
     let stmt = &source[first.statement.0..first.statement.1];
@@ -51,7 +60,11 @@ pub fn locator(source: &str, line: Option<u32>, broken: &str, page: &Page, t: Th
         (first_line..=last_line).contains(&l)
     });
     let ctx = if at_failure {
-        context_of(stmt, first.chain.span.0 - first.statement.0, first.chain.span.1 - first.statement.0)
+        context_of(
+            stmt,
+            first.chain.span.0 - first.statement.0,
+            first.chain.span.1 - first.statement.0,
+        )
     } else {
         line.and_then(|l| statement_at(source, l))
             .map(|(s, e)| context_of_use(&source[s..e]))
@@ -98,12 +111,36 @@ pub fn locator(source: &str, line: Option<u32>, broken: &str, page: &Page, t: Th
 
 /// Playwright's retrying (web-first) matchers: they return a promise that must be awaited.
 const ASYNC_MATCHERS: &[&str] = &[
-    "toBeAttached", "toBeChecked", "toBeDisabled", "toBeEditable", "toBeEmpty", "toBeEnabled",
-    "toBeFocused", "toBeHidden", "toBeInViewport", "toBeVisible", "toContainText",
-    "toHaveAccessibleDescription", "toHaveAccessibleName", "toHaveAttribute", "toHaveClass",
-    "toHaveCount", "toHaveCSS", "toHaveId", "toHaveJSProperty", "toHaveRole", "toHaveScreenshot",
-    "toHaveText", "toHaveValue", "toHaveValues", "toHaveTitle", "toHaveURL", "toPass", "toBeOK",
-    "toContainClass", "toMatchAriaSnapshot",
+    "toBeAttached",
+    "toBeChecked",
+    "toBeDisabled",
+    "toBeEditable",
+    "toBeEmpty",
+    "toBeEnabled",
+    "toBeFocused",
+    "toBeHidden",
+    "toBeInViewport",
+    "toBeVisible",
+    "toContainText",
+    "toHaveAccessibleDescription",
+    "toHaveAccessibleName",
+    "toHaveAttribute",
+    "toHaveClass",
+    "toHaveCount",
+    "toHaveCSS",
+    "toHaveId",
+    "toHaveJSProperty",
+    "toHaveRole",
+    "toHaveScreenshot",
+    "toHaveText",
+    "toHaveValue",
+    "toHaveValues",
+    "toHaveTitle",
+    "toHaveURL",
+    "toPass",
+    "toBeOK",
+    "toContainClass",
+    "toMatchAriaSnapshot",
 ];
 
 /// Adds `await` to web-first assertions of the test declared at `test_line` that lack one.
@@ -126,7 +163,11 @@ pub fn missing_await(source: &str, test_line: u32) -> Result<Made, String> {
     let Some(&first) = inserts.first() else {
         return Err("no web-first assertion without `await` in the test".into());
     };
-    let old = source[first..].lines().next().unwrap_or_default().to_owned();
+    let old = source[first..]
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     let mut out = source.to_owned();
     for at in inserts.iter().rev() {
         out.insert_str(*at, "await ");
@@ -144,7 +185,12 @@ pub fn missing_await(source: &str, test_line: u32) -> Result<Made, String> {
 ///
 /// `message` is the failure's error message: `Timeout: 5000ms` (an assertion),
 /// `Timeout 5000ms exceeded` (an action) or `Test timeout of 30000ms exceeded`.
-pub fn timeout(source: &str, test_line: Option<u32>, line: u32, message: &str) -> Result<Made, String> {
+pub fn timeout(
+    source: &str,
+    test_line: Option<u32>,
+    line: u32,
+    message: &str,
+) -> Result<Made, String> {
     let (fs, fe) = statement_at(source, line).ok_or("the failing line is not in the file")?;
     let stmt = &source[fs..fe];
     // A fixed sleep in the test before the failing step: wait for the step's element instead.
@@ -180,11 +226,17 @@ pub fn timeout(source: &str, test_line: Option<u32>, line: u32, message: &str) -
     let raised = |n: u64| (n * 2).min(120_000);
     if let Some(n) = ms(r"Test timeout of (\d+)ms exceeded") {
         let start_line = test_line.ok_or("the test's line is unknown")?;
-        let (ts, te) = statement_at(source, start_line).ok_or("the test's line is not in the file")?;
-        let body = source[ts..te].find("=> {").ok_or("the test body is not an arrow function")?;
+        let (ts, te) =
+            statement_at(source, start_line).ok_or("the test's line is not in the file")?;
+        let body = source[ts..te]
+            .find("=> {")
+            .ok_or("the test body is not an arrow function")?;
         let at = ts + body + "=> {".len();
         let next_line = &source[at..].trim_start_matches('\n');
-        let indent: String = next_line.chars().take_while(|c| *c == ' ' || *c == '\t').collect();
+        let indent: String = next_line
+            .chars()
+            .take_while(|c| *c == ' ' || *c == '\t')
+            .collect();
         let new = format!("{indent}test.setTimeout({});", raised(n));
         let mut out = source.to_owned();
         out.insert_str(at, &format!("\n{new}"));
@@ -199,12 +251,25 @@ pub fn timeout(source: &str, test_line: Option<u32>, line: u32, message: &str) -
     // The call that timed out: the assertion's matcher, or the action after the chain.
     let call = ASYNC_MATCHERS
         .iter()
-        .chain(["click", "fill", "check", "hover", "waitFor", "selectOption", "press", "dblclick"].iter())
+        .chain(
+            [
+                "click",
+                "fill",
+                "check",
+                "hover",
+                "waitFor",
+                "selectOption",
+                "press",
+                "dblclick",
+            ]
+            .iter(),
+        )
         .filter_map(|m| stmt.find(&format!(".{m}(")).map(|i| (i + m.len() + 2, *m)))
         .min_by_key(|(i, _)| *i)
         .ok_or("no assertion or action to give a timeout to")?;
     let open = fs + call.0;
-    let (args, close) = super::chain::call_args(source, open).ok_or("cannot read the call's arguments")?;
+    let (args, close) =
+        super::chain::call_args(source, open).ok_or("cannot read the call's arguments")?;
     let inside = &source[open..close];
     let old = stmt.trim().to_owned();
     let new_source = if let Some(i) = inside.find("timeout:") {
@@ -213,10 +278,16 @@ pub fn timeout(source: &str, test_line: Option<u32>, line: u32, message: &str) -
             .chars()
             .take_while(|c| c.is_ascii_digit() || *c == ' ' || *c == '_')
             .count();
-        replace(source, (num_start, num_start + digits_len), &format!(" {}", raised(n)))
+        replace(
+            source,
+            (num_start, num_start + digits_len),
+            &format!(" {}", raised(n)),
+        )
     } else if let Some(super::chain::Arg::Object(_)) = args.last() {
         // An options object is there: add the key.
-        let brace = source[..close].rfind('}').ok_or("unbalanced options object")?;
+        let brace = source[..close]
+            .rfind('}')
+            .ok_or("unbalanced options object")?;
         let before = source[..brace].trim_end();
         let mut out = source.to_owned();
         if before.ends_with('{') {
@@ -244,7 +315,8 @@ pub fn timeout(source: &str, test_line: Option<u32>, line: u32, message: &str) -
 /// Where the receiver of a chain starts (`page.`, `this.page.`).
 fn receiver_start(stmt: &str, chain_start: usize) -> usize {
     let before = &stmt[..chain_start];
-    let trimmed = before.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '.');
+    let trimmed =
+        before.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '.');
     trimmed.len()
 }
 
@@ -285,7 +357,10 @@ pub fn aria_page(snapshot: &str) -> Page {
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// A JavaScript string literal in `quote`s (for callers building locators).
@@ -302,7 +377,10 @@ mod tests {
     #[test]
     fn missing_await_is_added_to_web_first_assertions_only() {
         let m = missing_await(SPEC, 3).expect("edit");
-        assert!(m.source.contains("  await expect(page.getByRole('status')).toHaveText('Saved');"));
+        assert!(
+            m.source
+                .contains("  await expect(page.getByRole('status')).toHaveText('Saved');")
+        );
         assert_eq!(m.line, 7);
         assert_eq!(m.source.matches("await expect(").count(), 2);
         assert!(missing_await(&m.source, 3).is_err());
@@ -311,27 +389,62 @@ mod tests {
     #[test]
     fn a_fixed_sleep_becomes_a_web_first_wait() {
         let m = timeout(SPEC, Some(3), 6, "locator.click: Timeout 5000ms exceeded.").expect("edit");
-        assert!(m.source.contains("  await expect(page.locator('#add-item')).toBeVisible();\n"), "{}", m.source);
+        assert!(
+            m.source
+                .contains("  await expect(page.locator('#add-item')).toBeVisible();\n"),
+            "{}",
+            m.source
+        );
         assert!(!m.source.contains("waitForTimeout"));
     }
 
     #[test]
     fn assertion_and_test_timeouts_are_raised() {
         let m = timeout(SPEC, None, 8, "Timeout: 5000ms").expect("edit");
-        assert!(m.source.contains("toHaveText('$1', { exact: true, timeout: 10000 });"), "{}", m.source);
-        let m = timeout(SPEC, None, 7, "expect(locator).toHaveText(expected) failed\nTimeout: 4000ms").expect("edit");
-        assert!(m.source.contains("toHaveText('Saved', { timeout: 8000 });"), "{}", m.source);
+        assert!(
+            m.source
+                .contains("toHaveText('$1', { exact: true, timeout: 10000 });"),
+            "{}",
+            m.source
+        );
+        let m = timeout(
+            SPEC,
+            None,
+            7,
+            "expect(locator).toHaveText(expected) failed\nTimeout: 4000ms",
+        )
+        .expect("edit");
+        assert!(
+            m.source.contains("toHaveText('Saved', { timeout: 8000 });"),
+            "{}",
+            m.source
+        );
         let no_sleep = SPEC.replace("  await page.waitForTimeout(500);\n", "");
         let m = timeout(&no_sleep, Some(3), 7, "Test timeout of 30000ms exceeded.").expect("edit");
-        assert!(m.source.contains("async ({ page }) => {\n  test.setTimeout(60000);\n  await page.goto"), "{}", m.source);
+        assert!(
+            m.source
+                .contains("async ({ page }) => {\n  test.setTimeout(60000);\n  await page.goto"),
+            "{}",
+            m.source
+        );
     }
 
     #[test]
     fn aria_snapshots_become_pages() {
-        let page = aria_page("- main:\n  - heading \"Items\" [level=1]\n  - link \"New item\":\n    - /url: /items/new\n  - paragraph: 5 items\n");
-        let link = page.elements.iter().find(|e| e.role == "link").expect("link");
+        let page = aria_page(
+            "- main:\n  - heading \"Items\" [level=1]\n  - link \"New item\":\n    - /url: /items/new\n  - paragraph: 5 items\n",
+        );
+        let link = page
+            .elements
+            .iter()
+            .find(|e| e.role == "link")
+            .expect("link");
         assert_eq!(link.name, "New item");
-        let h = page.elements.iter().find(|e| e.role == "heading").expect("h");
+        let h = page
+            .elements
+            .iter()
+            .find(|e| e.role == "heading")
+            .expect("h");
         assert_eq!(h.level, Some(1));
     }
 }

@@ -35,11 +35,23 @@ pub fn check_path(root: &Path, rel: &str, config: &FixConfig) -> Result<Decision
         detail,
     };
     let p = Path::new(rel);
-    if rel.is_empty() || p.is_absolute() || rel.starts_with('/') || rel.contains('\\') || rel.contains(':') {
-        return Err(refuse("path", "expected a path relative to the repository root, found an absolute or drive path".into()));
+    if rel.is_empty()
+        || p.is_absolute()
+        || rel.starts_with('/')
+        || rel.contains('\\')
+        || rel.contains(':')
+    {
+        return Err(refuse(
+            "path",
+            "expected a path relative to the repository root, found an absolute or drive path"
+                .into(),
+        ));
     }
     if p.components().any(|c| !matches!(c, Component::Normal(_))) {
-        return Err(refuse("path", "`..` or `.` components are never written".into()));
+        return Err(refuse(
+            "path",
+            "`..` or `.` components are never written".into(),
+        ));
     }
     let opts = glob::MatchOptions {
         case_sensitive: true,
@@ -57,21 +69,31 @@ pub fn check_path(root: &Path, rel: &str, config: &FixConfig) -> Result<Decision
         ));
     };
     // Every existing step, and the file itself, must stay inside the root.
-    let root_real = root
-        .canonicalize()
-        .map_err(|e| refuse("symlink", format!("the repository root cannot be resolved: {e}")))?;
+    let root_real = root.canonicalize().map_err(|e| {
+        refuse(
+            "symlink",
+            format!("the repository root cannot be resolved: {e}"),
+        )
+    })?;
     let mut cur = root.to_path_buf();
     for c in p.components() {
         cur.push(c);
         match std::fs::symlink_metadata(&cur) {
             Ok(m) if m.file_type().is_symlink() => {
                 let real = cur.canonicalize().map_err(|e| {
-                    refuse("symlink", format!("{} is a symlink that does not resolve: {e}", cur.display()))
+                    refuse(
+                        "symlink",
+                        format!("{} is a symlink that does not resolve: {e}", cur.display()),
+                    )
                 })?;
                 if !real.starts_with(&root_real) {
                     return Err(refuse(
                         "symlink",
-                        format!("{} is a symlink to {}, outside the repository", strip(root, &cur), real.display()),
+                        format!(
+                            "{} is a symlink to {}, outside the repository",
+                            strip(root, &cur),
+                            real.display()
+                        ),
                     ));
                 }
             }
@@ -138,7 +160,10 @@ pub fn check_caps(changes: &[FileChange], config: &FixConfig) -> Vec<Decision> {
             check: "max_changed_lines".into(),
             path: None,
             ok: lines <= config.max_changed_lines,
-            detail: format!("{lines} line(s) changed, the cap is {}", config.max_changed_lines),
+            detail: format!(
+                "{lines} line(s) changed, the cap is {}",
+                config.max_changed_lines
+            ),
         },
     ]
 }
@@ -160,7 +185,9 @@ mod tests {
         assert!(check_path(root, "e2e/tests/a.spec.ts", &c).is_ok());
         assert!(check_path(root, "e2e/tests/inside/x.spec.ts", &c).is_ok());
         assert_eq!(
-            check_path(root, "e2e/tests/inside/app.ts", &c).expect_err("via link").check,
+            check_path(root, "e2e/tests/inside/app.ts", &c)
+                .expect_err("via link")
+                .check,
             "symlink"
         );
         let no = |p: &str| check_path(root, p, &c).expect_err(p);
@@ -174,9 +201,11 @@ mod tests {
 
     #[test]
     fn caps_count_files_and_lines() {
-        let mut c = FixConfig::default();
-        c.max_files = 1;
-        c.max_changed_lines = 2;
+        let c = FixConfig {
+            max_files: 1,
+            max_changed_lines: 2,
+            ..FixConfig::default()
+        };
         let ch = |p: &str, a: &str, b: &str| FileChange {
             path: p.into(),
             old: Some(a.as_bytes().to_vec()),

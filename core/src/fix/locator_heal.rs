@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::chain::{By, Chain, Segment, render, resolve_segments, xpath_conditions, XCond};
+use super::chain::{By, Chain, Segment, XCond, render, resolve_segments, xpath_conditions};
 use super::dom::{Element, Page};
 use crate::locator::words;
 
@@ -395,7 +395,10 @@ impl Evidence {
             return;
         };
         for a in before {
-            let tag: String = a.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let tag: String = a
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             if !tag.is_empty() {
                 self.ancestors.push(tag.to_ascii_lowercase());
             }
@@ -405,7 +408,10 @@ impl Evidence {
                 }
             }
         }
-        let tag: String = last.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let tag: String = last
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         if !tag.is_empty() {
             self.tag = Some(tag.to_ascii_lowercase());
         }
@@ -418,12 +424,18 @@ impl Evidence {
             return;
         };
         for s in before {
-            let tag: String = s.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+            let tag: String = s
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect();
             if !tag.is_empty() && tag != "html" && tag != "body" {
                 self.ancestors.push(tag.to_ascii_lowercase());
             }
         }
-        let tag: String = last.chars().take_while(|c| c.is_ascii_alphanumeric()).collect();
+        let tag: String = last
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
         if !tag.is_empty() {
             self.tag = Some(tag.to_ascii_lowercase());
         }
@@ -515,7 +527,10 @@ impl Evidence {
                 _ => 0.5,
             }),
             Some(Action::Fill) => fits.push(
-                if matches!(e.role.as_str(), "textbox" | "searchbox" | "combobox" | "spinbutton") {
+                if matches!(
+                    e.role.as_str(),
+                    "textbox" | "searchbox" | "combobox" | "spinbutton"
+                ) {
                     1.0
                 } else {
                     0.0
@@ -528,13 +543,13 @@ impl Evidence {
                     0.0
                 },
             ),
-            Some(Action::Select) => fits.push(
-                if matches!(e.role.as_str(), "combobox" | "listbox") {
+            Some(Action::Select) => {
+                fits.push(if matches!(e.role.as_str(), "combobox" | "listbox") {
                     1.0
                 } else {
                     0.0
-                },
-            ),
+                })
+            }
             _ => {}
         }
         (!fits.is_empty()).then(|| fits.iter().sum::<f64>() / fits.len() as f64)
@@ -571,7 +586,15 @@ impl Evidence {
 fn is_control(role: &str) -> bool {
     matches!(
         role,
-        "textbox" | "searchbox" | "combobox" | "spinbutton" | "checkbox" | "radio" | "switch" | "slider" | "listbox"
+        "textbox"
+            | "searchbox"
+            | "combobox"
+            | "spinbutton"
+            | "checkbox"
+            | "radio"
+            | "switch"
+            | "slider"
+            | "listbox"
     )
 }
 
@@ -600,11 +623,20 @@ fn compound(c: &str) -> Vec<(Kind, String)> {
         let inner = &rest[open + 1..open + close];
         if let Some((k, v)) = inner.split_once('=') {
             let k = k.trim_end_matches(['~', '|', '^', '$', '*']);
-            out.push((attr_kind(k), v.trim_matches(|c| c == '"' || c == '\'').to_owned()));
+            out.push((
+                attr_kind(k),
+                v.trim_matches(|c| c == '"' || c == '\'').to_owned(),
+            ));
         }
         rest = &rest[open + close + 1..];
     }
-    let head = c.split('[').next().unwrap_or(c).split(':').next().unwrap_or(c);
+    let head = c
+        .split('[')
+        .next()
+        .unwrap_or(c)
+        .split(':')
+        .next()
+        .unwrap_or(c);
     let mut kind = None;
     let mut cur = String::new();
     let flush = |kind: Option<char>, cur: &mut String, out: &mut Vec<(Kind, String)>| {
@@ -640,9 +672,16 @@ impl Idf {
         let mut n = 0usize;
         for e in page.elements.iter().filter(|e| e.visible) {
             let mut set: HashSet<String> = HashSet::new();
-            for s in [&e.id, &e.test_id, &e.label, &e.placeholder, &e.alt, &e.title]
-                .into_iter()
-                .flatten()
+            for s in [
+                &e.id,
+                &e.test_id,
+                &e.label,
+                &e.placeholder,
+                &e.alt,
+                &e.title,
+            ]
+            .into_iter()
+            .flatten()
             {
                 set.extend(words(s).into_iter().map(|w| canonical(&w).to_owned()));
             }
@@ -729,14 +768,21 @@ fn single_context(e: &Element, ctx: &Context, multi: bool) -> Option<f64> {
         return None;
     }
     let t = ctx.expected_texts[0].to_lowercase();
-    Some(if e.text.to_lowercase().contains(&t) { 1.0 } else { 0.0 })
+    Some(if e.text.to_lowercase().contains(&t) {
+        1.0
+    } else {
+        0.0
+    })
 }
 
 /// For list locators: the share of expected texts the set holds, and the count.
 fn set_context(page: &Page, set: &[usize], ctx: &Context) -> Option<f64> {
     let mut parts = Vec::new();
     if !ctx.expected_texts.is_empty() {
-        let texts: Vec<String> = set.iter().map(|&i| page.elements[i].text.to_lowercase()).collect();
+        let texts: Vec<String> = set
+            .iter()
+            .map(|&i| page.elements[i].text.to_lowercase())
+            .collect();
         let found = ctx
             .expected_texts
             .iter()
@@ -789,22 +835,40 @@ fn propose(
         })
     };
     let test_id = || e.test_id.clone().map(By::TestId);
-    let label = || e.label.clone().filter(|_| is_control(&e.role)).map(By::Label);
+    let label = || {
+        e.label
+            .clone()
+            .filter(|_| is_control(&e.role))
+            .map(By::Label)
+    };
     let placeholder = || e.placeholder.clone().map(By::Placeholder);
     let text = || (!e.text.is_empty() && e.text.len() <= 80).then(|| By::Text(e.text.clone()));
     let alt = || e.alt.clone().map(By::AltText);
     let title = || e.title.clone().map(By::Title);
     let css_id = || {
         e.id.as_ref()
-            .filter(|id| id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+            .filter(|id| {
+                id.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+            })
             .map(|id| By::Css(format!("#{id}")))
     };
-    let css_class = || {
-        (!e.classes.is_empty()).then(|| By::Css(format!("{}.{}", e.tag, e.classes.join("."))))
-    };
+    let css_class =
+        || (!e.classes.is_empty()).then(|| By::Css(format!("{}.{}", e.tag, e.classes.join("."))));
     let options: Vec<Option<By>> = match &original.by {
-        By::TestId(_) => vec![test_id(), role_name(), label(), placeholder(), text(), css_id()],
-        By::Role { name: None, level: Some(_), .. } => vec![role_level(), role_name(), test_id()],
+        By::TestId(_) => vec![
+            test_id(),
+            role_name(),
+            label(),
+            placeholder(),
+            text(),
+            css_id(),
+        ],
+        By::Role {
+            name: None,
+            level: Some(_),
+            ..
+        } => vec![role_level(), role_name(), test_id()],
         By::Role { .. } => vec![role_name(), test_id(), label(), text()],
         By::Label(_) => vec![label(), placeholder(), role_name(), test_id()],
         By::Placeholder(_) => vec![placeholder(), label(), role_name(), test_id()],
@@ -894,7 +958,10 @@ mod tests {
     fn a_renamed_id_heals_to_a_role_locator() {
         let h = run(
             "page.locator('#add-item')",
-            Context { action: Some(Action::Click), ..Context::default() },
+            Context {
+                action: Some(Action::Click),
+                ..Context::default()
+            },
             DRIFTED,
         );
         assert_eq!(
@@ -911,12 +978,20 @@ mod tests {
             "page.getByTestId('item-row')",
             Context {
                 action: Some(Action::Read),
-                expected_texts: vec!["Blue Widget".into(), "Red Gadget".into(), "Green Sprocket".into()],
+                expected_texts: vec![
+                    "Blue Widget".into(),
+                    "Red Gadget".into(),
+                    "Green Sprocket".into(),
+                ],
                 expected_count: Some(3),
             },
             DRIFTED,
         );
-        assert_eq!(h.replacement.as_deref(), Some("getByTestId('product-row')"), "{h:#?}");
+        assert_eq!(
+            h.replacement.as_deref(),
+            Some("getByTestId('product-row')"),
+            "{h:#?}"
+        );
         assert_eq!(h.candidates[0].matches, 3);
     }
 
@@ -928,7 +1003,10 @@ mod tests {
         );
         let h = run(
             "page.locator('#add-item')",
-            Context { action: Some(Action::Click), ..Context::default() },
+            Context {
+                action: Some(Action::Click),
+                ..Context::default()
+            },
             &html,
         );
         assert!(h.replacement.is_none(), "{h:#?}");
@@ -942,11 +1020,18 @@ mod tests {
         );
         let h = run(
             "page.locator('#add-item')",
-            Context { action: Some(Action::Click), ..Context::default() },
+            Context {
+                action: Some(Action::Click),
+                ..Context::default()
+            },
             &html,
         );
         assert!(h.replacement.is_none(), "{h:#?}");
-        assert!(h.reason.contains("cannot be selected alone") || h.reason.contains("ambiguous"), "{}", h.reason);
+        assert!(
+            h.reason.contains("cannot be selected alone") || h.reason.contains("ambiguous"),
+            "{}",
+            h.reason
+        );
     }
 
     #[test]
@@ -955,9 +1040,16 @@ mod tests {
             <label for="p">Price</label><input id="p" name="price"><button>Save item</button></form></main></body></html>"#;
         let h = run(
             "page.getByLabel('Name')",
-            Context { action: Some(Action::Fill), ..Context::default() },
+            Context {
+                action: Some(Action::Fill),
+                ..Context::default()
+            },
             html,
         );
-        assert_eq!(h.replacement.as_deref(), Some("getByLabel('Title')"), "{h:#?}");
+        assert_eq!(
+            h.replacement.as_deref(),
+            Some("getByLabel('Title')"),
+            "{h:#?}"
+        );
     }
 }

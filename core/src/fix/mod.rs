@@ -7,14 +7,17 @@
 //! the affected tests in a temporary worktree and writes the patch and its
 //! metadata.
 
+pub mod apply;
 pub mod chain;
 pub mod config;
 pub mod dom;
+pub mod edit;
 pub mod guard;
 pub mod locator_heal;
+pub mod metadata;
 pub mod patch;
+pub mod pr_body;
+pub mod prepare;
 pub mod source;
 pub mod trace;
-pub mod edit;
-pub mod metadata;
-pub mod prepare;
+pub mod validate;

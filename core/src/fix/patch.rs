@@ -79,10 +79,23 @@ pub fn render(changes: &[FileChange]) -> String {
         }
         let old = c.old.as_deref().unwrap_or_default();
         let new = c.new.as_deref().unwrap_or_default();
-        let from = if c.old.is_some() { a.as_str() } else { "/dev/null" };
-        let to = if c.new.is_some() { b.as_str() } else { "/dev/null" };
+        let from = if c.old.is_some() {
+            a.as_str()
+        } else {
+            "/dev/null"
+        };
+        let to = if c.new.is_some() {
+            b.as_str()
+        } else {
+            "/dev/null"
+        };
         let text = (!is_binary(old) && !is_binary(new))
-            .then(|| Some((std::str::from_utf8(old).ok()?, std::str::from_utf8(new).ok()?)))
+            .then(|| {
+                Some((
+                    std::str::from_utf8(old).ok()?,
+                    std::str::from_utf8(new).ok()?,
+                ))
+            })
             .flatten();
         match text {
             Some((o, n)) => {
@@ -163,10 +176,17 @@ mod tests {
 
     #[test]
     fn text_binary_new_and_deleted_files_parse_in_libgit2() {
-        let png: Vec<u8> = (0..3000u32).map(|i| (i * 7 % 251) as u8).chain([0u8]).collect();
+        let png: Vec<u8> = (0..3000u32)
+            .map(|i| (i * 7 % 251) as u8)
+            .chain([0u8])
+            .collect();
         let png2: Vec<u8> = png.iter().map(|b| b.wrapping_add(1)).collect();
         let patch = render(&[
-            change("tests/a.spec.ts", Some(b"one\ntwo\nthree\n"), Some(b"one\n2\nthree\n")),
+            change(
+                "tests/a.spec.ts",
+                Some(b"one\ntwo\nthree\n"),
+                Some(b"one\n2\nthree\n"),
+            ),
             change("tests/b.spec.ts", None, Some(b"new\n")),
             change("tests/c.spec.ts", Some(b"gone\n"), None),
             change("tests/snap.png", Some(&png), Some(&png2)),
@@ -197,7 +217,11 @@ mod tests {
         std::fs::write(dir.path().join("tests/a.spec.ts"), "one\ntwo\nthree\n").expect("w");
         std::fs::write(dir.path().join("tests/snap.png"), &png).expect("w");
         let patch = render(&[
-            change("tests/a.spec.ts", Some(b"one\ntwo\nthree\n"), Some(b"one\n2\nthree\n")),
+            change(
+                "tests/a.spec.ts",
+                Some(b"one\ntwo\nthree\n"),
+                Some(b"one\n2\nthree\n"),
+            ),
             change("tests/snap.png", Some(&png), Some(&png2)),
             change("tests/new.png", None, Some(&png)),
         ]);
@@ -211,9 +235,19 @@ mod tests {
         };
         git(&["init", "-q"]);
         let out = git(&["apply", "p.diff"]);
-        assert!(out.status.success(), "{}\n{patch}", String::from_utf8_lossy(&out.stderr));
-        assert_eq!(std::fs::read(dir.path().join("tests/snap.png")).expect("r"), png2);
-        assert_eq!(std::fs::read(dir.path().join("tests/new.png")).expect("r"), png);
+        assert!(
+            out.status.success(),
+            "{}\n{patch}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("tests/snap.png")).expect("r"),
+            png2
+        );
+        assert_eq!(
+            std::fs::read(dir.path().join("tests/new.png")).expect("r"),
+            png
+        );
         assert_eq!(
             std::fs::read_to_string(dir.path().join("tests/a.spec.ts")).expect("r"),
             "one\n2\nthree\n"

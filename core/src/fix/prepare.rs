@@ -9,7 +9,15 @@ use crate::analysis::Analysis;
 use crate::model::{ArtifactKind, AttemptStatus, Bundle, Test};
 
 /// Directories never searched for specs.
-const SKIP_DIRS: &[&str] = &["node_modules", ".git", "target", "test-results", "playwright-report", "bundle", "fix-agent"];
+const SKIP_DIRS: &[&str] = &[
+    "node_modules",
+    ".git",
+    "target",
+    "test-results",
+    "playwright-report",
+    "bundle",
+    "fix-agent",
+];
 
 /// Lines of source kept on each side of a failure.
 const CONTEXT_LINES: u32 = 15;
@@ -38,7 +46,10 @@ pub fn prepare(
             continue;
         }
         let Some(test) = bundle.tests.iter().find(|t| t.id == ins.failure) else {
-            warnings.push(format!("{}: the instruction's failure is not a test of the bundle", ins.failure));
+            warnings.push(format!(
+                "{}: the instruction's failure is not a test of the bundle",
+                ins.failure
+            ));
             continue;
         };
         let error_type = classes
@@ -107,11 +118,18 @@ fn failure_input(
     }
     let find = |kind: ArtifactKind| -> Option<String> {
         failed.iter().rev().find_map(|a| {
-            a.attachments.iter().filter(|x| x.kind == kind).find_map(|x| {
-                let in_bundle = x.artifact.as_ref().map(|p| bundle_dir.join(p)).filter(|p| p.is_file());
-                let original = x.path.as_ref().map(PathBuf::from).filter(|p| p.is_file());
-                in_bundle.or(original).map(|p| p.display().to_string())
-            })
+            a.attachments
+                .iter()
+                .filter(|x| x.kind == kind)
+                .find_map(|x| {
+                    let in_bundle = x
+                        .artifact
+                        .as_ref()
+                        .map(|p| bundle_dir.join(p))
+                        .filter(|p| p.is_file());
+                    let original = x.path.as_ref().map(PathBuf::from).filter(|p| p.is_file());
+                    in_bundle.or(original).map(|p| p.display().to_string())
+                })
         })
     };
     let screenshots = failed
@@ -120,10 +138,11 @@ fn failure_input(
         .filter(|x| x.kind == ArtifactKind::Screenshot)
         .filter_map(|x| x.artifact.clone().or_else(|| x.path.clone()))
         .collect();
-    let page_snapshot = failed
-        .iter()
-        .rev()
-        .find_map(|a| a.error_context.as_ref().and_then(|c| c.page_snapshot.clone()));
+    let page_snapshot = failed.iter().rev().find_map(|a| {
+        a.error_context
+            .as_ref()
+            .and_then(|c| c.page_snapshot.clone())
+    });
     let spec = match resolve_spec(repo, pw_dir, &test.file) {
         Ok(p) => Some(p),
         Err(w) => {
@@ -163,7 +182,9 @@ fn same_file(location: &str, report_file: &str) -> bool {
 pub fn resolve_spec(repo: &Path, pw_dir: &Path, report_file: &str) -> Result<String, String> {
     let want = report_file.replace('\\', "/");
     if want.is_empty() || want.split('/').any(|c| c == "..") {
-        return Err(format!("the report's file name {report_file:?} is not a relative path"));
+        return Err(format!(
+            "the report's file name {report_file:?} is not a relative path"
+        ));
     }
     let base = repo.join(pw_dir);
     let mut found: Vec<String> = Vec::new();
@@ -187,8 +208,16 @@ pub fn resolve_spec(repo: &Path, pw_dir: &Path, report_file: &str) -> Result<Str
         1 => Ok(found.remove(0)),
         0 => Err(format!(
             "no file ending in {want} under {}",
-            if pw_dir.as_os_str().is_empty() { Path::new(".") } else { pw_dir }.display()
+            if pw_dir.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                pw_dir
+            }
+            .display()
         )),
-        n => Err(format!("{n} files end in {want} ({}); the spec is ambiguous", found.join(", "))),
+        n => Err(format!(
+            "{n} files end in {want} ({}); the spec is ambiguous",
+            found.join(", ")
+        )),
     }
 }

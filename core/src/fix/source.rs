@@ -100,7 +100,10 @@ pub fn context_of(stmt: &str, chain_start: usize, chain_end: usize) -> Context {
         ctx.action = Some(Action::Read);
         let close = after.find(')').map_or(after.len(), |i| i + 1);
         let rest = &after[close..];
-        let rest = rest.trim_start().strip_prefix(".not").unwrap_or(rest.trim_start());
+        let rest = rest
+            .trim_start()
+            .strip_prefix(".not")
+            .unwrap_or(rest.trim_start());
         if let Some(m) = rest.strip_prefix('.') {
             let name: String = m.chars().take_while(|c| c.is_alphanumeric()).collect();
             let args_at = chain_end + close + (after[close..].len() - rest.len()) + 1 + name.len();
@@ -279,7 +282,11 @@ test('lists', async ({ page }) => {\n\
     #[test]
     fn statements_span_lines() {
         let (s, e) = statement_at(SPEC, 4).expect("stmt");
-        assert!(SPEC[s..e].trim_start().starts_with("await expect(page.getByTestId"));
+        assert!(
+            SPEC[s..e]
+                .trim_start()
+                .starts_with("await expect(page.getByTestId")
+        );
         assert!(SPEC[s..e].ends_with("]);"));
         assert_eq!(line_of(SPEC, e), 7);
     }
@@ -301,7 +308,10 @@ test('lists', async ({ page }) => {\n\
         assert_eq!(c.expected_count, Some(5));
         let (s, e) = statement_at(SPEC, 10).expect("stmt");
         let c = context_of_use(&SPEC[s..e]);
-        assert_eq!((c.action, c.expected_texts), (Some(Action::Read), vec!["$19.99".to_owned()]));
+        assert_eq!(
+            (c.action, c.expected_texts),
+            (Some(Action::Read), vec!["$19.99".to_owned()])
+        );
     }
 
     #[test]

@@ -141,8 +141,8 @@ struct Resolver<'a> {
 }
 
 const VOID: &[&str] = &[
-    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
-    "source", "track", "wbr",
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
+    "track", "wbr",
 ];
 
 /// A reference is `[[snapshotsAgo, index]]`.
@@ -288,7 +288,9 @@ mod recorded {
         let s = last_snapshot(&path).expect("snapshot");
         assert!(s.url.ends_with("/items"), "{}", s.url);
         let page = crate::fix::dom::Page::parse(&s.html);
-        let rows = page.select_css("[data-testid=product-row]", None).expect("css");
+        let rows = page
+            .select_css("[data-testid=product-row]", None)
+            .expect("css");
         assert_eq!(rows.len(), 5, "{}", s.html);
         assert!(page.select_css("#new-item", None).expect("css").len() == 1);
     }

@@ -1,0 +1,97 @@
+//! The fix-agent end to end: the demo app with its markup drifted, the real
+//! Playwright suite in Chromium, a real git checkout, the compiled `ci-medic fix`,
+//! and `git apply` on the patch it writes.
+
+mod common;
+mod suite;
+
+use std::path::Path;
+use std::process::Command;
+
+use suite::{Workspace, ci_medic, collect_and_classify, failing_run, playwright_cli, run_suite};
+
+fn fix_config(ws: &Workspace, extra: &str) {
+    std::fs::write(
+        ws.dir.join(".ci-medic.toml"),
+        format!(
+            "[fix]\n{extra}\n[fix.playwright]\ncommand = [\"node\", {cli:?}, \"test\"]\nenv = [\"E2E_BASE_URL\"]\n",
+            cli = playwright_cli(),
+        ),
+    )
+    .expect("config");
+}
+
+fn metadata(dir: &Path) -> (serde_json::Value, String) {
+    let input: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("fix-agent/input.json")).expect("input"))
+            .expect("json");
+    let run_id = input["run"]["run_id"].as_str().expect("run id").to_owned();
+    let meta: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(dir.join(format!("fix-agent/metadata-{run_id}.json"))).expect("metadata"),
+    )
+    .expect("json");
+    (meta, run_id)
+}
+
+fn git(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git")
+}
+
+#[test]
+fn selector_drift_is_healed_by_a_validated_patch_that_turns_the_suite_green() {
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
+    let app = ws.app("[faults]\nmarkup_drift = true\n", None);
+    failing_run(&dir, &app.base_url);
+    collect_and_classify(&dir);
+    fix_config(&ws, "");
+    let o = ci_medic(&dir, &["fix"], &[("E2E_BASE_URL", &app.base_url)]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let (meta, run_id) = metadata(&dir);
+    assert_eq!(meta["outcome"], "validated", "{err}\n{meta:#}");
+    assert_eq!(meta["validation"]["passed"], true, "{meta:#}");
+    assert_eq!(meta["risk"], "test-only");
+    let applied: Vec<&serde_json::Value> = meta["edits"]
+        .as_array()
+        .expect("edits")
+        .iter()
+        .filter(|e| e["applied"] == true)
+        .collect();
+    let news: Vec<&str> = applied.iter().filter_map(|e| e["new"].as_str()).collect();
+    assert!(news.contains(&"getByTestId('product-row')"), "{news:?}");
+    assert!(
+        news.contains(&"getByRole('link', { name: 'New item' })"),
+        "{news:?}"
+    );
+    assert!(news.contains(&"getByLabel('Title')"), "{news:?}");
+    for e in &applied {
+        let h = &e["healing"];
+        assert!(
+            h["candidates"].as_array().is_some_and(|c| !c.is_empty()),
+            "{e:#}"
+        );
+        assert!(h["score"].as_f64().is_some_and(|s| s >= 0.5), "{e:#}");
+    }
+    // The patch applies to the checkout with git itself, and the suite is green on it.
+    let patch = dir.join(format!("fix-agent/patch-{run_id}.diff"));
+    let o = git(&dir, &["apply", "--check", patch.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    git2::Diff::from_buffer(&std::fs::read(&patch).expect("patch"))
+        .expect("libgit2 reads the patch");
+    let o = git(&dir, &["apply", patch.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        run_suite(&dir, &app.base_url, "after", &[]),
+        "the suite still fails with the patch applied"
+    );
+    // The validation worktree is gone, and no branch was left behind.
+    let repo = git2::Repository::open(&dir).expect("repo");
+    assert!(repo.worktrees().expect("worktrees").is_empty());
+    assert_eq!(repo.branches(None).expect("branches").count(), 1);
+    drop(app);
+}

@@ -1,0 +1,842 @@
+//! `fix apply`: instructions → edits → guardrails → validation → patch and metadata.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::time::Instant;
+
+use super::config::FixConfig;
+use super::dom::Page;
+use super::edit;
+use super::guard::{self, Decision};
+use super::locator_heal::Thresholds;
+use super::metadata::{
+    Edit, FailureInput, FixInput, FixMetadata, METADATA_SCHEMA, Outcome, PatchInfo, Proposal,
+    Round, Validation,
+};
+use super::patch::{self, FileChange};
+use super::validate::{self, Target, Worktree};
+use crate::analysis::{FixInstruction, FixKind};
+use crate::classify::Classifier;
+use crate::model::{ArtifactKind, AttemptStatus, TestStatus};
+use crate::taxonomy::ErrorType;
+
+/// What `apply` needs besides the input.
+#[derive(Debug)]
+pub struct Setup<'a> {
+    /// The repository root.
+    pub repo: &'a Path,
+    /// Where bundle-relative artifact paths are rooted.
+    pub bundle_dir: &'a Path,
+    /// The `[fix]` table.
+    pub config: &'a FixConfig,
+    /// The output directory (`fix-agent/`), for validation logs.
+    pub out: &'a Path,
+    /// For failures revealed by validation.
+    pub classifier: &'a Classifier,
+    /// When it runs (RFC 3339).
+    pub now: String,
+}
+
+/// The result: the patch text (empty when there is none) and its metadata.
+#[derive(Debug)]
+pub struct Applied {
+    /// The patch.
+    pub patch: String,
+    /// The metadata (patch path and hash filled in by the writer).
+    pub metadata: FixMetadata,
+}
+
+#[derive(Debug, Clone)]
+struct FileState {
+    original: Option<Vec<u8>>,
+    current: Vec<u8>,
+}
+
+struct State<'a> {
+    setup: &'a Setup<'a>,
+    files: BTreeMap<String, FileState>,
+    edits: Vec<Edit>,
+    proposals: Vec<Proposal>,
+    guardrails: Vec<Decision>,
+    targets: Vec<Target>,
+    refresh: Vec<Target>,
+}
+
+/// Turns the input's instructions into a validated patch, or an empty one and the reason.
+pub fn apply(input: &FixInput, setup: &Setup<'_>) -> Applied {
+    let mut st = State {
+        setup,
+        files: BTreeMap::new(),
+        edits: Vec::new(),
+        proposals: Vec::new(),
+        guardrails: Vec::new(),
+        targets: Vec::new(),
+        refresh: Vec::new(),
+    };
+    for ins in &input.instructions {
+        let Some(f) = input.failures.iter().find(|f| f.id == ins.failure) else {
+            continue;
+        };
+        st.instruction(ins, f);
+    }
+    let mut validation = Validation::default();
+    let mut base_sha = None;
+    let has_work = st
+        .files
+        .values()
+        .any(|f| f.original.as_deref() != Some(&f.current[..]))
+        || !st.refresh.is_empty();
+    let caps_ok = |st: &State<'_>| {
+        guard::check_caps(&st.changes(), st.setup.config)
+            .iter()
+            .all(|d| d.ok)
+    };
+    if !has_work {
+        validation.detail = "nothing to validate: no edit was made".into();
+    } else if !caps_ok(&st) {
+        validation.detail = "not run: the patch is over a cap".into();
+    } else if !setup.config.validate {
+        validation.detail = "not run: [fix] validate = false".into();
+    } else {
+        match Worktree::create(setup.repo, setup.config) {
+            Ok(wt) => {
+                base_sha = Some(wt.base.clone());
+                st.validate(&wt, input, &mut validation);
+            }
+            Err(e) => validation.detail = format!("not run: {e}"),
+        }
+    }
+    if base_sha.is_none() {
+        base_sha = git2::Repository::open(setup.repo)
+            .ok()
+            .and_then(|r| r.head().ok()?.target().map(|o| o.to_string()));
+    }
+    st.finish(input, validation, base_sha)
+}
+
+impl State<'_> {
+    fn content(&mut self, path: &str) -> Result<String, String> {
+        if let Some(f) = self.files.get(path) {
+            return String::from_utf8(f.current.clone())
+                .map_err(|_| format!("{path} is not UTF-8 text"));
+        }
+        let bytes =
+            std::fs::read(self.setup.repo.join(path)).map_err(|e| format!("{path}: {e}"))?;
+        let text =
+            String::from_utf8(bytes.clone()).map_err(|_| format!("{path} is not UTF-8 text"))?;
+        self.files.insert(
+            path.to_owned(),
+            FileState {
+                original: Some(bytes.clone()),
+                current: bytes,
+            },
+        );
+        Ok(text)
+    }
+
+    fn allowed(&mut self, path: &str) -> Result<(), String> {
+        match guard::check_path(self.setup.repo, path, self.setup.config) {
+            Ok(d) => {
+                if !self.guardrails.contains(&d) {
+                    self.guardrails.push(d);
+                }
+                Ok(())
+            }
+            Err(d) => {
+                let why = format!("guardrail {}: {}", d.check, d.detail);
+                if !self.guardrails.contains(&d) {
+                    self.guardrails.push(d);
+                }
+                Err(why)
+            }
+        }
+    }
+
+    fn target(&mut self, f: &FailureInput) {
+        let t = Target {
+            file: f.report_file.clone(),
+            line: f.test_line,
+            project: f.project.clone(),
+        };
+        if !self.targets.contains(&t) {
+            self.targets.push(t);
+        }
+    }
+
+    fn instruction(&mut self, ins: &FixInstruction, f: &FailureInput) {
+        let mut e = Edit {
+            kind: ins.kind,
+            failure: f.id.clone(),
+            file: f.spec.clone(),
+            line: f.line,
+            old: ins.old.clone(),
+            new: None,
+            applied: false,
+            reason: String::new(),
+            confidence: ins.confidence,
+            round: 1,
+            healing: None,
+        };
+        if ins.kind == FixKind::ReviewAssertion {
+            self.proposals.push(Proposal {
+                kind: ins.kind,
+                failure: f.id.clone(),
+                file: f.spec.clone(),
+                line: f.line,
+                summary: "the expected value differs from what the page shows; whether the test or the app is right is a person's call, so this is never edited automatically".into(),
+                expected: ins.expected.clone(),
+                received: ins.received.clone(),
+            });
+            return;
+        }
+        if ins.confidence < self.setup.config.min_confidence {
+            e.reason = format!(
+                "the classification's confidence {:.2} is under [fix] min_confidence {:.2}",
+                ins.confidence, self.setup.config.min_confidence
+            );
+            self.edits.push(e);
+            return;
+        }
+        let Some(spec) = f.spec.clone() else {
+            e.reason = "the failing spec was not found in the repository".into();
+            self.edits.push(e);
+            return;
+        };
+        if let Err(why) = self.allowed(&spec) {
+            e.reason = why;
+            self.edits.push(e);
+            return;
+        }
+        let source = match self.content(&spec) {
+            Ok(s) => s,
+            Err(why) => {
+                e.reason = why;
+                self.edits.push(e);
+                return;
+            }
+        };
+        let made = match ins.kind {
+            FixKind::UpdateLocator => {
+                let Some(broken) = ins.old.clone() else {
+                    e.reason = "the analysis names no failing locator".into();
+                    self.edits.push(e);
+                    return;
+                };
+                let (page, from) = page_for(f, self.setup.bundle_dir);
+                let Some(page) = page else {
+                    e.reason = format!("no page to find candidates on: {from}");
+                    self.edits.push(e);
+                    return;
+                };
+                let out = edit::locator(&source, f.line, &broken, &page, self.thresholds());
+                if let Some(h) = &out.healing {
+                    e.confidence =
+                        round(ins.confidence.min(h.score.unwrap_or(0.0).max(0.0)).max(0.0));
+                }
+                e.healing = out.healing.map(|mut h| {
+                    h.reason = format!("{} (candidates from {from})", h.reason);
+                    h
+                });
+                out.made
+            }
+            FixKind::AdjustTimeout => match f.line {
+                Some(line) => edit::timeout(&source, f.test_line, line, &f.message),
+                None => Err("the failing line is unknown".into()),
+            },
+            FixKind::FixTestCode => match f.test_line {
+                Some(l) => edit::missing_await(&source, l),
+                None => Err("the test's line is unknown".into()),
+            }
+            .inspect_err(|why| {
+                self.proposals.push(Proposal {
+                    kind: ins.kind,
+                    failure: f.id.clone(),
+                    file: f.spec.clone(),
+                    line: f.line,
+                    summary: format!("the spec itself looks wrong ({why}); see the evidence"),
+                    expected: None,
+                    received: None,
+                });
+            }),
+            FixKind::RefreshSnapshot => {
+                e.reason =
+                    "the baseline is regenerated with --update-snapshots during validation".into();
+                self.refresh.push(Target {
+                    file: f.report_file.clone(),
+                    line: f.test_line,
+                    project: f.project.clone(),
+                });
+                self.target(f);
+                self.edits.push(e);
+                return;
+            }
+            FixKind::ReviewAssertion => return,
+        };
+        match made {
+            Ok(m) => {
+                e.line = Some(m.line);
+                e.old = Some(m.old.clone());
+                e.new = Some(m.new.clone());
+                e.applied = true;
+                e.reason = match &e.healing {
+                    Some(h) => h.reason.clone(),
+                    None => format!("{} edit at line {}", ins.kind.as_str(), m.line),
+                };
+                if let Some(state) = self.files.get_mut(&spec) {
+                    state.current = m.source.into_bytes();
+                }
+                self.target(f);
+            }
+            Err(why) => e.reason = why,
+        }
+        self.edits.push(e);
+    }
+
+    fn thresholds(&self) -> Thresholds {
+        Thresholds {
+            min_score: self.setup.config.min_score,
+            min_margin: self.setup.config.min_margin,
+        }
+    }
+
+    fn changes(&self) -> Vec<FileChange> {
+        self.files
+            .iter()
+            .filter(|(_, f)| f.original.as_deref() != Some(&f.current[..]))
+            .map(|(p, f)| FileChange {
+                path: p.clone(),
+                old: f.original.clone(),
+                new: Some(f.current.clone()),
+                executable: false,
+            })
+            .collect()
+    }
+
+    fn validate(&mut self, wt: &Worktree, input: &FixInput, v: &mut Validation) {
+        let deadline = Instant::now() + self.setup.config.timeout;
+        let out = self.setup.out.join("validation");
+        for (path, f) in &self.files {
+            if f.original.as_deref() != Some(&f.current[..])
+                && let Err(e) = wt.write(path, &f.current)
+            {
+                v.detail = format!("not run: {e}");
+                return;
+            }
+        }
+        v.ran = true;
+        if !self.refresh.is_empty() {
+            let refresh = self.refresh.clone();
+            let r = validate::run(
+                wt,
+                self.setup.config,
+                &refresh,
+                &out.join("update-snapshots"),
+                &["--update-snapshots"],
+                deadline,
+            );
+            let changed = wt.changed().unwrap_or_default();
+            let mut n = 0;
+            for rel in changed {
+                if self.files.contains_key(&rel) || !is_snapshot_file(&rel) {
+                    continue;
+                }
+                if let Err(why) = self.allowed(&rel) {
+                    self.note_refresh(&format!("{rel}: {why}"), false);
+                    continue;
+                }
+                let Ok(bytes) = std::fs::read(wt.path.join(&rel)) else {
+                    continue;
+                };
+                let original = wt.head_content(&rel);
+                self.files.insert(
+                    rel.clone(),
+                    FileState {
+                        original,
+                        current: bytes,
+                    },
+                );
+                n += 1;
+                self.note_refresh(&format!("regenerated {rel}"), true);
+            }
+            if n == 0 {
+                self.note_refresh(
+                    &format!(
+                        "--update-snapshots changed no baseline (exit {})",
+                        r.exit_code.map_or("none".into(), |c| c.to_string())
+                    ),
+                    false,
+                );
+            }
+        }
+        v.tests = self
+            .targets
+            .iter()
+            .map(|t| format!("{}:{} [{}]", t.file, t.line.unwrap_or(0), t.project))
+            .collect();
+        let max = self.setup.config.max_rounds.max(1);
+        for round in 1..=max {
+            let dir = out.join(format!("round-{round}"));
+            let targets = self.targets.clone();
+            let r = validate::run(wt, self.setup.config, &targets, &dir, &[], deadline);
+            let failed: Vec<&crate::model::Test> = r
+                .tests
+                .iter()
+                .filter(|t| matches!(t.status, TestStatus::Unexpected | TestStatus::Flaky))
+                .collect();
+            v.rounds.push(Round {
+                round,
+                command: r.command.clone(),
+                exit_code: r.exit_code,
+                timed_out: r.timed_out,
+                passed: r
+                    .tests
+                    .iter()
+                    .filter(|t| t.status == TestStatus::Expected)
+                    .count(),
+                failed: failed
+                    .iter()
+                    .map(|t| {
+                        let first = t
+                            .attempts
+                            .iter()
+                            .flat_map(|a| a.errors.iter())
+                            .next()
+                            .map(|e| e.message.lines().next().unwrap_or_default().to_owned())
+                            .unwrap_or_default();
+                        format!("{} — {first}", t.title_path.join(" › "))
+                    })
+                    .collect(),
+                duration_ms: r.duration.as_millis() as u64,
+                log: dir
+                    .join("playwright.log")
+                    .strip_prefix(self.setup.out)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            });
+            if r.passed() {
+                v.passed = Some(true);
+                v.detail =
+                    format!("the affected tests pass with the patch (round {round} of {max})");
+                return;
+            }
+            if let Some(e) = &r.report_error {
+                v.passed = Some(false);
+                v.detail = format!("the rerun gave no results: {e}");
+                return;
+            }
+            if r.timed_out {
+                v.passed = Some(false);
+                v.detail = "the rerun hit [fix] timeout".into();
+                return;
+            }
+            // A fixed locator can reveal the next broken one in the same test.
+            let mut healed = 0;
+            if round < max {
+                for t in failed {
+                    healed += self.heal_revealed(t, input, wt, round + 1);
+                }
+            }
+            if healed == 0 {
+                v.passed = Some(false);
+                v.detail = format!(
+                    "{} affected test(s) still fail with the patch (round {round})",
+                    v.rounds.last().map_or(0, |r| r.failed.len())
+                );
+                return;
+            }
+        }
+        v.passed = Some(false);
+        v.detail = format!("still failing after {max} round(s)");
+    }
+
+    fn note_refresh(&mut self, reason: &str, applied: bool) {
+        if let Some(e) = self
+            .edits
+            .iter_mut()
+            .rev()
+            .find(|e| e.kind == FixKind::RefreshSnapshot)
+        {
+            if applied {
+                e.applied = true;
+                e.reason = reason.to_owned();
+            } else if !e.applied {
+                e.reason = reason.to_owned();
+            }
+        }
+    }
+
+    /// Heals a selector_drift failure of a validation round; returns 1 when it made an edit.
+    fn heal_revealed(
+        &mut self,
+        t: &crate::model::Test,
+        input: &FixInput,
+        wt: &Worktree,
+        round: u32,
+    ) -> usize {
+        let Some(f) = input
+            .failures
+            .iter()
+            .find(|f| f.report_file == t.file && f.project == t.project && f.title == t.title_path)
+            .or_else(|| input.failures.iter().find(|f| f.report_file == t.file))
+        else {
+            tracing::debug!(file = %t.file, "validation failure of a test the input does not know");
+            return 0;
+        };
+        let Some(spec) = f.spec.clone() else { return 0 };
+        let Some(attempt) = t
+            .attempts
+            .iter()
+            .rev()
+            .find(|a| !matches!(a.status, AttemptStatus::Passed | AttemptStatus::Skipped))
+        else {
+            return 0;
+        };
+        // A test timeout is reported twice: the bare timeout, then the step with its call log.
+        let Some(err) = attempt
+            .errors
+            .iter()
+            .find(|e| !e.call_log.is_empty())
+            .or(attempt.errors.first())
+        else {
+            return 0;
+        };
+        let text = attempt
+            .errors
+            .iter()
+            .map(|e| format!("{}\nCall log:\n{}", e.message, e.call_log.join("\n")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let (doc, verdict) = self.setup.classifier.classify_text(&text);
+        // One rerun has no retries or history: a locator that never resolved in a
+        // test already diagnosed as selector drift reads as a timeout here.
+        let drift = verdict.error_type == ErrorType::SelectorDrift
+            || (f.error_type == ErrorType::SelectorDrift
+                && matches!(
+                    verdict.error_type,
+                    ErrorType::TimeoutFlaky | ErrorType::Unknown
+                ));
+        if !drift {
+            tracing::debug!(test = %t.title_path.join(" › "), error_type = verdict.error_type.as_str(), "validation failure is not selector drift");
+            return 0;
+        }
+        let Some(broken) = doc
+            .unresolved_locator
+            .clone()
+            .or_else(|| unresolved(&attempt.errors))
+        else {
+            tracing::debug!(test = %t.title_path.join(" › "), "validation failure names no unresolved locator");
+            return 0;
+        };
+        let trace = attempt
+            .attachments
+            .iter()
+            .filter(|a| a.kind == ArtifactKind::Trace || a.name == "trace")
+            .find_map(|a| a.path.clone());
+        let page = trace
+            .as_deref()
+            .and_then(|p| super::trace::last_snapshot(Path::new(p)).ok())
+            .map(|s| Page::parse(&s.html));
+        let line = attempt
+            .errors
+            .iter()
+            .find_map(|e| e.location.as_ref())
+            .or(err.location.as_ref())
+            .map(|l| l.line);
+        let mut e = Edit {
+            kind: FixKind::UpdateLocator,
+            failure: f.id.clone(),
+            file: Some(spec.clone()),
+            line,
+            old: Some(broken.clone()),
+            new: None,
+            applied: false,
+            reason: String::new(),
+            confidence: verdict.confidence,
+            round,
+            healing: None,
+        };
+        let Some(page) = page else {
+            e.reason = format!(
+                "revealed in validation round {}; the rerun left no trace to find candidates in",
+                round - 1
+            );
+            self.edits.push(e);
+            return 0;
+        };
+        let Ok(source) = self.content(&spec) else {
+            return 0;
+        };
+        let out = edit::locator(&source, line, &broken, &page, self.thresholds());
+        e.healing = out.healing;
+        if let Some(h) = &e.healing {
+            e.confidence = round3(verdict.confidence.min(h.score.unwrap_or(0.0)));
+        }
+        let made = match out.made {
+            Ok(m) => m,
+            Err(why) => {
+                e.reason = format!("revealed in validation round {}: {why}", round - 1);
+                self.edits.push(e);
+                return 0;
+            }
+        };
+        if wt.write(&spec, made.source.as_bytes()).is_err() {
+            return 0;
+        }
+        e.line = Some(made.line);
+        e.old = Some(made.old.clone());
+        e.new = Some(made.new.clone());
+        e.applied = true;
+        e.reason = format!(
+            "revealed in validation round {}: {}",
+            round - 1,
+            e.healing
+                .as_ref()
+                .map_or(String::new(), |h| h.reason.clone())
+        );
+        if let Some(state) = self.files.get_mut(&spec) {
+            state.current = made.source.into_bytes();
+        }
+        self.edits.push(e);
+        1
+    }
+
+    fn finish(
+        mut self,
+        input: &FixInput,
+        validation: Validation,
+        base_sha: Option<String>,
+    ) -> Applied {
+        let changes = self.changes();
+        let caps = guard::check_caps(&changes, self.setup.config);
+        let over = caps.iter().find(|d| !d.ok).cloned();
+        self.guardrails.extend(caps);
+        let run_id = input.run.run_id.clone();
+        let (patch, outcome, reason) = if let Some(d) = over {
+            for e in &mut self.edits {
+                if e.applied {
+                    e.applied = false;
+                    e.reason = format!("dropped: the patch is over a cap ({})", d.detail);
+                }
+            }
+            (
+                String::new(),
+                Outcome::NoPatch,
+                format!("no patch: {} ({})", d.check, d.detail),
+            )
+        } else if changes.is_empty() {
+            let why = self
+                .edits
+                .iter()
+                .map(|e| format!("{}: {}", e.kind.as_str(), e.reason))
+                .next()
+                .unwrap_or_else(|| "no fix instruction calls for an edit".into());
+            (String::new(), Outcome::NoPatch, format!("no patch: {why}"))
+        } else {
+            let patch = patch::render(&changes);
+            match validation.passed {
+                Some(true) => (patch, Outcome::Validated, validation.detail.clone()),
+                _ => (
+                    patch,
+                    Outcome::NeedsManualReview,
+                    format!("needs manual review: validation {}", validation.detail),
+                ),
+            }
+        };
+        let applied: Vec<&Edit> = self.edits.iter().filter(|e| e.applied).collect();
+        let confidence = applied.iter().map(|e| e.confidence).reduce(f64::min);
+        let risk = if changes.iter().all(|c| is_test_file(&c.path)) {
+            "test-only"
+        } else {
+            "app-code"
+        };
+        let files: Vec<String> = changes.iter().map(|c| c.path.clone()).collect();
+        let changed_lines = changes.iter().map(FileChange::changed_lines).sum();
+        let short: Vec<String> = files
+            .iter()
+            .map(|f| f.rsplit('/').next().unwrap_or(f).to_owned())
+            .collect();
+        let title = summary_title(&applied, &short);
+        let branch = format!("{}{}", self.setup.config.branch_prefix, sanitize(&run_id));
+        let mut commit = format!("{title}\n\n");
+        for e in &applied {
+            let _ = writeln!(
+                commit,
+                "- {} {}:{}: {} -> {}",
+                e.kind.as_str(),
+                e.file.as_deref().unwrap_or("?"),
+                e.line.unwrap_or(0),
+                e.old.as_deref().unwrap_or(""),
+                e.new.as_deref().unwrap_or("(regenerated)")
+            );
+        }
+        if let Some(url) = &input.run.run_url {
+            let _ = write!(commit, "\nFrom failing run {url}\n");
+        }
+        let needs = outcome != Outcome::Validated;
+        let mut metadata = FixMetadata {
+            schema: METADATA_SCHEMA.to_owned(),
+            run_id,
+            generated_at: self.setup.now.clone(),
+            base_sha,
+            outcome,
+            needs_manual_review: needs,
+            reason,
+            patch: PatchInfo {
+                path: String::new(),
+                files,
+                changed_lines,
+                sha256: String::new(),
+            },
+            edits: self.edits,
+            proposals: self.proposals,
+            guardrails: self.guardrails,
+            validation,
+            risk: risk.into(),
+            confidence,
+            branch,
+            commit_message: commit,
+            pr_title: format!("ci-medic: {title}"),
+            pr_body: String::new(),
+        };
+        metadata.pr_body = super::pr_body::render(&metadata, input);
+        Applied { patch, metadata }
+    }
+}
+
+fn summary_title(applied: &[&Edit], files: &[String]) -> String {
+    if applied.is_empty() {
+        return "no change".into();
+    }
+    let count = |k: FixKind| applied.iter().filter(|e| e.kind == k).count();
+    let mut parts = Vec::new();
+    for (k, one, many) in [
+        (FixKind::UpdateLocator, "heal 1 locator", "heal {} locators"),
+        (
+            FixKind::RefreshSnapshot,
+            "refresh 1 snapshot baseline",
+            "refresh {} snapshot baselines",
+        ),
+        (
+            FixKind::AdjustTimeout,
+            "adjust 1 timeout",
+            "adjust {} timeouts",
+        ),
+        (
+            FixKind::FixTestCode,
+            "add a missing await",
+            "fix {} test code issues",
+        ),
+    ] {
+        match count(k) {
+            0 => {}
+            1 => parts.push(one.to_owned()),
+            n => parts.push(many.replace("{}", &n.to_string())),
+        }
+    }
+    let mut files = files.to_vec();
+    files.dedup();
+    format!("{} in {}", parts.join(", "), files.join(", "))
+}
+
+fn round(x: f64) -> f64 {
+    round3(x)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn sanitize(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn is_snapshot_file(rel: &str) -> bool {
+    rel.contains("-snapshots/")
+        || rel.contains("__screenshots__/")
+        || rel.contains("__snapshots__/")
+}
+
+/// Test code, fixtures and baselines (the patch touches no application code).
+fn is_test_file(rel: &str) -> bool {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    name.contains(".spec.")
+        || name.contains(".test.")
+        || is_snapshot_file(rel)
+        || rel
+            .split('/')
+            .any(|c| matches!(c, "tests" | "test" | "e2e" | "__tests__"))
+}
+
+/// The locator a call log waited for and never found (no `resolved to` after it).
+fn unresolved(errors: &[crate::model::ErrorInfo]) -> Option<String> {
+    for e in errors {
+        let log: Vec<&str> = e
+            .call_log
+            .iter()
+            .map(|l| l.trim().trim_start_matches("- ").trim())
+            .collect();
+        if log
+            .iter()
+            .any(|l| l.contains("resolved to") && !l.contains("resolved to 0 elements"))
+        {
+            continue;
+        }
+        if let Some(w) = log
+            .iter()
+            .rev()
+            .find_map(|l| l.strip_prefix("waiting for "))
+            && super::chain::Chain::parse(w).is_some()
+        {
+            return Some(w.to_owned());
+        }
+    }
+    None
+}
+
+/// The page the failing locator looked at: the trace's DOM snapshot when there
+/// is a trace, else the error-context ARIA snapshot; with where it came from.
+pub fn page_for(f: &FailureInput, bundle_dir: &Path) -> (Option<Page>, String) {
+    if let Some(t) = &f.trace {
+        let p = if Path::new(t).is_absolute() {
+            Path::new(t).to_owned()
+        } else {
+            bundle_dir.join(t)
+        };
+        match super::trace::last_snapshot(&p) {
+            Ok(s) => {
+                return (
+                    Some(Page::parse(&s.html)),
+                    format!("the trace's DOM snapshot of {}", s.url),
+                );
+            }
+            Err(e) => {
+                if let Some(a) = &f.page_snapshot {
+                    return (
+                        Some(edit::aria_page(a)),
+                        format!("the error-context ARIA snapshot ({e})"),
+                    );
+                }
+                return (None, e.to_string());
+            }
+        }
+    }
+    match &f.page_snapshot {
+        Some(a) => (
+            Some(edit::aria_page(a)),
+            "the error-context ARIA snapshot (no trace)".into(),
+        ),
+        None => (
+            None,
+            "the failure has neither a trace nor an error-context page snapshot".into(),
+        ),
+    }
+}

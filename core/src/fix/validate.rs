@@ -1,0 +1,297 @@
+//! Validation: the patch applied in a temporary git worktree of HEAD, the
+//! affected tests rerun there with Playwright, their results read back.
+//!
+//! The worktree shares the repository's objects, not its untracked files, so
+//! `node_modules` directories (and `[fix] link` paths) are symlinked in.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use git2::{Repository, WorktreeAddOptions, WorktreePruneOptions};
+
+use super::config::FixConfig;
+use crate::heal::process::{self, Spec};
+use crate::model::{Test, TestStatus};
+
+/// A temporary worktree, removed (and pruned from the repository) on drop.
+#[derive(Debug)]
+pub struct Worktree {
+    repo_root: PathBuf,
+    name: String,
+    dir: Option<tempfile::TempDir>,
+    /// The checkout.
+    pub path: PathBuf,
+    /// The commit it checks out.
+    pub base: String,
+}
+
+impl Worktree {
+    /// Adds a worktree of HEAD and links the untracked directories tests need.
+    pub fn create(repo_root: &Path, config: &FixConfig) -> Result<Worktree, String> {
+        let repo_root = &repo_root
+            .canonicalize()
+            .map_err(|e| format!("{}: {e}", repo_root.display()))?;
+        let repo = Repository::open(repo_root).map_err(|e| {
+            format!(
+                "{}: not a git repository: {}",
+                repo_root.display(),
+                e.message()
+            )
+        })?;
+        let head = repo
+            .head()
+            .and_then(|h| h.peel_to_commit())
+            .map_err(|e| format!("the repository has no HEAD commit: {}", e.message()))?;
+        let dir = tempfile::Builder::new()
+            .prefix("ci-medic-fix-")
+            .tempdir()
+            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+        let name = dir
+            .path()
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "ci-medic-fix".into());
+        let path = dir.path().join("checkout");
+        // libgit2 checks a worktree out on a branch: a temporary one at HEAD,
+        // deleted with the worktree.
+        let branch = repo
+            .branch(&name, &head, false)
+            .map_err(|e| format!("cannot create the temporary branch {name}: {}", e.message()))?;
+        let mut opts = WorktreeAddOptions::new();
+        opts.reference(Some(branch.get()));
+        if let Err(e) = repo.worktree(&name, &path, Some(&opts)) {
+            if let Ok(mut b) = repo.find_branch(&name, git2::BranchType::Local) {
+                let _ = b.delete();
+            }
+            return Err(format!("cannot add a worktree: {}", e.message()));
+        }
+        let wt = Worktree {
+            repo_root: repo_root.to_owned(),
+            name,
+            dir: Some(dir),
+            path,
+            base: head.id().to_string(),
+        };
+        wt.link(config)?;
+        Ok(wt)
+    }
+
+    fn link(&self, config: &FixConfig) -> Result<(), String> {
+        let mut links: Vec<PathBuf> = config.link.clone();
+        // node_modules from the root down to the Playwright directory.
+        let mut dir = PathBuf::new();
+        links.push(PathBuf::from("node_modules"));
+        for c in config.playwright.cwd.components() {
+            if !matches!(c, std::path::Component::Normal(_)) {
+                continue;
+            }
+            dir.push(c);
+            links.push(dir.join("node_modules"));
+        }
+        for rel in links {
+            let from = self.repo_root.join(&rel);
+            let to = self.path.join(&rel);
+            if !from.exists() || to.symlink_metadata().is_ok() {
+                continue;
+            }
+            if let Some(parent) = to.parent() {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| format!("{}: {e}", parent.display()))?;
+            }
+            std::os::unix::fs::symlink(&from, &to)
+                .map_err(|e| format!("linking {}: {e}", rel.display()))?;
+        }
+        Ok(())
+    }
+
+    /// Writes `content` at `rel` in the worktree.
+    pub fn write(&self, rel: &str, content: &[u8]) -> Result<(), String> {
+        let p = self.path.join(rel);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&p, content).map_err(|e| format!("{}: {e}", p.display()))
+    }
+
+    /// Files that differ from HEAD in the worktree (changed or new), relative paths.
+    pub fn changed(&self) -> Result<Vec<String>, String> {
+        let repo = Repository::open(&self.path).map_err(|e| e.message().to_owned())?;
+        let mut opts = git2::StatusOptions::new();
+        opts.include_untracked(true)
+            .recurse_untracked_dirs(true)
+            .include_ignored(false);
+        let statuses = repo
+            .statuses(Some(&mut opts))
+            .map_err(|e| e.message().to_owned())?;
+        Ok(statuses
+            .iter()
+            .filter(|s| !s.status().is_ignored())
+            .filter_map(|s| s.path().map(str::to_owned))
+            .collect())
+    }
+
+    /// The content of `rel` at HEAD (`None`: not tracked).
+    pub fn head_content(&self, rel: &str) -> Option<Vec<u8>> {
+        let repo = Repository::open(&self.path).ok()?;
+        let tree = repo.head().ok()?.peel_to_tree().ok()?;
+        let entry = tree.get_path(Path::new(rel)).ok()?;
+        let blob = repo.find_blob(entry.id()).ok()?;
+        Some(blob.content().to_vec())
+    }
+}
+
+impl Drop for Worktree {
+    fn drop(&mut self) {
+        drop(self.dir.take());
+        if let Ok(repo) = Repository::open(&self.repo_root) {
+            if let Ok(wt) = repo.find_worktree(&self.name) {
+                let _ = wt.prune(Some(
+                    WorktreePruneOptions::new().valid(true).working_tree(true),
+                ));
+            }
+            if let Ok(mut b) = repo.find_branch(&self.name, git2::BranchType::Local) {
+                let _ = b.delete();
+            }
+        }
+    }
+}
+
+/// One test to rerun.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The report's file name (relative to the test directory).
+    pub file: String,
+    /// The test's line.
+    pub line: Option<u32>,
+    /// Its project.
+    pub project: String,
+}
+
+/// What a run gave.
+#[derive(Debug)]
+pub struct RunResult {
+    /// The command.
+    pub command: Vec<String>,
+    /// Exit code.
+    pub exit_code: Option<i32>,
+    /// Whether it hit the limit.
+    pub timed_out: bool,
+    /// Duration.
+    pub duration: Duration,
+    /// Tests from its JSON report (empty when there is none).
+    pub tests: Vec<Test>,
+    /// Why there is no report, when there is none.
+    pub report_error: Option<String>,
+}
+
+impl RunResult {
+    /// Whether every selected test passed.
+    pub fn passed(&self) -> bool {
+        !self.tests.is_empty()
+            && self.report_error.is_none()
+            && self.exit_code == Some(0)
+            && self
+                .tests
+                .iter()
+                .all(|t| matches!(t.status, TestStatus::Expected | TestStatus::Skipped))
+    }
+}
+
+/// Runs `targets` in the worktree; `extra` adds flags (`--update-snapshots`).
+pub fn run(
+    wt: &Worktree,
+    config: &FixConfig,
+    targets: &[Target],
+    out: &Path,
+    extra: &[&str],
+    deadline: Instant,
+) -> RunResult {
+    let pw = &config.playwright;
+    // Playwright runs in the worktree: every path it is given must be absolute.
+    let out_abs;
+    let out = if out.is_absolute() {
+        out
+    } else {
+        out_abs = std::env::current_dir()
+            .map(|d| d.join(out))
+            .unwrap_or_else(|_| out.to_owned());
+        &out_abs
+    };
+    let mut args: Vec<String> = pw.command[1..].to_vec();
+    let mut seen = std::collections::BTreeSet::new();
+    for t in targets {
+        let a = match t.line {
+            Some(l) => format!("{}:{l}", t.file),
+            None => t.file.clone(),
+        };
+        if seen.insert(a.clone()) {
+            args.push(a);
+        }
+    }
+    let projects: std::collections::BTreeSet<&str> = targets
+        .iter()
+        .map(|t| t.project.as_str())
+        .filter(|p| !p.is_empty())
+        .collect();
+    for p in projects {
+        args.push(format!("--project={p}"));
+    }
+    let mut reporters = pw.reporters.clone();
+    if !reporters.iter().any(|r| r == "json") {
+        reporters.push("json".into());
+    }
+    args.push(format!("--reporter={}", reporters.join(",")));
+    args.push(format!("--output={}", out.join("test-results").display()));
+    args.push("--retries=0".into());
+    args.push("--trace=retain-on-failure".into());
+    args.extend(extra.iter().map(|s| (*s).to_owned()));
+    let results = out.join("results.json");
+    let _ = std::fs::create_dir_all(out);
+    let _ = std::fs::remove_file(&results);
+    let spec = Spec {
+        program: pw.command[0].clone(),
+        args: args.clone(),
+        cwd: wt.path.join(&pw.cwd),
+        env: pw.env.clone(),
+        set: vec![(
+            "PLAYWRIGHT_JSON_OUTPUT_NAME".into(),
+            results.display().to_string(),
+        )],
+        timeout: deadline.saturating_duration_since(Instant::now()),
+        log: out.join("playwright.log"),
+    };
+    let mut command = vec![pw.command[0].clone()];
+    command.extend(args);
+    let started = Instant::now();
+    let outcome = process::run(&spec, deadline);
+    let (exit_code, timed_out) = match &outcome {
+        Ok(o) => (o.exit_code, o.timed_out),
+        Err(_) => (None, false),
+    };
+    let (tests, report_error) = match (&outcome, std::fs::read(&results)) {
+        (Err(e), _) => (
+            Vec::new(),
+            Some(format!("{} could not start: {e}", pw.command[0])),
+        ),
+        (_, Ok(bytes)) => match crate::playwright::json::parse(&results, &bytes) {
+            Ok(run) => (run.tests, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        },
+        (_, Err(_)) => (
+            Vec::new(),
+            Some(format!(
+                "no JSON report at {} (see {})",
+                results.display(),
+                spec.log.display()
+            )),
+        ),
+    };
+    RunResult {
+        command,
+        exit_code,
+        timed_out,
+        duration: started.elapsed(),
+        tests,
+        report_error,
+    }
+}
