@@ -66,3 +66,15 @@ fn committed_heal_schemas_match_the_model() {
     );
     check("smoke.v1.json", ci_medic_core::heal::smoke::smoke_schema());
 }
+
+#[test]
+fn committed_fix_schemas_match_the_model() {
+    check(
+        "fix-input.v1.json",
+        ci_medic_core::fix::metadata::input_schema(),
+    );
+    check(
+        "fix-metadata.v1.json",
+        ci_medic_core::fix::metadata::metadata_schema(),
+    );
+}

@@ -193,7 +193,9 @@ pub fn resolve_spec(repo: &Path, pw_dir: &Path, report_file: &str) -> Result<Str
         .into_iter()
         .filter_entry(|e| !SKIP_DIRS.contains(&e.file_name().to_string_lossy().as_ref()));
     for entry in walker.flatten() {
-        if !entry.file_type().is_file() {
+        // A linked spec is found too; the guardrails decide whether it may be written.
+        let ft = entry.file_type();
+        if !(ft.is_file() || (ft.is_symlink() && entry.path().is_file())) {
             continue;
         }
         let Ok(rel) = entry.path().strip_prefix(repo) else {

@@ -1,0 +1,382 @@
+//! `ci-medic fix` on the recorded selector-drift run: the compiled binary, a real
+//! git checkout of the suite's specs, the run's real traces; no browser (the
+//! validation rerun is off, or has nothing to run). Guardrails, refusals and bad
+//! input, each with its reason in the metadata.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("repo")
+}
+
+fn ci_medic(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ci-medic"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("run ci-medic")
+}
+
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .expect("json")
+}
+
+/// A checkout of the suite's specs, the recorded run collected and classified.
+struct Checkout {
+    dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Checkout {
+    fn new() -> Checkout {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("repo");
+        std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+        for e in std::fs::read_dir(repo().join("fixtures/e2e/tests"))
+            .expect("tests")
+            .flatten()
+        {
+            if e.path().is_file() {
+                std::fs::copy(e.path(), dir.join("tests").join(e.file_name())).expect("copy");
+            }
+        }
+        std::fs::write(
+            dir.join(".gitignore"),
+            "bundle/\nfix-agent/\nanalysis.json\n",
+        )
+        .expect("ignore");
+        common::commit_all(&dir);
+        let run = repo().join("fixtures/runs/selector_drift");
+        let o = ci_medic(
+            &dir,
+            &[
+                "collect",
+                "--dir",
+                run.to_str().expect("path"),
+                "--out",
+                "bundle",
+            ],
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let o = ci_medic(&dir, &["classify", "bundle"]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Checkout { dir, _tmp: tmp }
+    }
+
+    fn config(&self, fix: &str) {
+        std::fs::write(self.dir.join(".ci-medic.toml"), format!("[fix]\n{fix}\n")).expect("config");
+    }
+
+    fn fix(&self, args: &[&str]) -> (serde_json::Value, String) {
+        let o = ci_medic(&self.dir, args);
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert!(o.status.success(), "{err}");
+        (self.metadata(), err)
+    }
+
+    fn run_id(&self) -> String {
+        read_json(&self.dir.join("fix-agent/input.json"))["run"]["run_id"]
+            .as_str()
+            .expect("run id")
+            .to_owned()
+    }
+
+    fn metadata(&self) -> serde_json::Value {
+        read_json(
+            &self
+                .dir
+                .join(format!("fix-agent/metadata-{}.json", self.run_id())),
+        )
+    }
+
+    fn patch(&self) -> String {
+        std::fs::read_to_string(
+            self.dir
+                .join(format!("fix-agent/patch-{}.diff", self.run_id())),
+        )
+        .expect("patch")
+    }
+
+    fn edit_for(&self, meta: &serde_json::Value, spec: &str) -> serde_json::Value {
+        meta["edits"]
+            .as_array()
+            .expect("edits")
+            .iter()
+            .find(|e| e["file"] == spec)
+            .unwrap_or_else(|| panic!("no edit for {spec}: {meta:#}"))
+            .clone()
+    }
+}
+
+fn validate(schema: &str, doc: &serde_json::Value) {
+    let schema = read_json(&repo().join("schemas").join(schema));
+    let v = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = v
+        .iter_errors(doc)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[test]
+fn the_recorded_drift_heals_to_a_patch_git_applies_flagged_for_review_without_validation() {
+    let c = Checkout::new();
+    c.config("");
+    let (meta, _) = c.fix(&["fix", "--no-validate"]);
+    assert_eq!(meta["outcome"], "needs_manual_review", "{meta:#}");
+    assert_eq!(meta["needs_manual_review"], true);
+    assert_eq!(meta["validation"]["ran"], false);
+    let rows = c.edit_for(&meta, "tests/items.spec.ts");
+    assert_eq!(rows["new"], "getByTestId('product-row')", "{rows:#}");
+    let link = c.edit_for(&meta, "tests/item-form.spec.ts");
+    assert_eq!(
+        link["new"], "getByRole('link', { name: 'New item' })",
+        "{link:#}"
+    );
+    // Every candidate is recorded with its features; the winner leads by the margin.
+    let cands = link["healing"]["candidates"]
+        .as_array()
+        .expect("candidates");
+    assert!(cands.len() >= 2);
+    assert!(
+        cands[0]["score"].as_f64().expect("score") - cands[1]["score"].as_f64().expect("score")
+            >= 0.1
+    );
+    assert!(cands[0]["features"]["identity"].as_f64().is_some());
+    assert!(
+        meta["pr_body"]
+            .as_str()
+            .expect("body")
+            .contains("### What changed")
+    );
+    assert!(
+        meta["branch"]
+            .as_str()
+            .expect("branch")
+            .starts_with("ci-medic/fix-")
+    );
+    let patch = c.patch();
+    assert!(
+        patch.starts_with("diff --git a/tests/item-form.spec.ts b/tests/item-form.spec.ts\n"),
+        "{patch}"
+    );
+    assert!(patch.contains("-  await page.locator('#add-item').click();\n+  await page.getByRole('link', { name: 'New item' }).click();\n"), "{patch}");
+    let o = Command::new("git")
+        .args([
+            "apply",
+            "--check",
+            &format!("fix-agent/patch-{}.diff", c.run_id()),
+        ])
+        .current_dir(&c.dir)
+        .output()
+        .expect("git");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The contracts hold on real output.
+    validate("fix-metadata.v1.json", &meta);
+    validate(
+        "fix-input.v1.json",
+        &read_json(&c.dir.join("fix-agent/input.json")),
+    );
+    // The checkout itself is untouched.
+    let status = Command::new("git")
+        .args(["status", "--porcelain"])
+        .current_dir(&c.dir)
+        .output()
+        .expect("git");
+    assert_eq!(
+        String::from_utf8_lossy(&status.stdout),
+        "?? .ci-medic.toml\n"
+    );
+}
+
+#[test]
+fn a_path_outside_the_allowlist_gets_no_edit_and_says_so() {
+    let c = Checkout::new();
+    c.config("allow = [\"e2e/**\"]");
+    let (meta, _) = c.fix(&["fix", "--no-validate"]);
+    assert_eq!(meta["outcome"], "no_patch", "{meta:#}");
+    let e = c.edit_for(&meta, "tests/items.spec.ts");
+    assert_eq!(e["applied"], false);
+    assert!(
+        e["reason"]
+            .as_str()
+            .expect("reason")
+            .starts_with("guardrail allowlist"),
+        "{e:#}"
+    );
+    let g = meta["guardrails"].as_array().expect("guardrails");
+    assert!(
+        g.iter().any(|d| d["check"] == "allowlist"
+            && d["ok"] == false
+            && d["path"] == "tests/items.spec.ts"),
+        "{g:#?}"
+    );
+    assert_eq!(c.patch(), "");
+}
+
+#[test]
+fn a_patch_over_the_line_cap_is_dropped_whole() {
+    let c = Checkout::new();
+    c.config("max_changed_lines = 3");
+    let (meta, _) = c.fix(&["fix", "--no-validate"]);
+    assert_eq!(meta["outcome"], "no_patch", "{meta:#}");
+    assert!(
+        meta["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("max_changed_lines"),
+        "{meta:#}"
+    );
+    assert!(
+        meta["edits"]
+            .as_array()
+            .expect("edits")
+            .iter()
+            .all(|e| e["applied"] == false)
+    );
+    assert!(
+        meta["edits"][0]["reason"]
+            .as_str()
+            .expect("r")
+            .starts_with("dropped: the patch is over a cap")
+    );
+    assert_eq!(c.patch(), "");
+    let c = Checkout::new();
+    c.config("max_files = 1");
+    let (meta, _) = c.fix(&["fix", "--no-validate"]);
+    assert_eq!(meta["outcome"], "no_patch");
+    assert!(
+        meta["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("max_files"),
+        "{meta:#}"
+    );
+}
+
+#[test]
+fn symlink_and_parent_directory_escapes_are_refused() {
+    let c = Checkout::new();
+    // tests/items.spec.ts becomes a link to a copy outside the repository.
+    let outside = tempfile::tempdir().expect("tmp");
+    let target = outside.path().join("items.spec.ts");
+    std::fs::copy(c.dir.join("tests/items.spec.ts"), &target).expect("copy");
+    std::fs::remove_file(c.dir.join("tests/items.spec.ts")).expect("rm");
+    std::os::unix::fs::symlink(&target, c.dir.join("tests/items.spec.ts")).expect("link");
+    c.config("");
+    let (meta, _) = c.fix(&["fix", "--no-validate"]);
+    let e = c.edit_for(&meta, "tests/items.spec.ts");
+    assert_eq!(e["applied"], false, "{e:#}");
+    assert!(
+        e["reason"]
+            .as_str()
+            .expect("r")
+            .contains("outside the repository"),
+        "{e:#}"
+    );
+    // The other edit is unaffected; the file outside is untouched.
+    assert_eq!(
+        c.edit_for(&meta, "tests/item-form.spec.ts")["applied"],
+        true
+    );
+    assert_eq!(
+        std::fs::read_to_string(&target).expect("read"),
+        std::fs::read_to_string(repo().join("fixtures/e2e/tests/items.spec.ts")).expect("read")
+    );
+
+    // input.json is an artifact too: a spec path with `..` in it is never written.
+    let c = Checkout::new();
+    c.config("");
+    let o = ci_medic(&c.dir, &["fix", "prepare"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let path = c.dir.join("fix-agent/input.json");
+    let mut input = read_json(&path);
+    for f in input["failures"].as_array_mut().expect("failures") {
+        f["spec"] = serde_json::json!("tests/../../outside.spec.ts");
+    }
+    std::fs::write(&path, serde_json::to_vec(&input).expect("json")).expect("write");
+    let (meta, _) = c.fix(&["fix", "apply", "--no-validate"]);
+    assert_eq!(meta["outcome"], "no_patch");
+    for e in meta["edits"].as_array().expect("edits") {
+        assert!(
+            e["reason"]
+                .as_str()
+                .expect("r")
+                .starts_with("guardrail path"),
+            "{e:#}"
+        );
+    }
+}
+
+#[test]
+fn ambiguous_candidates_get_no_edit() {
+    let c = Checkout::new();
+    c.config("");
+    let o = ci_medic(&c.dir, &["fix", "prepare"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // The page knows only an ARIA snapshot with two identical "New item" links.
+    let path = c.dir.join("fix-agent/input.json");
+    let mut input = read_json(&path);
+    for f in input["failures"].as_array_mut().expect("failures") {
+        f["trace"] = serde_json::Value::Null;
+        f["page_snapshot"] = serde_json::json!(
+            "- main:\n  - heading \"Items\" [level=1]\n  - link \"New item\":\n    - /url: /items/new\n  - link \"New item\":\n    - /url: /items/new\n"
+        );
+    }
+    std::fs::write(&path, serde_json::to_vec(&input).expect("json")).expect("write");
+    let (meta, _) = c.fix(&["fix", "apply", "--no-validate"]);
+    let e = c.edit_for(&meta, "tests/item-form.spec.ts");
+    assert_eq!(e["applied"], false, "{e:#}");
+    let reason = e["reason"].as_str().expect("r");
+    assert!(
+        reason.contains("cannot be selected alone") || reason.contains("ambiguous"),
+        "{reason}"
+    );
+    assert!(!e["healing"]["candidates"].as_array().expect("c").is_empty());
+    assert_eq!(meta["outcome"], "no_patch", "{meta:#}");
+}
+
+#[test]
+fn bad_input_is_refused_with_the_file_and_the_field() {
+    let c = Checkout::new();
+    c.config("");
+    let mut analysis = read_json(&c.dir.join("analysis.json"));
+    analysis["run"]["run_id"] = serde_json::json!("another-run");
+    std::fs::write(
+        c.dir.join("analysis.json"),
+        serde_json::to_vec(&analysis).expect("json"),
+    )
+    .expect("write");
+    let o = ci_medic(&c.dir, &["fix", "--no-validate"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("the analysis is of run another-run"), "{err}");
+    analysis["fix_agent_instructions"][0]["kind"] = serde_json::json!("rewrite_everything");
+    std::fs::write(
+        c.dir.join("analysis.json"),
+        serde_json::to_vec(&analysis).expect("json"),
+    )
+    .expect("write");
+    let o = ci_medic(&c.dir, &["fix", "--no-validate"]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("fix_agent_instructions[0].kind"), "{err}");
+    let o = ci_medic(&c.dir, &["fix", "apply"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("run `ci-medic fix prepare` first"));
+    std::fs::write(c.dir.join(".ci-medic.toml"), "[fix]\nmin_score = 2\n").expect("config");
+    let o = ci_medic(&c.dir, &["fix", "--no-validate"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("fix.min_score"));
+}
