@@ -16,11 +16,16 @@ fn repo() -> PathBuf {
 }
 
 fn ci_medic(dir: &Path, args: &[&str]) -> Output {
+    ci_medic_env(dir, args, &[])
+}
+
+fn ci_medic_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_ci-medic"))
         .args(args)
         .current_dir(dir)
         .env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(env.iter().copied())
         .output()
         .expect("run ci-medic")
 }
@@ -379,4 +384,46 @@ fn bad_input_is_refused_with_the_file_and_the_field() {
     let o = ci_medic(&c.dir, &["fix", "--no-validate"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("fix.min_score"));
+}
+
+#[test]
+fn fix_pr_opens_a_draft_pr_only_when_allowed_and_never_edits_the_default_branch() {
+    use scenario_harness::github::{GithubReplay, Repo};
+    let c = Checkout::new();
+    c.config("");
+    c.fix(&["fix", "--no-validate"]);
+    let replay = GithubReplay::start(Repo::new("acme", "shop")).expect("replay");
+    let env = [
+        ("GITHUB_API_URL", replay.api_base()),
+        ("GITHUB_TOKEN", "ghp_fixPrTestToken0123456789abcdefABCD"),
+        ("GITHUB_REPOSITORY", "acme/shop"),
+    ];
+    // Off by default: no request at all.
+    let o = ci_medic_env(&c.dir, &["fix", "pr"], &env);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("[fix] open_pr is not true"));
+    assert!(replay.requests().is_empty());
+    // Allowed, but the patch is not validated: still no PR unless asked for.
+    c.config("open_pr = true");
+    let o = ci_medic_env(&c.dir, &["fix", "pr"], &env);
+    assert!(o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not validated"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(replay.writes().is_empty());
+    let o = ci_medic_env(&c.dir, &["fix", "pr", "--allow-unvalidated"], &env);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("opened draft PR #"), "{err}");
+    replay.assert_valid();
+    let model = replay.repo();
+    let pull = model.pulls.last().expect("a pull request");
+    assert!(pull.draft);
+    assert_eq!(pull.base, "main");
+    assert!(pull.head.starts_with("ci-medic/fix-"), "{pull:?}");
+    assert!(pull.body.as_deref().unwrap_or_default().contains("### Validation"));
+    // The commit carries the patched specs as the patch leaves them.
+    let blobs: Vec<String> = model.blobs.values().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
+    assert!(blobs.iter().any(|b| b.contains("getByTestId('product-row')")), "{blobs:?}");
+    assert!(blobs.iter().any(|b| b.contains("getByRole('link', { name: 'New item' }).click()")));
+    assert_eq!(model.branches.get("main"), Repo::new("acme", "shop").branches.get("main"), "main moved");
+    assert!(!err.contains("ghp_fixPrTestToken"));
 }
