@@ -95,3 +95,36 @@ fn selector_drift_is_healed_by_a_validated_patch_that_turns_the_suite_green() {
     assert_eq!(repo.branches(None).expect("branches").count(), 1);
     drop(app);
 }
+
+#[test]
+fn a_visual_change_refreshes_only_the_affected_baseline_as_a_binary_patch() {
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
+    let app = ws.app("[faults]\ntheme_change = true\n", None);
+    failing_run(&dir, &app.base_url);
+    collect_and_classify(&dir);
+    fix_config(&ws, "");
+    let o = ci_medic(&dir, &["fix"], &[("E2E_BASE_URL", &app.base_url)]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let (meta, run_id) = metadata(&dir);
+    assert_eq!(meta["outcome"], "validated", "{err}\n{meta:#}");
+    let baseline = "tests/visual.spec.ts-snapshots/banner-chromium-linux.png";
+    assert_eq!(
+        meta["patch"]["files"],
+        serde_json::json!([baseline]),
+        "{meta:#}"
+    );
+    let patch_path = dir.join(format!("fix-agent/patch-{run_id}.diff"));
+    let patch = std::fs::read_to_string(&patch_path).expect("patch");
+    assert!(patch.contains("GIT binary patch\nliteral "), "{patch}");
+    let before = std::fs::read(dir.join(baseline)).expect("baseline");
+    let o = git(&dir, &["apply", patch_path.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_ne!(std::fs::read(dir.join(baseline)).expect("baseline"), before);
+    assert!(
+        run_suite(&dir, &app.base_url, "after", &["tests/visual.spec.ts"]),
+        "the visual test still fails with the new baseline"
+    );
+    drop(app);
+}
