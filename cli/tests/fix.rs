@@ -45,6 +45,10 @@ struct Checkout {
 
 impl Checkout {
     fn new() -> Checkout {
+        Checkout::of("selector_drift")
+    }
+
+    fn of(scenario: &str) -> Checkout {
         let tmp = tempfile::tempdir().expect("tmp");
         let dir = tmp.path().join("repo");
         std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
@@ -62,7 +66,7 @@ impl Checkout {
         )
         .expect("ignore");
         common::commit_all(&dir);
-        let run = repo().join("fixtures/runs/selector_drift");
+        let run = repo().join("fixtures/runs").join(scenario);
         let o = ci_medic(
             &dir,
             &[
@@ -407,7 +411,11 @@ fn fix_pr_opens_a_draft_pr_only_when_allowed_and_never_edits_the_default_branch(
     c.config("open_pr = true");
     let o = ci_medic_env(&c.dir, &["fix", "pr"], &env);
     assert!(o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("not validated"), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("not validated"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(replay.writes().is_empty());
     let o = ci_medic_env(&c.dir, &["fix", "pr", "--allow-unvalidated"], &env);
     let err = String::from_utf8_lossy(&o.stderr);
@@ -419,11 +427,65 @@ fn fix_pr_opens_a_draft_pr_only_when_allowed_and_never_edits_the_default_branch(
     assert!(pull.draft);
     assert_eq!(pull.base, "main");
     assert!(pull.head.starts_with("ci-medic/fix-"), "{pull:?}");
-    assert!(pull.body.as_deref().unwrap_or_default().contains("### Validation"));
+    assert!(
+        pull.body
+            .as_deref()
+            .unwrap_or_default()
+            .contains("### Validation")
+    );
     // The commit carries the patched specs as the patch leaves them.
-    let blobs: Vec<String> = model.blobs.values().map(|b| String::from_utf8_lossy(b).into_owned()).collect();
-    assert!(blobs.iter().any(|b| b.contains("getByTestId('product-row')")), "{blobs:?}");
-    assert!(blobs.iter().any(|b| b.contains("getByRole('link', { name: 'New item' }).click()")));
-    assert_eq!(model.branches.get("main"), Repo::new("acme", "shop").branches.get("main"), "main moved");
+    let blobs: Vec<String> = model
+        .blobs
+        .values()
+        .map(|b| String::from_utf8_lossy(b).into_owned())
+        .collect();
+    assert!(
+        blobs
+            .iter()
+            .any(|b| b.contains("getByTestId('product-row')")),
+        "{blobs:?}"
+    );
+    assert!(
+        blobs
+            .iter()
+            .any(|b| b.contains("getByRole('link', { name: 'New item' }).click()"))
+    );
+    assert_eq!(
+        model.branches.get("main"),
+        Repo::new("acme", "shop").branches.get("main"),
+        "main moved"
+    );
     assert!(!err.contains("ghp_fixPrTestToken"));
+}
+
+#[test]
+fn timeouts_are_raised_and_assertions_only_proposed() {
+    // timeout_flaky: both tests hit the 10 s test timeout before passing on retry.
+    let c = Checkout::of("timeout_flaky");
+    c.config("");
+    let (meta, _) = c.fix(&["fix", "--no-validate"]);
+    let edits = meta["edits"].as_array().expect("edits");
+    assert_eq!(edits.len(), 2, "{meta:#}");
+    for e in edits {
+        assert_eq!(e["kind"], "adjust_timeout");
+        assert_eq!(e["applied"], true, "{e:#}");
+        assert_eq!(e["new"], "test.setTimeout(20000);", "{e:#}");
+    }
+    let patch = c.patch();
+    assert!(patch.contains("+  test.setTimeout(20000);\n"), "{patch}");
+    validate("fix-metadata.v1.json", &meta);
+
+    // assertion_mismatch: the expected texts are a person's call, never edited.
+    let c = Checkout::of("assertion_mismatch");
+    c.config("");
+    let (meta, _) = c.fix(&["fix", "--no-validate"]);
+    let proposals = meta["proposals"].as_array().expect("proposals");
+    assert_eq!(proposals.len(), 2, "{meta:#}");
+    assert!(
+        proposals
+            .iter()
+            .all(|p| p["kind"] == "review_assertion" && p["expected"].is_string()),
+        "{proposals:#?}"
+    );
+    assert!(!c.patch().contains("items.spec.ts"), "{}", c.patch());
 }
