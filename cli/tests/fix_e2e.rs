@@ -128,3 +128,72 @@ fn a_visual_change_refreshes_only_the_affected_baseline_as_a_binary_patch() {
     );
     drop(app);
 }
+
+#[test]
+fn without_a_dom_snapshot_candidates_come_from_the_live_page_signed_in_with_the_storage_state() {
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
+    let app = ws.app("[faults]\nmarkup_drift = true\n", None);
+    // The suite's setup project signs in and writes .auth/user.json.
+    assert!(run_suite(
+        &dir,
+        &app.base_url,
+        "setup",
+        &["--project=setup"]
+    ));
+    assert!(dir.join(".auth/user.json").is_file());
+    // The recorded drift run, its traces and page snapshots taken away.
+    let run = suite::repo().join("fixtures/runs/selector_drift");
+    let o = ci_medic(
+        &dir,
+        &[
+            "collect",
+            "--dir",
+            run.to_str().expect("path"),
+            "--out",
+            "bundle",
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = ci_medic(&dir, &["classify", "bundle"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::write(
+        dir.join(".ci-medic.toml"),
+        format!(
+            "[fix]\n[fix.live]\nbase_url = {:?}\nstorage_state = \".auth/user.json\"\n",
+            app.base_url
+        ),
+    )
+    .expect("config");
+    let o = ci_medic(&dir, &["fix", "prepare"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let path = dir.join("fix-agent/input.json");
+    let mut input: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("input")).expect("json");
+    for f in input["failures"].as_array_mut().expect("failures") {
+        f["trace"] = serde_json::Value::Null;
+        f["page_snapshot"] = serde_json::Value::Null;
+    }
+    std::fs::write(&path, serde_json::to_vec(&input).expect("json")).expect("write");
+    let o = ci_medic(&dir, &["fix", "apply", "--no-validate"], &[]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let (meta, _) = metadata(&dir);
+    let edits = meta["edits"].as_array().expect("edits");
+    let rows = edits
+        .iter()
+        .find(|e| e["file"] == "tests/items.spec.ts")
+        .expect("items edit");
+    // A test id can only come from the DOM: the live page's, signed in.
+    assert_eq!(rows["new"], "getByTestId('product-row')", "{meta:#}");
+    assert!(
+        rows["reason"]
+            .as_str()
+            .expect("r")
+            .contains("the live page http://"),
+        "{rows:#}"
+    );
+    assert!(edits.iter().all(|e| e["applied"] == true), "{meta:#}");
+    drop(app);
+}

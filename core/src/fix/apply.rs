@@ -223,7 +223,16 @@ impl State<'_> {
                     self.edits.push(e);
                     return;
                 };
-                let (page, from) = page_for(f, self.setup.bundle_dir);
+                let (page, from) = match page_for(f, self.setup.bundle_dir) {
+                    (Some(p), from) if from.starts_with("the trace") => (Some(p), from),
+                    (aria, from) => match self.live_page(f, &source) {
+                        Ok(Some((p, url))) => {
+                            (Some(p), format!("the live page {url} ({from} unavailable)"))
+                        }
+                        Ok(None) => (aria, from),
+                        Err(why) => (aria, format!("{from}; the live page: {why}")),
+                    },
+                };
                 let Some(page) = page else {
                     e.reason = format!("no page to find candidates on: {from}");
                     self.edits.push(e);
@@ -291,6 +300,22 @@ impl State<'_> {
             Err(why) => e.reason = why,
         }
         self.edits.push(e);
+    }
+
+    /// The live page the failing test was on, when `[fix.live]` is set.
+    fn live_page(&self, f: &FailureInput, source: &str) -> Result<Option<(Page, String)>, String> {
+        let Some(live) = &self.setup.config.live else {
+            return Ok(None);
+        };
+        let (Some(test_line), Some(line)) = (f.test_line, f.line) else {
+            return Err("the failing line is unknown".into());
+        };
+        let url = super::live::url_at(source, test_line, line, &live.base_url)
+            .ok_or("the test navigates nowhere before the failing line")?;
+        let state = live.storage_state.as_ref().map(|p| self.setup.repo.join(p));
+        let log = self.setup.out.join("live/chromedriver.log");
+        let html = super::live::page_html(&url, state.as_deref(), &log, live.timeout)?;
+        Ok(Some((Page::parse(&html), url)))
     }
 
     fn thresholds(&self) -> Thresholds {

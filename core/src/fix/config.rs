@@ -58,6 +58,8 @@ pub struct FixConfig {
     pub branch_prefix: String,
     /// The PR's base branch (default: the repository's default branch).
     pub base: Option<String>,
+    /// Read candidates from the live page when a failure left no DOM snapshot.
+    pub live: Option<super::live::LiveConfig>,
 }
 
 impl Default for FixConfig {
@@ -78,6 +80,7 @@ impl Default for FixConfig {
             max_open_prs: default_max_open(),
             branch_prefix: default_prefix(),
             base: None,
+            live: None,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dom;
 pub mod edit;
 pub mod guard;
+pub mod live;
 pub mod locator_heal;
 pub mod metadata;
 pub mod patch;

@@ -107,7 +107,14 @@ fn failure_input(
         .filter(|a| !matches!(a.status, AttemptStatus::Passed | AttemptStatus::Skipped))
         .collect();
     let last = failed.last().copied();
-    let error = last.and_then(|a| a.errors.first());
+    // A test timeout is reported twice: the bare timeout (at the test's line),
+    // then the step that was running, with its call log and line.
+    let error = last.and_then(|a| {
+        a.errors
+            .iter()
+            .find(|e| !e.call_log.is_empty())
+            .or(a.errors.first())
+    });
     let mut message = error.map(|e| e.message.clone()).unwrap_or_default();
     if message.len() > MESSAGE_MAX {
         let mut end = MESSAGE_MAX;
@@ -150,9 +157,11 @@ fn failure_input(
             None
         }
     };
-    let line = error
-        .and_then(|e| e.location.as_ref())
-        .filter(|l| same_file(&l.file, &test.file))
+    let line = last
+        .into_iter()
+        .flat_map(|a| a.errors.iter())
+        .filter_map(|e| e.location.as_ref())
+        .find(|l| same_file(&l.file, &test.file))
         .map(|l| l.line)
         .or(test.line);
     FailureInput {

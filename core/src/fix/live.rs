@@ -1,0 +1,136 @@
+//! Candidates from the live page: when a failure left no DOM snapshot, the page
+//! its test navigated to is opened in headless Chromium over WebDriver, signed in
+//! with the run's Playwright storage state, and its DOM read.
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use thirtyfour::extensions::cdp::ChromeDevTools;
+
+use crate::heal::browser::{Browser, Driver};
+
+/// `[fix.live]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    /// The app's base URL; a test's `page.goto('/path')` is resolved against it.
+    pub base_url: String,
+    /// Playwright's storage state (cookies) to sign in with.
+    pub storage_state: Option<std::path::PathBuf>,
+    /// Time limit for one page.
+    #[serde(default = "default_timeout", with = "crate::heal::config::duration")]
+    pub timeout: Duration,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_secs(60)
+}
+
+/// The URL the test was on at `line`: its last `goto(…)` before that line.
+pub fn url_at(source: &str, test_line: u32, line: u32, base_url: &str) -> Option<String> {
+    let begin = super::source::line_start(source, test_line)?;
+    let end = super::source::line_start(source, line + 1).unwrap_or(source.len());
+    let body = &source[begin..end];
+    let at = body.rfind("goto(")? + "goto(".len();
+    let (args, _) = super::chain::call_args(body, at)?;
+    let target = match args.first()? {
+        super::chain::Arg::Str(s, _) => s.clone(),
+        _ => return None,
+    };
+    if target.starts_with("http://") || target.starts_with("https://") {
+        return Some(target);
+    }
+    Some(format!(
+        "{}/{}",
+        base_url.trim_end_matches('/'),
+        target.trim_start_matches('/')
+    ))
+}
+
+/// The live page's HTML at `url`, with the storage state's cookies set first.
+pub fn page_html(
+    url: &str,
+    storage_state: Option<&Path>,
+    log: &Path,
+    timeout: Duration,
+) -> Result<String, String> {
+    let cookies: Vec<Value> = match storage_state {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let v: Value = serde_json::from_str(&text).map_err(|e| {
+                format!(
+                    "{}: expected Playwright's storage state JSON: {e}",
+                    p.display()
+                )
+            })?;
+            v["cookies"].as_array().cloned().unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    let browser = Browser::default();
+    let driver = Driver::start(&browser, log, timeout)?;
+    let url = url.to_owned();
+    driver.run(&browser, "reading the live page", move |d| async move {
+        let result = async {
+            if !cookies.is_empty() {
+                let cdp = ChromeDevTools::new(d.handle.clone());
+                let cookies: Vec<Value> = cookies
+                    .iter()
+                    .map(|c| {
+                        let mut c = c.clone();
+                        // Playwright writes -1 for session cookies; CDP omits `expires` for them.
+                        if c["expires"].as_f64().is_some_and(|e| e < 0.0)
+                            && let Some(o) = c.as_object_mut()
+                        {
+                            o.remove("expires");
+                        }
+                        c
+                    })
+                    .collect();
+                cdp.execute_cdp_with_params("Storage.setCookies", json!({ "cookies": cookies }))
+                    .await
+                    .map_err(|e| format!("CDP Storage.setCookies: {e}"))?;
+            }
+            d.goto(&url)
+                .await
+                .map_err(|e| format!("opening {url}: {e}"))?;
+            // Scripts that build the page run after load; give them a moment.
+            for _ in 0..20 {
+                let ready = d
+                    .execute("return document.readyState", Vec::new())
+                    .await
+                    .ok()
+                    .and_then(|r| r.json().as_str().map(str::to_owned));
+                if ready.as_deref() == Some("complete") {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            d.source().await.map_err(|e| format!("reading {url}: {e}"))
+        }
+        .await;
+        (d, result)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_last_goto_before_the_failing_line_gives_the_url() {
+        let src = "test('x', async ({ page }) => {\n  await page.goto('/items');\n  await page.locator('#a').click();\n  await page.goto('https://x.test/account');\n});\n";
+        assert_eq!(
+            url_at(src, 1, 3, "http://127.0.0.1:3000/").as_deref(),
+            Some("http://127.0.0.1:3000/items")
+        );
+        assert_eq!(
+            url_at(src, 1, 5, "http://h").as_deref(),
+            Some("https://x.test/account")
+        );
+        assert_eq!(url_at("test('y', () => {\n});\n", 1, 2, "http://h"), None);
+    }
+}
