@@ -29,7 +29,7 @@ use super::dom::{Element, Page};
 use crate::locator::words;
 
 /// A heal's identity similarity below this is never a heal, whatever the rest says.
-pub const MIN_IDENTITY: f64 = 0.4;
+pub const MIN_IDENTITY: f64 = 0.5;
 
 /// What the test does with the element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -1010,6 +1010,25 @@ mod tests {
             &html,
         );
         assert!(h.replacement.is_none(), "{h:#?}");
+    }
+
+    #[test]
+    fn a_removed_link_is_not_healed_to_a_link_sharing_one_word() {
+        // "Add item" removed: the "Items" nav link shares only the common word.
+        let html = DRIFTED.replace(
+            r#"<a id="new-item" class="button" href="/items/new">New item</a>"#,
+            "",
+        );
+        let h = run(
+            "page.getByRole('link', { name: 'Add item' })",
+            Context {
+                action: Some(Action::Click),
+                ..Context::default()
+            },
+            &html,
+        );
+        assert!(h.replacement.is_none(), "{h:#?}");
+        assert!(h.reason.contains("shares too little"), "{}", h.reason);
     }
 
     #[test]
