@@ -194,7 +194,8 @@ fn apply_step(args: &FixArgs, config: &FixConfig, input: &FixInput) -> anyhow::R
     let patch_path = args.out.join(format!("patch-{run_id}.diff"));
     let meta_path = args.out.join(format!("metadata-{run_id}.json"));
     // The patch first: metadata that names a patch always finds it whole.
-    write_atomic(&patch_path, applied.patch.as_bytes())?;
+    ci_medic_core::atomic::write_bytes(&patch_path, applied.patch.as_bytes())
+        .with_context(|| format!("writing {}", patch_path.display()))?;
     metadata.patch.path = patch_path.display().to_string();
     metadata.patch.sha256 = sha256_hex(applied.patch.as_bytes());
     write_json_atomic(&meta_path, &metadata)?;
@@ -253,21 +254,6 @@ fn summary(m: &FixMetadata) -> String {
         ));
     }
     s
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("writing {}", path.display()))?;
-    std::io::Write::write_all(&mut tmp, bytes)
-        .with_context(|| format!("writing {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {

@@ -595,7 +595,7 @@ impl State<'_> {
         let out = edit::locator(&source, line, &broken, &page, self.thresholds());
         e.healing = out.healing;
         if let Some(h) = &e.healing {
-            e.confidence = round3(verdict.confidence.min(h.score.unwrap_or(0.0)));
+            e.confidence = self::round(verdict.confidence.min(h.score.unwrap_or(0.0)));
         }
         let made = match out.made {
             Ok(m) => m,
@@ -765,10 +765,6 @@ fn summary_title(applied: &[&Edit], files: &[String]) -> String {
 }
 
 fn round(x: f64) -> f64 {
-    round3(x)
-}
-
-fn round3(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
 

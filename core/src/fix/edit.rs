@@ -2,7 +2,7 @@
 //! fixed sleep replaced by a web-first assertion, a missing `await`. Each takes
 //! a spec's text and returns the new text with a one-line account, or why not.
 
-use super::chain::{Chain, quoted};
+use super::chain::Chain;
 use super::dom::Page;
 use super::locator_heal::{Healing, Thresholds, heal};
 use super::source::{context_of, context_of_use, find, line_of, line_start, replace, statement_at};
@@ -361,11 +361,6 @@ fn escape(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
-}
-
-/// A JavaScript string literal in `quote`s (for callers building locators).
-pub fn js_string(s: &str, quote: char) -> String {
-    quoted(s, quote)
 }
 
 #[cfg(test)]

@@ -217,31 +217,12 @@ pub fn run(
             .unwrap_or_else(|_| out.to_owned());
         &out_abs
     };
-    let mut args: Vec<String> = pw.command[1..].to_vec();
-    let mut seen = std::collections::BTreeSet::new();
-    for t in targets {
-        let a = match t.line {
-            Some(l) => format!("{}:{l}", t.file),
-            None => t.file.clone(),
-        };
-        if seen.insert(a.clone()) {
-            args.push(a);
-        }
-    }
-    let projects: std::collections::BTreeSet<&str> = targets
-        .iter()
-        .map(|t| t.project.as_str())
-        .filter(|p| !p.is_empty())
-        .collect();
-    for p in projects {
-        args.push(format!("--project={p}"));
-    }
-    let mut reporters = pw.reporters.clone();
-    if !reporters.iter().any(|r| r == "json") {
-        reporters.push("json".into());
-    }
-    args.push(format!("--reporter={}", reporters.join(",")));
-    args.push(format!("--output={}", out.join("test-results").display()));
+    let mut args = pw.rerun_args(
+        targets
+            .iter()
+            .map(|t| (t.file.as_str(), t.line, t.project.as_str())),
+        &out.join("test-results"),
+    );
     args.push("--retries=0".into());
     args.push("--trace=retain-on-failure".into());
     args.extend(extra.iter().map(|s| (*s).to_owned()));

@@ -108,6 +108,43 @@ pub struct PlaywrightConfig {
     pub reporters: Vec<String>,
 }
 
+impl PlaywrightConfig {
+    /// The arguments of a rerun of `targets` (`file`, test line, project): the
+    /// configured command's arguments, each test as `file:line` once, its
+    /// projects, the configured reporters plus JSON, and Playwright's output directory.
+    pub fn rerun_args<'a>(
+        &self,
+        targets: impl IntoIterator<Item = (&'a str, Option<u32>, &'a str)>,
+        output: &Path,
+    ) -> Vec<String> {
+        let mut args: Vec<String> = self.command[1..].to_vec();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut projects = std::collections::BTreeSet::new();
+        for (file, line, project) in targets {
+            let arg = match line {
+                Some(l) => format!("{file}:{l}"),
+                None => file.to_owned(),
+            };
+            if seen.insert(arg.clone()) {
+                args.push(arg);
+            }
+            if !project.is_empty() {
+                projects.insert(project.to_owned());
+            }
+        }
+        for p in projects {
+            args.push(format!("--project={p}"));
+        }
+        let mut reporters = self.reporters.clone();
+        if !reporters.iter().any(|r| r == "json") {
+            reporters.push("json".into());
+        }
+        args.push(format!("--reporter={}", reporters.join(",")));
+        args.push(format!("--output={}", output.display()));
+        args
+    }
+}
+
 impl Default for PlaywrightConfig {
     fn default() -> PlaywrightConfig {
         PlaywrightConfig {

@@ -539,34 +539,12 @@ fn rerun_spec(
     logs: &Path,
 ) -> Spec {
     let pw = &config.playwright;
-    let mut args: Vec<String> = pw.command[1..].to_vec();
-    let mut seen = std::collections::BTreeSet::new();
-    for t in targets {
-        let arg = match t.line {
-            Some(l) => format!("{}:{l}", t.file),
-            None => t.file.clone(),
-        };
-        if seen.insert(arg.clone()) {
-            args.push(arg);
-        }
-    }
-    let projects: std::collections::BTreeSet<&str> = targets
-        .iter()
-        .map(|t| t.project.as_str())
-        .filter(|p| !p.is_empty())
-        .collect();
-    for p in projects {
-        args.push(format!("--project={p}"));
-    }
-    let mut reporters = pw.reporters.clone();
-    if !reporters.iter().any(|r| r == "json") {
-        reporters.push("json".into());
-    }
-    args.push(format!("--reporter={}", reporters.join(",")));
-    args.push(format!(
-        "--output={}",
-        paths.out.join("rerun/test-results").display()
-    ));
+    let mut args = pw.rerun_args(
+        targets
+            .iter()
+            .map(|t| (t.file.as_str(), t.line, t.project.as_str())),
+        &paths.out.join("rerun/test-results"),
+    );
     if let Some(w) = workers {
         args.push(format!("--workers={w}"));
     }
