@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 pub mod auth;
 pub mod classify;
 pub mod collect;
+pub mod dashboard;
 pub mod eval_corpus;
 pub mod fix;
 pub mod github;
@@ -66,8 +67,8 @@ pub enum Command {
     Smoke(Box<smoke::SmokeArgs>),
     /// Fix-agent: prepare and apply guarded, validated locator and test edits as a PR-ready patch.
     Fix(Box<fix::FixArgs>),
-    /// (planned) Build the static dashboard with history.
-    Dashboard,
+    /// Build the static dashboard (overview, failures, tests, self-heal, fix-agent, history).
+    Dashboard(Box<dashboard::DashboardArgs>),
     /// (planned) Keep one sticky PR comment up to date with the verdict and dashboard link.
     Comment,
     /// (planned) Publish a check run with one annotation per failure.
@@ -86,7 +87,7 @@ impl Command {
             Command::Auth(_) => "auth",
             Command::Smoke(_) => "smoke",
             Command::Fix(_) => "fix",
-            Command::Dashboard => "dashboard",
+            Command::Dashboard(_) => "dashboard",
             Command::Comment => "comment",
             Command::Annotate => "annotate",
         }
@@ -117,6 +118,7 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Auth(args) => auth::run(args),
         Command::Smoke(args) => smoke::run(args),
         Command::Fix(args) => fix::run(args),
+        Command::Dashboard(args) => dashboard::run(args),
         other => Ok(planned::report(other.name())),
     }
 }

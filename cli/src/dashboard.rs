@@ -1,0 +1,445 @@
+//! `ci-medic dashboard`: `build` writes the static site (and `history.json`)
+//! from the run's bundle and whatever later stages left; `template` writes the
+//! built-in template for customising.
+//!
+//! Inputs given by flag must be there and valid (exit 2 otherwise); the
+//! default paths are used when they exist, and the build says which it used.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use ci_medic_core::analysis::{ANALYSIS_SCHEMA, Analysis, AnalysisSource};
+use ci_medic_core::dashboard::{self, FixDoc, HISTORY_SCHEMA, History, Links, Templates};
+use ci_medic_core::fix::metadata::{FixMetadata, METADATA_SCHEMA};
+use ci_medic_core::heal::execute::{HealReport, REPORT_SCHEMA};
+use ci_medic_core::model::Bundle;
+use clap::{Args, Subcommand};
+
+use crate::classify::{RulesArgs, read_bundle};
+use crate::github;
+
+/// Exit code for input that is not what it should be.
+const EXIT_BAD_INPUT: u8 = 2;
+
+/// The largest history document read (the default cap keeps it far smaller).
+const MAX_HISTORY_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Options of `ci-medic dashboard`.
+#[derive(Debug, Args)]
+pub struct DashboardArgs {
+    #[command(subcommand)]
+    pub step: Step,
+}
+
+/// The steps.
+#[derive(Debug, Subcommand)]
+pub enum Step {
+    /// Build the static site: overview, failures, tests, self-heal, fix-agent, history.
+    Build(Box<BuildArgs>),
+    /// Write the built-in template (minijinja + CSS + JS) to a directory to customise it.
+    Template(TemplateArgs),
+}
+
+/// Options of `ci-medic dashboard build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// The output directory (replaced if it holds an earlier dashboard; refused if it holds anything else).
+    #[arg(long, default_value = "dashboard")]
+    pub out: PathBuf,
+    /// The bundle written by `ci-medic collect`.
+    #[arg(long, default_value = "bundle")]
+    pub bundle: PathBuf,
+    /// The analysis [default: analysis.json when it exists; else the bundle is classified here].
+    #[arg(long)]
+    pub analysis: Option<PathBuf>,
+    /// The self-heal report [default: self-heal/report-<run_id>.json when it exists].
+    #[arg(long)]
+    pub heal_report: Option<PathBuf>,
+    /// The fix-agent metadata [default: fix-agent/metadata-<run_id>.json when it exists]; its patch is read from the same directory.
+    #[arg(long)]
+    pub fix_metadata: Option<PathBuf>,
+    /// The previous history.json: a file, or an https:// URL (the published dashboard's). Missing (no file, HTTP 404) starts a new history.
+    #[arg(long)]
+    pub history: Option<String>,
+    /// Runs kept in history.json.
+    #[arg(long, default_value_t = dashboard::history::DEFAULT_MAX_RUNS as u32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub history_max_runs: u32,
+    /// A template directory (see `ci-medic dashboard template`) [default: the built-in template].
+    #[arg(long)]
+    pub template_dir: Option<PathBuf>,
+    /// Copy trace.zip files into the site (they can be large).
+    #[arg(long)]
+    pub include_traces: bool,
+    /// Failures listed on the overview page; all of them are in the test explorer.
+    #[arg(long, default_value_t = 50)]
+    pub overview_failures: usize,
+    /// Where the site will be published (GitHub Pages), for links.
+    #[arg(long, env = "CI_MEDIC_DASHBOARD_URL")]
+    pub dashboard_url: Option<String>,
+    #[command(flatten)]
+    pub rules: RulesArgs,
+}
+
+/// Options of `ci-medic dashboard template`.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// The directory to write (must be empty or missing).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// Runs `dashboard`.
+pub fn run(args: &DashboardArgs) -> anyhow::Result<ExitCode> {
+    match &args.step {
+        Step::Build(b) => build(b),
+        Step::Template(t) => template(t),
+    }
+}
+
+fn bad_input(message: &str) -> ExitCode {
+    eprintln!("ci-medic dashboard: error: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+fn template(args: &TemplateArgs) -> anyhow::Result<ExitCode> {
+    if args.out.exists()
+        && std::fs::read_dir(&args.out)
+            .with_context(|| format!("cannot read {}", args.out.display()))?
+            .next()
+            .is_some()
+    {
+        return Ok(bad_input(&format!(
+            "{}: expected an empty or missing directory, found files (the template is never written over other files)",
+            args.out.display()
+        )));
+    }
+    let written = Templates::embedded().write_to(&args.out)?;
+    println!(
+        "wrote the dashboard template to {} ({} files); build with --template-dir {}",
+        args.out.display(),
+        written.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Everything read for a build, owned.
+struct Loaded {
+    bundle: Bundle,
+    bundle_dir: Option<PathBuf>,
+    analysis: Analysis,
+    analysis_origin: String,
+    heal: Option<HealReport>,
+    fix: Option<(FixMetadata, Option<Vec<u8>>)>,
+    previous: Option<History>,
+    warnings: Vec<String>,
+}
+
+fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
+    let templates = match &args.template_dir {
+        Some(dir) => match Templates::from_dir(dir) {
+            Ok(t) => t,
+            Err(e) => return Ok(bad_input(&e.to_string())),
+        },
+        None => Templates::embedded(),
+    };
+    let loaded = match load(args) {
+        Ok(l) => l,
+        Err(e) => return Ok(bad_input(&e)),
+    };
+    let inputs = dashboard::Inputs {
+        bundle: &loaded.bundle,
+        bundle_dir: loaded.bundle_dir.as_deref(),
+        analysis: &loaded.analysis,
+        analysis_origin: loaded.analysis_origin.clone(),
+        heal: loaded.heal.as_ref(),
+        fix: loaded.fix.as_ref().map(|(m, p)| FixDoc {
+            metadata: m,
+            patch: p.as_deref(),
+        }),
+        previous: loaded.previous.clone(),
+        links: links(&loaded.bundle, args.dashboard_url.clone()),
+        generated_at: ci_medic_core::collect::now_rfc3339(),
+        warnings: loaded.warnings.clone(),
+    };
+    let options = dashboard::Options {
+        max_runs: args.history_max_runs as usize,
+        overview_failures: args.overview_failures,
+        include_traces: args.include_traces,
+    };
+    let built = match dashboard::build(&inputs, &templates, &args.out, &options) {
+        Ok(b) => b,
+        Err(e @ (dashboard::DashboardError::NotADashboard(_)
+        | dashboard::DashboardError::Mismatch(_)
+        | dashboard::DashboardError::Template { .. }
+        | dashboard::DashboardError::Render { .. })) => return Ok(bad_input(&e.to_string())),
+        Err(e) => return Err(e).context("cannot build the dashboard"),
+    };
+    for w in &built.warnings {
+        eprintln!("ci-medic dashboard: warning: {w}");
+    }
+    let index = args.out.join("index.html");
+    println!(
+        "dashboard: {} ({} pages, {} files, {:.1} MB; {} failure page(s), {} screenshot(s); history of {} run(s) in {})",
+        index.display(),
+        built.pages,
+        built.files,
+        built.bytes as f64 / (1024.0 * 1024.0),
+        built.failures,
+        built.screenshots,
+        built.history_runs,
+        args.out.join("history.json").display()
+    );
+    let summary = format!(
+        "### ci-medic dashboard\n\nBuilt `{}`: {} failure page(s), history of {} run(s){}.\n",
+        index.display(),
+        built.failures,
+        built.history_runs,
+        args.dashboard_url
+            .as_deref()
+            .map(|u| format!(", to be published at {u}"))
+            .unwrap_or_default()
+    );
+    github::publish(
+        &summary,
+        &[
+            ("dashboard_dir", args.out.display().to_string()),
+            ("dashboard_index", index.display().to_string()),
+            ("history", args.out.join("history.json").display().to_string()),
+        ],
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `path` if given (it must exist), else `default` if it exists.
+fn chosen(given: Option<&PathBuf>, default: PathBuf) -> Option<(PathBuf, bool)> {
+    match given {
+        Some(p) => Some((p.clone(), true)),
+        None => default.is_file().then_some((default, false)),
+    }
+}
+
+fn load(args: &BuildArgs) -> Result<Loaded, String> {
+    let bundle = read_bundle(&args.bundle)?;
+    let bundle_dir = if args.bundle.is_dir() {
+        Some(args.bundle.clone())
+    } else {
+        args.bundle.parent().map(Path::to_owned)
+    };
+    let run_id = bundle.run.run_id.clone();
+    let mut warnings = Vec::new();
+
+    let (analysis, analysis_origin) =
+        match chosen(args.analysis.as_ref(), PathBuf::from("analysis.json")) {
+            Some((path, _)) => {
+                let a: Analysis = ci_medic_core::document::read(&path, ANALYSIS_SCHEMA)
+                    .map_err(|e| e.to_string())?;
+                let by = match a.source {
+                    AnalysisSource::Service => "the cloud-agent service",
+                    AnalysisSource::Local => "the local analyzer",
+                    AnalysisSource::LocalFallback => {
+                        "the local analyzer (the service was unreachable)"
+                    }
+                };
+                let origin = format!("Diagnosis from {}, by {by}", path.display());
+                (a, origin)
+            }
+            None => {
+                let classifier = args.rules.classifier()?;
+                eprintln!(
+                    "ci-medic dashboard: no analysis given and no analysis.json here: classifying the bundle"
+                );
+                (
+                    ci_medic_core::plan::analyze(
+                        &classifier,
+                        &bundle,
+                        ci_medic_core::collect::now_rfc3339(),
+                    ),
+                    "Diagnosis made while building this dashboard (no analysis.json was given)"
+                        .to_owned(),
+                )
+            }
+        };
+
+    let heal = match chosen(
+        args.heal_report.as_ref(),
+        PathBuf::from("self-heal").join(format!("report-{run_id}.json")),
+    ) {
+        Some((path, _)) => Some(
+            ci_medic_core::document::read::<HealReport>(&path, REPORT_SCHEMA)
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+
+    let fix = match chosen(
+        args.fix_metadata.as_ref(),
+        PathBuf::from("fix-agent").join(format!("metadata-{run_id}.json")),
+    ) {
+        Some((path, _)) => {
+            let metadata: FixMetadata = ci_medic_core::document::read(&path, METADATA_SCHEMA)
+                .map_err(|e| e.to_string())?;
+            let patch = read_patch(&path, &metadata, &mut warnings);
+            Some((metadata, patch))
+        }
+        None => None,
+    };
+
+    let previous = match &args.history {
+        Some(source) => read_history(source, &mut warnings)?,
+        None => None,
+    };
+    Ok(Loaded {
+        bundle,
+        bundle_dir,
+        analysis,
+        analysis_origin,
+        heal,
+        fix,
+        previous,
+        warnings,
+    })
+}
+
+/// The patch named by the metadata, looked for next to the metadata file; its
+/// checksum must match (a patch that changed since is shown with a warning).
+fn read_patch(
+    metadata_path: &Path,
+    metadata: &FixMetadata,
+    warnings: &mut Vec<String>,
+) -> Option<Vec<u8>> {
+    if metadata.patch.path.is_empty() {
+        return None;
+    }
+    let name = Path::new(&metadata.patch.path).file_name()?;
+    let dir = metadata_path.parent().unwrap_or(Path::new("."));
+    let candidates = [dir.join(name), PathBuf::from(&metadata.patch.path)];
+    let path = candidates.iter().find(|p| p.is_file())?;
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            warnings.push(format!("{}: {e}", path.display()));
+            return None;
+        }
+    };
+    use sha2::Digest as _;
+    let sha = hex(&sha2::Sha256::digest(&bytes));
+    if !metadata.patch.sha256.is_empty() && sha != metadata.patch.sha256 {
+        warnings.push(format!(
+            "{}: its SHA-256 is {sha}, the metadata says {}; the patch changed after the fix-agent wrote it",
+            path.display(),
+            metadata.patch.sha256
+        ));
+    }
+    Some(bytes)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Reads the previous history from a file or URL. Missing means "first run"
+/// (a warning); anything else that is wrong stops the build, because writing a
+/// new history over an unreadable one would lose it.
+fn read_history(source: &str, warnings: &mut Vec<String>) -> Result<Option<History>, String> {
+    let bytes = if source.starts_with("https://") || source.starts_with("http://") {
+        match fetch(source)? {
+            Some(b) => b,
+            None => {
+                warnings.push(format!("{source}: no history there yet (HTTP 404): this run starts it"));
+                return Ok(None);
+            }
+        }
+    } else {
+        let path = Path::new(source);
+        match std::fs::metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                warnings.push(format!("{source}: no history file yet: this run starts it"));
+                return Ok(None);
+            }
+            Err(e) => return Err(format!("{source}: {e}")),
+            Ok(m) if m.len() > MAX_HISTORY_BYTES => {
+                return Err(format!(
+                    "{source}: expected a history of at most {MAX_HISTORY_BYTES} bytes, found {} bytes",
+                    m.len()
+                ));
+            }
+            Ok(_) => std::fs::read(path).map_err(|e| format!("{source}: {e}"))?,
+        }
+    };
+    ci_medic_core::document::parse::<History>(&bytes, HISTORY_SCHEMA, source)
+        .map(Some)
+        .map_err(|e| format!("{e} (drop --history to start a new history)"))
+}
+
+/// GETs a history URL: https anywhere, plain http only on this machine.
+fn fetch(url: &str) -> Result<Option<Vec<u8>>, String> {
+    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url}: not a URL: {e}"))?;
+    let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if parsed.scheme() != "https" && !loopback {
+        return Err(format!(
+            "{url}: expected an https:// URL (plain http only on this machine), found {}://",
+            parsed.scheme()
+        ));
+    }
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("ci-medic/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let response = client
+        .get(parsed)
+        .send()
+        .map_err(|e| format!("{url}: cannot fetch the history: {e}"))?;
+    let status = response.status();
+    if status == reqwest::StatusCode::NOT_FOUND {
+        return Ok(None);
+    }
+    if !status.is_success() {
+        return Err(format!(
+            "{url}: expected the history (HTTP 200), found HTTP {status}"
+        ));
+    }
+    if response.content_length().is_some_and(|n| n > MAX_HISTORY_BYTES) {
+        return Err(format!(
+            "{url}: expected a history of at most {MAX_HISTORY_BYTES} bytes, found a larger one"
+        ));
+    }
+    let mut bytes = Vec::new();
+    use std::io::Read as _;
+    response
+        .take(MAX_HISTORY_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{url}: cannot read the history: {e}"))?;
+    if bytes.len() as u64 > MAX_HISTORY_BYTES {
+        return Err(format!(
+            "{url}: expected a history of at most {MAX_HISTORY_BYTES} bytes, found a larger one"
+        ));
+    }
+    Ok(Some(bytes))
+}
+
+/// Commit, PR, artifact and dashboard links from the run context and the
+/// Actions environment (`GITHUB_SERVER_URL`, for Enterprise servers too).
+fn links(bundle: &Bundle, dashboard_url: Option<String>) -> Links {
+    let run = &bundle.run;
+    let repo_url = run
+        .run_url
+        .as_deref()
+        .and_then(|u| u.find("/actions/runs/").map(|i| u[..i].to_owned()))
+        .or_else(|| {
+            let repo = run.repo.as_deref()?;
+            (run.provider == "github").then(|| {
+                let server = std::env::var("GITHUB_SERVER_URL")
+                    .unwrap_or_else(|_| "https://github.com".to_owned());
+                format!("{}/{repo}", server.trim_end_matches('/'))
+            })
+        });
+    Links {
+        repo_url,
+        dashboard_url,
+        artifact_url: run.run_url.as_deref().map(|u| format!("{u}#artifacts")),
+    }
+}

@@ -1,0 +1,345 @@
+//! `history.json` (`ci-medic/history/v1`): one small record per run, carried
+//! from dashboard to dashboard (the previous site's file is passed back in), so
+//! that trends, flaky tests and "failing since" need no database.
+
+use std::collections::{BTreeMap, HashMap};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::analysis::Analysis;
+use crate::model::{Bundle, TestStatus};
+use crate::taxonomy::ErrorType;
+
+/// The schema id this build writes and reads.
+pub const HISTORY_SCHEMA: &str = "ci-medic/history/v1";
+
+/// Runs kept by default: about three months of daily runs, a few hundred KB.
+pub const DEFAULT_MAX_RUNS: usize = 100;
+
+/// Failed or flaky tests recorded per run; a run with more records how many it dropped.
+pub const MAX_TESTS_PER_RUN: usize = 500;
+
+/// Every run the dashboard has seen, oldest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct History {
+    /// Always `ci-medic/history/v1`.
+    pub schema: String,
+    /// When it was last written.
+    pub generated_at: String,
+    /// The cap it was written with (older runs are dropped first).
+    pub max_runs: usize,
+    /// The runs, oldest first.
+    pub runs: Vec<RunRecord>,
+}
+
+/// One run, as the history keeps it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunRecord {
+    /// The workflow run id.
+    pub run_id: String,
+    /// Its attempt (a re-run replaces the record of the same id and attempt).
+    pub run_attempt: u32,
+    /// The commit under test.
+    pub sha: Option<String>,
+    /// The branch or tag.
+    pub ref_name: Option<String>,
+    /// The triggering event.
+    pub event: Option<String>,
+    /// The pull request, when there is one.
+    pub pr_number: Option<u64>,
+    /// Link to the run.
+    pub run_url: Option<String>,
+    /// When the tests started, as the report says; else when the bundle was written.
+    pub started_at: String,
+    /// Wall time of the run in milliseconds.
+    pub duration_ms: Option<f64>,
+    /// `passed`, `flaky`, `failed` or `no_tests`.
+    pub verdict: RunVerdict,
+    /// Tests in the run.
+    pub tests: usize,
+    /// Passed.
+    pub passed: usize,
+    /// Failed.
+    pub failed: usize,
+    /// Passed on a retry.
+    pub flaky: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// The run's dominant error type, when it failed.
+    pub error_type: Option<ErrorType>,
+    /// The failed tests (at most [`MAX_TESTS_PER_RUN`] with `flaky_tests`).
+    pub failed_tests: Vec<TestRecord>,
+    /// The flaky tests.
+    pub flaky_tests: Vec<TestRecord>,
+    /// Failed and flaky tests left out to stay within the cap.
+    pub dropped_tests: usize,
+}
+
+/// A failed or flaky test in one run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestRecord {
+    /// The test id (`project › file › titles…`).
+    pub id: String,
+    /// Its error type, when it was classified.
+    pub error_type: Option<ErrorType>,
+}
+
+/// A run's outcome in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunVerdict {
+    /// Every test passed (or was skipped).
+    Passed,
+    /// Nothing failed, but some test passed only on a retry.
+    Flaky,
+    /// A test failed, or an error outside the tests stopped the run.
+    Failed,
+    /// The run had no tests.
+    NoTests,
+}
+
+impl RunVerdict {
+    /// The verdict of a bundle.
+    pub fn of(bundle: &Bundle) -> RunVerdict {
+        let s = &bundle.summary;
+        if s.failed > 0 || s.run_errors > 0 {
+            RunVerdict::Failed
+        } else if s.tests == 0 {
+            RunVerdict::NoTests
+        } else if s.flaky > 0 {
+            RunVerdict::Flaky
+        } else {
+            RunVerdict::Passed
+        }
+    }
+
+    /// The word used in pages and CSS classes.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunVerdict::Passed => "passed",
+            RunVerdict::Flaky => "flaky",
+            RunVerdict::Failed => "failed",
+            RunVerdict::NoTests => "no_tests",
+        }
+    }
+}
+
+impl History {
+    /// An empty history.
+    pub fn new(generated_at: &str, max_runs: usize) -> History {
+        History {
+            schema: HISTORY_SCHEMA.to_owned(),
+            generated_at: generated_at.to_owned(),
+            max_runs,
+            runs: Vec::new(),
+        }
+    }
+
+    /// Adds `run` (replacing a record of the same run and attempt), keeps the
+    /// runs in start order and drops the oldest beyond `max_runs`.
+    pub fn push(&mut self, run: RunRecord, generated_at: &str, max_runs: usize) {
+        self.runs
+            .retain(|r| !(r.run_id == run.run_id && r.run_attempt == run.run_attempt));
+        self.runs.push(run);
+        // Stable: runs with equal (or unparsable, compared as text) start times keep arrival order.
+        self.runs.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        let max_runs = max_runs.max(1);
+        if self.runs.len() > max_runs {
+            let drop = self.runs.len() - max_runs;
+            self.runs.drain(..drop);
+        }
+        self.max_runs = max_runs;
+        self.generated_at = generated_at.to_owned();
+    }
+
+    /// The tests that were flaky, or failed in some runs and passed in others,
+    /// most unstable first.
+    pub fn flaky_tests(&self, limit: usize) -> Vec<Flakiness> {
+        let mut by_id: HashMap<&str, Flakiness> = HashMap::new();
+        for (i, run) in self.runs.iter().enumerate() {
+            for t in &run.flaky_tests {
+                let f = by_id.entry(&t.id).or_insert_with(|| Flakiness::new(&t.id));
+                f.flaky_runs += 1;
+                f.last_seen = i;
+            }
+            for t in &run.failed_tests {
+                let f = by_id.entry(&t.id).or_insert_with(|| Flakiness::new(&t.id));
+                f.failed_runs += 1;
+                f.last_seen = i;
+            }
+        }
+        let runs = self.runs.len();
+        let mut out: Vec<Flakiness> = by_id
+            .into_values()
+            // A test that failed in every run is broken, not flaky.
+            .filter(|f| f.flaky_runs > 0 || (f.failed_runs > 0 && f.failed_runs < runs))
+            .map(|mut f| {
+                f.runs = runs;
+                f.rate = (f.flaky_runs + f.failed_runs) as f64 / runs.max(1) as f64;
+                f
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.flaky_runs
+                .cmp(&a.flaky_runs)
+                .then(b.rate.total_cmp(&a.rate))
+                .then(b.last_seen.cmp(&a.last_seen))
+                .then(a.id.cmp(&b.id))
+        });
+        out.truncate(limit);
+        out
+    }
+
+    /// For each test failing in the latest run: the run its current streak of
+    /// failures began in, and how many runs in a row it has failed.
+    pub fn failing_since(&self) -> BTreeMap<String, FailingSince> {
+        let mut out = BTreeMap::new();
+        let Some(latest) = self.runs.last() else {
+            return out;
+        };
+        for t in &latest.failed_tests {
+            let mut first = self.runs.len() - 1;
+            while first > 0 && self.runs[first - 1].failed_tests.iter().any(|p| p.id == t.id) {
+                first -= 1;
+            }
+            let run = &self.runs[first];
+            out.insert(
+                t.id.clone(),
+                FailingSince {
+                    run_id: run.run_id.clone(),
+                    run_attempt: run.run_attempt,
+                    run_url: run.run_url.clone(),
+                    started_at: run.started_at.clone(),
+                    sha: run.sha.clone(),
+                    runs: self.runs.len() - first,
+                },
+            );
+        }
+        out
+    }
+}
+
+/// How unstable a test has been across the history.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Flakiness {
+    /// The test id.
+    pub id: String,
+    /// Runs in which it passed only on a retry.
+    pub flaky_runs: usize,
+    /// Runs in which it failed.
+    pub failed_runs: usize,
+    /// Runs in the history.
+    pub runs: usize,
+    /// (flaky + failed) / runs.
+    pub rate: f64,
+    /// Index of the last run it was unstable in.
+    #[serde(skip)]
+    last_seen: usize,
+}
+
+impl Flakiness {
+    fn new(id: &str) -> Flakiness {
+        Flakiness {
+            id: id.to_owned(),
+            flaky_runs: 0,
+            failed_runs: 0,
+            runs: 0,
+            rate: 0.0,
+            last_seen: 0,
+        }
+    }
+}
+
+/// Where a failing test's current streak of failures began.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FailingSince {
+    /// The run it first failed in.
+    pub run_id: String,
+    /// That run's attempt.
+    pub run_attempt: u32,
+    /// Link to that run.
+    pub run_url: Option<String>,
+    /// When that run started.
+    pub started_at: String,
+    /// The commit of that run.
+    pub sha: Option<String>,
+    /// Runs in a row it has failed, this one included.
+    pub runs: usize,
+}
+
+/// The record of the run in `bundle`, with error types from `analysis`.
+pub fn record(bundle: &Bundle, analysis: Option<&Analysis>) -> RunRecord {
+    let types: HashMap<&str, ErrorType> = analysis
+        .map(|a| {
+            a.classification
+                .failures
+                .iter()
+                .map(|f| (f.id.as_str(), f.error_type))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut failed_tests = Vec::new();
+    let mut flaky_tests = Vec::new();
+    let mut dropped = 0;
+    for t in &bundle.tests {
+        if matches!(t.status, TestStatus::Expected | TestStatus::Skipped) {
+            continue;
+        }
+        if failed_tests.len() + flaky_tests.len() >= MAX_TESTS_PER_RUN {
+            dropped += 1;
+            continue;
+        }
+        let list = if t.status == TestStatus::Flaky {
+            &mut flaky_tests
+        } else {
+            &mut failed_tests
+        };
+        list.push(TestRecord {
+            id: t.id.clone(),
+            error_type: types.get(t.id.as_str()).copied(),
+        });
+    }
+    let s = &bundle.summary;
+    let verdict = RunVerdict::of(bundle);
+    RunRecord {
+        run_id: bundle.run.run_id.clone(),
+        run_attempt: bundle.run.run_attempt,
+        sha: bundle.run.sha.clone(),
+        ref_name: bundle.run.ref_name.clone(),
+        event: bundle.run.event.clone(),
+        pr_number: bundle.run.pr_number,
+        run_url: bundle.run.run_url.clone(),
+        started_at: bundle
+            .report
+            .started_at
+            .clone()
+            .unwrap_or_else(|| bundle.collector.generated_at.clone()),
+        duration_ms: bundle.report.duration_ms,
+        verdict,
+        tests: s.tests,
+        passed: s.passed,
+        failed: s.failed,
+        flaky: s.flaky,
+        skipped: s.skipped,
+        error_type: match (verdict, analysis) {
+            (RunVerdict::Failed, Some(a)) => Some(a.classification.error_type),
+            _ => None,
+        },
+        failed_tests,
+        flaky_tests,
+        dropped_tests: dropped,
+    }
+}
+
+/// The JSON Schema of [`History`], as committed in `schemas/history.v1.json`.
+pub fn history_schema() -> serde_json::Value {
+    crate::model::contract_schema(
+        schemars::schema_for!(History),
+        "https://ci-medic.dev/schemas/history.v1.json",
+        HISTORY_SCHEMA,
+    )
+}
