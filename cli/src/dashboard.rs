@@ -171,10 +171,12 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     };
     let built = match dashboard::build(&inputs, &templates, &args.out, &options) {
         Ok(b) => b,
-        Err(e @ (dashboard::DashboardError::NotADashboard(_)
-        | dashboard::DashboardError::Mismatch(_)
-        | dashboard::DashboardError::Template { .. }
-        | dashboard::DashboardError::Render { .. })) => return Ok(bad_input(&e.to_string())),
+        Err(
+            e @ (dashboard::DashboardError::NotADashboard(_)
+            | dashboard::DashboardError::Mismatch(_)
+            | dashboard::DashboardError::Template { .. }
+            | dashboard::DashboardError::Render { .. }),
+        ) => return Ok(bad_input(&e.to_string())),
         Err(e) => return Err(e).context("cannot build the dashboard"),
     };
     for w in &built.warnings {
@@ -207,7 +209,10 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         &[
             ("dashboard_dir", args.out.display().to_string()),
             ("dashboard_index", index.display().to_string()),
-            ("history", args.out.join("history.json").display().to_string()),
+            (
+                "history",
+                args.out.join("history.json").display().to_string(),
+            ),
         ],
     )?;
     Ok(ExitCode::SUCCESS)
@@ -231,37 +236,37 @@ fn load(args: &BuildArgs) -> Result<Loaded, String> {
     let run_id = bundle.run.run_id.clone();
     let mut warnings = Vec::new();
 
-    let (analysis, analysis_origin) =
-        match chosen(args.analysis.as_ref(), PathBuf::from("analysis.json")) {
-            Some((path, _)) => {
-                let a: Analysis = ci_medic_core::document::read(&path, ANALYSIS_SCHEMA)
-                    .map_err(|e| e.to_string())?;
-                let by = match a.source {
-                    AnalysisSource::Service => "the cloud-agent service",
-                    AnalysisSource::Local => "the local analyzer",
-                    AnalysisSource::LocalFallback => {
-                        "the local analyzer (the service was unreachable)"
-                    }
-                };
-                let origin = format!("Diagnosis from {}, by {by}", path.display());
-                (a, origin)
-            }
-            None => {
-                let classifier = args.rules.classifier()?;
-                eprintln!(
-                    "ci-medic dashboard: no analysis given and no analysis.json here: classifying the bundle"
-                );
-                (
-                    ci_medic_core::plan::analyze(
-                        &classifier,
-                        &bundle,
-                        ci_medic_core::collect::now_rfc3339(),
-                    ),
-                    "Diagnosis made while building this dashboard (no analysis.json was given)"
-                        .to_owned(),
-                )
-            }
-        };
+    let (analysis, analysis_origin) = match chosen(
+        args.analysis.as_ref(),
+        PathBuf::from("analysis.json"),
+    ) {
+        Some((path, _)) => {
+            let a: Analysis =
+                ci_medic_core::document::read(&path, ANALYSIS_SCHEMA).map_err(|e| e.to_string())?;
+            let by = match a.source {
+                AnalysisSource::Service => "the cloud-agent service",
+                AnalysisSource::Local => "the local analyzer",
+                AnalysisSource::LocalFallback => "the local analyzer (the service was unreachable)",
+            };
+            let origin = format!("Diagnosis from {}, by {by}", path.display());
+            (a, origin)
+        }
+        None => {
+            let classifier = args.rules.classifier()?;
+            eprintln!(
+                "ci-medic dashboard: no analysis given and no analysis.json here: classifying the bundle"
+            );
+            (
+                ci_medic_core::plan::analyze(
+                    &classifier,
+                    &bundle,
+                    ci_medic_core::collect::now_rfc3339(),
+                ),
+                "Diagnosis made while building this dashboard (no analysis.json was given)"
+                    .to_owned(),
+            )
+        }
+    };
 
     let heal = match chosen(
         args.heal_report.as_ref(),
@@ -279,8 +284,8 @@ fn load(args: &BuildArgs) -> Result<Loaded, String> {
         PathBuf::from("fix-agent").join(format!("metadata-{run_id}.json")),
     ) {
         Some((path, _)) => {
-            let metadata: FixMetadata = ci_medic_core::document::read(&path, METADATA_SCHEMA)
-                .map_err(|e| e.to_string())?;
+            let metadata: FixMetadata =
+                ci_medic_core::document::read(&path, METADATA_SCHEMA).map_err(|e| e.to_string())?;
             let patch = read_patch(&path, &metadata, &mut warnings);
             Some((metadata, patch))
         }
@@ -348,7 +353,9 @@ fn read_history(source: &str, warnings: &mut Vec<String>) -> Result<Option<Histo
         match fetch(source)? {
             Some(b) => b,
             None => {
-                warnings.push(format!("{source}: no history there yet (HTTP 404): this run starts it"));
+                warnings.push(format!(
+                    "{source}: no history there yet (HTTP 404): this run starts it"
+                ));
                 return Ok(None);
             }
         }
@@ -402,7 +409,10 @@ fn fetch(url: &str) -> Result<Option<Vec<u8>>, String> {
             "{url}: expected the history (HTTP 200), found HTTP {status}"
         ));
     }
-    if response.content_length().is_some_and(|n| n > MAX_HISTORY_BYTES) {
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_HISTORY_BYTES)
+    {
         return Err(format!(
             "{url}: expected a history of at most {MAX_HISTORY_BYTES} bytes, found a larger one"
         ));

@@ -81,10 +81,7 @@ pub fn parse<T: DeserializeOwned>(
 }
 
 /// Reads and parses the document at `path`.
-pub fn read<T: DeserializeOwned>(
-    path: &std::path::Path,
-    schema: &str,
-) -> Result<T, DocumentError> {
+pub fn read<T: DeserializeOwned>(path: &std::path::Path, schema: &str) -> Result<T, DocumentError> {
     let origin = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| DocumentError {
         origin: origin.clone(),
@@ -111,15 +108,23 @@ mod tests {
 
     #[test]
     fn reads_a_document_of_its_version() {
-        let doc: Doc = parse(br#"{"schema":"ci-medic/doc/v1","count":3}"#, SCHEMA, "d.json")
-            .expect("valid");
+        let doc: Doc = parse(
+            br#"{"schema":"ci-medic/doc/v1","count":3}"#,
+            SCHEMA,
+            "d.json",
+        )
+        .expect("valid");
         assert_eq!(doc.count, 3);
     }
 
     #[test]
     fn names_another_major_version() {
-        let e = parse::<Doc>(br#"{"schema":"ci-medic/doc/v2","count":3}"#, SCHEMA, "d.json")
-            .expect_err("v2");
+        let e = parse::<Doc>(
+            br#"{"schema":"ci-medic/doc/v2","count":3}"#,
+            SCHEMA,
+            "d.json",
+        )
+        .expect_err("v2");
         assert_eq!(e.field, "schema");
         assert!(e.to_string().contains("does not read"), "{e}");
         let e = parse::<Doc>(br#"{"schema":"other/v1"}"#, SCHEMA, "d.json").expect_err("other");
@@ -145,6 +150,9 @@ mod tests {
     #[test]
     fn says_what_non_json_looks_like() {
         let e = parse::<Doc>(b"<html>nope</html>", SCHEMA, "https://x/h.json").expect_err("html");
-        assert!(e.to_string().contains("ci-medic/doc/v1 document (JSON)"), "{e}");
+        assert!(
+            e.to_string().contains("ci-medic/doc/v1 document (JSON)"),
+            "{e}"
+        );
     }
 }

@@ -78,3 +78,11 @@ fn committed_fix_schemas_match_the_model() {
         ci_medic_core::fix::metadata::metadata_schema(),
     );
 }
+
+#[test]
+fn committed_history_schema_matches_the_model() {
+    check(
+        "history.v1.json",
+        ci_medic_core::dashboard::history::history_schema(),
+    );
+}

@@ -25,6 +25,13 @@
     type: document.getElementById("f-type"),
     file: document.getElementById("f-file")
   };
+  // The file list can be long: it comes with the data instead of the page.
+  files.slice().sort().forEach(function (f) {
+    var option = document.createElement("option");
+    option.value = f;
+    option.textContent = f;
+    controls.file.appendChild(option);
+  });
   var tbody = document.getElementById("explorer-rows");
   var status = document.getElementById("explorer-status");
   var prev = document.getElementById("page-prev");

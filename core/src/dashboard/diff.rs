@@ -43,7 +43,10 @@ pub(super) fn parse(patch: &[u8]) -> Result<Vec<DiffFile>, String> {
     let mut current: Option<usize> = None;
     let mut last_delta: Option<(Option<std::path::PathBuf>, Option<std::path::PathBuf>)> = None;
     diff.print(git2::DiffFormat::Patch, |delta, hunk, line| {
-        let key = (delta.old_file().path().map(Into::into), delta.new_file().path().map(Into::into));
+        let key = (
+            delta.old_file().path().map(Into::into),
+            delta.new_file().path().map(Into::into),
+        );
         if last_delta.as_ref() != Some(&key) {
             let path = delta
                 .new_file()
@@ -129,14 +132,24 @@ index 1111111..2222222 100644
         let files = parse(PATCH.as_bytes()).expect("parses");
         assert_eq!(files.len(), 1);
         let f = &files[0];
-        assert_eq!((f.path.as_str(), f.status, f.binary), ("tests/items.spec.ts", "modified", false));
+        assert_eq!(
+            (f.path.as_str(), f.status, f.binary),
+            ("tests/items.spec.ts", "modified", false)
+        );
         assert_eq!((f.added, f.removed), (1, 1));
         let kinds: Vec<&str> = f.lines.iter().map(|l| l.kind).collect();
         assert_eq!(kinds, ["hunk", "ctx", "del", "add", "ctx"]);
-        assert!(f.lines[0].text.starts_with("@@ -3,3 +3,3 @@"), "{:?}", f.lines[0]);
+        assert!(
+            f.lines[0].text.starts_with("@@ -3,3 +3,3 @@"),
+            "{:?}",
+            f.lines[0]
+        );
         assert_eq!((f.lines[2].old, f.lines[2].new), (Some(4), None));
         assert_eq!((f.lines[3].old, f.lines[3].new), (None, Some(4)));
-        assert_eq!(f.lines[3].text, "  await page.getByTestId('product-row').click();");
+        assert_eq!(
+            f.lines[3].text,
+            "  await page.getByTestId('product-row').click();"
+        );
     }
 
     #[test]

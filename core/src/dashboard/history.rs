@@ -30,7 +30,7 @@ pub struct History {
     pub generated_at: String,
     /// The cap it was written with (older runs are dropped first).
     pub max_runs: usize,
-    /// The runs, oldest first.
+    /// The runs, in the order their dashboards were built (oldest first).
     pub runs: Vec<RunRecord>,
 }
 
@@ -139,14 +139,18 @@ impl History {
         }
     }
 
-    /// Adds `run` (replacing a record of the same run and attempt), keeps the
-    /// runs in start order and drops the oldest beyond `max_runs`.
+    /// Adds `run` after the others (a record of the same run and attempt is
+    /// replaced where it is: a rebuild is not a new run) and drops the oldest
+    /// beyond `max_runs`. Runs stay in the order their dashboards were built.
     pub fn push(&mut self, run: RunRecord, generated_at: &str, max_runs: usize) {
-        self.runs
-            .retain(|r| !(r.run_id == run.run_id && r.run_attempt == run.run_attempt));
-        self.runs.push(run);
-        // Stable: runs with equal (or unparsable, compared as text) start times keep arrival order.
-        self.runs.sort_by(|a, b| a.started_at.cmp(&b.started_at));
+        match self
+            .runs
+            .iter_mut()
+            .find(|r| r.run_id == run.run_id && r.run_attempt == run.run_attempt)
+        {
+            Some(existing) => *existing = run,
+            None => self.runs.push(run),
+        }
         let max_runs = max_runs.max(1);
         if self.runs.len() > max_runs {
             let drop = self.runs.len() - max_runs;
@@ -203,7 +207,12 @@ impl History {
         };
         for t in &latest.failed_tests {
             let mut first = self.runs.len() - 1;
-            while first > 0 && self.runs[first - 1].failed_tests.iter().any(|p| p.id == t.id) {
+            while first > 0
+                && self.runs[first - 1]
+                    .failed_tests
+                    .iter()
+                    .any(|p| p.id == t.id)
+            {
                 first -= 1;
             }
             let run = &self.runs[first];
@@ -342,4 +351,99 @@ pub fn history_schema() -> serde_json::Value {
         "https://ci-medic.dev/schemas/history.v1.json",
         HISTORY_SCHEMA,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(id: &str, failed: &[&str], flaky: &[&str]) -> RunRecord {
+        let rec = |ids: &[&str]| {
+            ids.iter()
+                .map(|i| TestRecord {
+                    id: (*i).to_owned(),
+                    error_type: None,
+                })
+                .collect::<Vec<_>>()
+        };
+        RunRecord {
+            run_id: id.to_owned(),
+            run_attempt: 1,
+            sha: None,
+            ref_name: None,
+            event: None,
+            pr_number: None,
+            run_url: None,
+            started_at: format!("2026-01-0{id}T00:00:00Z"),
+            duration_ms: None,
+            verdict: if failed.is_empty() {
+                RunVerdict::Passed
+            } else {
+                RunVerdict::Failed
+            },
+            tests: 10,
+            passed: 10 - failed.len() - flaky.len(),
+            failed: failed.len(),
+            flaky: flaky.len(),
+            skipped: 0,
+            error_type: None,
+            failed_tests: rec(failed),
+            flaky_tests: rec(flaky),
+            dropped_tests: 0,
+        }
+    }
+
+    fn history(runs: Vec<RunRecord>) -> History {
+        let mut h = History::new("t", 10);
+        for r in runs {
+            h.push(r, "t", 10);
+        }
+        h
+    }
+
+    #[test]
+    fn flaky_means_retried_or_intermittent_never_always_broken() {
+        let h = history(vec![
+            run("1", &["broken", "sometimes"], &["retry"]),
+            run("2", &["broken"], &["retry"]),
+            run("3", &["broken"], &[]),
+        ]);
+        let ids: Vec<(String, usize, usize)> = h
+            .flaky_tests(10)
+            .into_iter()
+            .map(|f| (f.id, f.flaky_runs, f.failed_runs))
+            .collect();
+        assert_eq!(
+            ids,
+            [("retry".to_owned(), 2, 0), ("sometimes".to_owned(), 0, 1)],
+            "a test failing in every run is broken, not flaky"
+        );
+    }
+
+    #[test]
+    fn failing_since_counts_the_current_streak_only() {
+        let h = history(vec![
+            run("1", &["a"], &[]),
+            run("2", &[], &[]),
+            run("3", &["a", "b"], &[]),
+            run("4", &["a", "b"], &[]),
+            run("5", &["a"], &[]),
+        ]);
+        let since = h.failing_since();
+        assert_eq!(since.len(), 1, "only tests failing in the latest run");
+        let a = &since["a"];
+        assert_eq!((a.run_id.as_str(), a.runs), ("3", 3));
+    }
+
+    #[test]
+    fn a_rebuild_replaces_in_place_and_the_cap_keeps_the_newest() {
+        let mut h = history(vec![run("1", &[], &[]), run("2", &["x"], &[])]);
+        h.push(run("1", &["y"], &[]), "t", 10);
+        assert_eq!(h.runs.len(), 2);
+        assert_eq!(h.runs[0].failed_tests[0].id, "y", "replaced where it was");
+        h.push(run("3", &[], &[]), "t2", 2);
+        let ids: Vec<&str> = h.runs.iter().map(|r| r.run_id.as_str()).collect();
+        assert_eq!(ids, ["2", "3"]);
+        assert_eq!((h.max_runs, h.generated_at.as_str()), (2, "t2"));
+    }
 }

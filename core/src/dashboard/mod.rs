@@ -184,4 +184,3 @@ pub fn build(
     stage.commit(out)?;
     Ok(built)
 }
-

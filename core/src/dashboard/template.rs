@@ -71,7 +71,10 @@ impl Templates {
                 message: "expected a directory of templates (see `ci-medic dashboard template`), found no directory".to_owned(),
             });
         }
-        for entry in walkdir::WalkDir::new(dir).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(dir)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             let entry = entry.map_err(|e| DashboardError::Template {
                 origin: t.origin.clone(),
                 message: e.to_string(),
@@ -132,6 +135,7 @@ impl Templates {
     pub fn environment(&self) -> Result<minijinja::Environment<'static>, DashboardError> {
         let mut env = minijinja::Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_formatter(html_formatter);
         super::filters::register(&mut env);
         for (name, source) in &self.sources {
             env.add_template_owned(name.clone(), source.clone())
@@ -171,6 +175,32 @@ impl Templates {
             written.push(path);
         }
         Ok(written)
+    }
+}
+
+/// HTML escaping of the five characters that matter (`&<>"'`): minijinja's
+/// default also escapes `/`, which makes every path and URL unreadable in the source.
+fn html_formatter(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    match value.as_str() {
+        Some(text) if state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => {
+            let mut escaped = String::with_capacity(text.len() + 8);
+            for c in text.chars() {
+                match c {
+                    '&' => escaped.push_str("&amp;"),
+                    '<' => escaped.push_str("&lt;"),
+                    '>' => escaped.push_str("&gt;"),
+                    '"' => escaped.push_str("&quot;"),
+                    '\'' => escaped.push_str("&#39;"),
+                    c => escaped.push(c),
+                }
+            }
+            out.write_str(&escaped).map_err(minijinja::Error::from)
+        }
+        _ => minijinja::escape_formatter(out, state, value),
     }
 }
 
@@ -220,7 +250,10 @@ mod tests {
 
         std::fs::remove_file(dir.path().join("heal.html")).expect("rm");
         let err = Templates::from_dir(dir.path()).expect_err("heal.html missing");
-        assert!(err.to_string().contains("found none for heal.html"), "{err}");
+        assert!(
+            err.to_string().contains("found none for heal.html"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -212,20 +212,22 @@ pub(super) fn render(
     let overview = overview(&ctx, options, &warnings);
     render_to(env, "index.html", &overview, &dir.join("index.html"))?;
     render_to(env, "tests.html", &explorer(&ctx), &dir.join("tests.html"))?;
-    render_to(env, "history.html", &history_page(&ctx), &dir.join("history.html"))?;
+    render_to(
+        env,
+        "history.html",
+        &history_page(&ctx),
+        &dir.join("history.html"),
+    )?;
     render_to(env, "heal.html", &heal_page(&ctx), &dir.join("heal.html"))?;
     let (fix_ctx, patch_file) = fix_page(&ctx, &mut warnings);
     if let Some((name, bytes)) = patch_file {
         write(&dir.join("fix").join(name), bytes)?;
     }
     render_to(env, "fix.html", &fix_ctx, &dir.join("fix.html"))?;
-    failures
-        .par_iter()
-        .enumerate()
-        .try_for_each(|(i, f)| {
-            let page = failure_view(&ctx, i, f, &copied);
-            render_to(env, "failure.html", &page, &dir.join(failure_page(i)))
-        })?;
+    failures.par_iter().enumerate().try_for_each(|(i, f)| {
+        let page = failure_view(&ctx, i, f, &copied);
+        render_to(env, "failure.html", &page, &dir.join(failure_page(i)))
+    })?;
 
     write(&dir.join("data").join("tests.js"), &tests_data(&ctx))?;
     for (name, bytes) in templates.statics() {
@@ -282,7 +284,11 @@ fn measure(dir: &Path) -> (usize, u64) {
 
 fn site<'a>(inputs: &'a Inputs<'a>, history: &History) -> Site<'a> {
     let run = &inputs.bundle.run;
-    let repo_url = inputs.links.repo_url.as_deref().map(|u| u.trim_end_matches('/'));
+    let repo_url = inputs
+        .links
+        .repo_url
+        .as_deref()
+        .map(|u| u.trim_end_matches('/'));
     let title = match &run.repo {
         Some(repo) => format!("{repo} · run {}", run.run_id),
         None => format!("Run {}", run.run_id),
@@ -378,7 +384,10 @@ fn overview(ctx: &Ctx<'_>, options: &Options, warnings: &[String]) -> serde_json
             count: cl.count,
             signature: &cl.signature,
             example: crate::summary::one_line(&strip(&cl.example), 200),
-            page: cl.failures.first().and_then(|id| ctx.pages.get(id.as_str()).cloned()),
+            page: cl
+                .failures
+                .first()
+                .and_then(|id| ctx.pages.get(id.as_str()).cloned()),
         })
         .collect();
     let failures: Vec<FailureRow<'_>> = c
@@ -664,7 +673,10 @@ fn heal_page(ctx: &Ctx<'_>) -> serde_json::Value {
 
 type PatchFile<'a> = Option<(String, &'a [u8])>;
 
-fn fix_page<'a>(ctx: &'a Ctx<'a>, warnings: &mut Vec<String>) -> (serde_json::Value, PatchFile<'a>) {
+fn fix_page<'a>(
+    ctx: &'a Ctx<'a>,
+    warnings: &mut Vec<String>,
+) -> (serde_json::Value, PatchFile<'a>) {
     let fix = ctx.inputs.fix;
     let mut files = Vec::new();
     let mut patch_error = None;
@@ -693,13 +705,7 @@ fn fix_page<'a>(ctx: &'a Ctx<'a>, warnings: &mut Vec<String>) -> (serde_json::Va
         }
     }
     let edits: Vec<serde_json::Value> = fix
-        .map(|f| {
-            f.metadata
-                .edits
-                .iter()
-                .map(|e| edit_view(ctx, e))
-                .collect()
-        })
+        .map(|f| f.metadata.edits.iter().map(|e| edit_view(ctx, e)).collect())
         .unwrap_or_default();
     let page = serde_json::json!({
         "site": ctx.site,
@@ -719,7 +725,10 @@ fn fix_page<'a>(ctx: &'a Ctx<'a>, warnings: &mut Vec<String>) -> (serde_json::Va
 fn edit_view(ctx: &Ctx<'_>, e: &Edit) -> serde_json::Value {
     let mut v = serde_json::to_value(e).unwrap_or_default();
     if let Some(obj) = v.as_object_mut() {
-        obj.insert("page".to_owned(), serde_json::json!(ctx.pages.get(e.failure.as_str())));
+        obj.insert(
+            "page".to_owned(),
+            serde_json::json!(ctx.pages.get(e.failure.as_str())),
+        );
     }
     v
 }
@@ -798,7 +807,12 @@ fn failure_view(
     let failures = &ctx.inputs.analysis.classification.failures;
     let test = ctx.tests.get(f.id.as_str()).copied();
     let attempts: Vec<AttemptView<'_>> = test
-        .map(|t| t.attempts.iter().map(|a| attempt_view(ctx, a, copied)).collect())
+        .map(|t| {
+            t.attempts
+                .iter()
+                .map(|a| attempt_view(ctx, a, copied))
+                .collect()
+        })
         .unwrap_or_default();
     let run_error = (f.kind == FailureKind::RunError)
         .then(|| {
@@ -806,14 +820,23 @@ fn failure_view(
                 .bundle
                 .run_errors
                 .iter()
-                .find(|e| e.message.lines().next().unwrap_or("") == f.title || f.message == e.message.lines().next().unwrap_or(""))
+                .find(|e| {
+                    e.message.lines().next().unwrap_or("") == f.title
+                        || f.message == e.message.lines().next().unwrap_or("")
+                })
                 .map(error_view)
         })
         .flatten();
     let edits: Vec<&Edit> = ctx
         .inputs
         .fix
-        .map(|fx| fx.metadata.edits.iter().filter(|e| e.failure == f.id).collect())
+        .map(|fx| {
+            fx.metadata
+                .edits
+                .iter()
+                .filter(|e| e.failure == f.id)
+                .collect()
+        })
         .unwrap_or_default();
     let heal: Option<&TestReport> = ctx
         .inputs
