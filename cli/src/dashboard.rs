@@ -453,3 +453,41 @@ fn links(bundle: &Bundle, dashboard_url: Option<String>) -> Links {
         artifact_url: run.run_url.as_deref().map(|u| format!("{u}#artifacts")),
     }
 }
+
+/// Builds the dashboard of a local run (for `triage`), carrying the history of
+/// earlier builds in the same place; returns the index page.
+pub fn build_local(
+    bundle: &Bundle,
+    bundle_dir: &Path,
+    analysis: &Analysis,
+    out: &Path,
+) -> anyhow::Result<PathBuf> {
+    let previous_path = out.join("history.json");
+    let previous = if previous_path.is_file() {
+        Some(
+            ci_medic_core::document::read::<History>(&previous_path, HISTORY_SCHEMA)
+                .with_context(|| "the previous dashboard's history (remove it to start anew)")?,
+        )
+    } else {
+        None
+    };
+    let inputs = dashboard::Inputs {
+        bundle,
+        bundle_dir: Some(bundle_dir),
+        analysis,
+        analysis_origin: "Diagnosis by the local analyzer (ci-medic triage)".to_owned(),
+        heal: None,
+        fix: None,
+        previous,
+        links: links(bundle, None),
+        generated_at: ci_medic_core::collect::now_rfc3339(),
+        warnings: Vec::new(),
+    };
+    dashboard::build(
+        &inputs,
+        &Templates::embedded(),
+        out,
+        &dashboard::Options::default(),
+    )?;
+    Ok(out.join("index.html"))
+}

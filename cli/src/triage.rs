@@ -1,5 +1,5 @@
-//! `ci-medic triage`: collect → classify → plan on a local run directory, with
-//! no service and no GitHub, and a readable diagnosis at the end.
+//! `ci-medic triage`: collect → classify → plan → dashboard on a local run
+//! directory, with no service and no GitHub, and a readable diagnosis at the end.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -50,6 +50,12 @@ pub fn run(args: &TriageArgs) -> anyhow::Result<ExitCode> {
     let path = args.out.join("analysis.json");
     classify::write_analysis(&path, &analysis)?;
     classify::report(&analysis, &path)?;
+    let site = args.out.join("dashboard");
+    match crate::dashboard::build_local(&bundle, &args.out.join("bundle"), &analysis, &site) {
+        Ok(index) => println!("dashboard: {}", index.display()),
+        // The diagnosis above stands; the dashboard is a view of it.
+        Err(e) => eprintln!("ci-medic triage: warning: no dashboard: {e:#}"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

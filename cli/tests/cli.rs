@@ -43,11 +43,11 @@ fn version_matches_the_package() {
 
 #[test]
 fn a_planned_command_says_so_and_exits_2() {
-    let out = ci_medic(&["dashboard"]);
+    let out = ci_medic(&["comment"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("ci-medic dashboard: not available in this build"),
+        stderr.contains("ci-medic comment: not available in this build"),
         "{stderr}"
     );
     assert!(out.stdout.is_empty());

@@ -18,3 +18,63 @@ pub(crate) fn commit_all(dir: &Path) {
     repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[])
         .expect("commit");
 }
+
+/// Runs the compiled `ci-medic` in `dir` with a clean environment plus `env`.
+#[allow(dead_code)] // not every test binary that shares this module runs the CLI this way
+pub(crate) fn ci_medic(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ci-medic"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", std::env::var_os("HOME").unwrap_or_default())
+        .envs(env.iter().copied())
+        .output()
+        .expect("run ci-medic")
+}
+
+/// The repository root.
+#[allow(dead_code)]
+pub(crate) fn repo_root() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()
+        .expect("repo root")
+}
+
+/// A git checkout holding the e2e suite's specs, with a recorded scenario run
+/// collected into `bundle/` (as run `run_id`) and classified into `analysis.json`.
+#[allow(dead_code)]
+pub(crate) fn checkout_with_run(
+    scenario: &str,
+    run_id: &str,
+) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("repo");
+    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+    for e in std::fs::read_dir(repo_root().join("fixtures/e2e/tests"))
+        .expect("tests")
+        .flatten()
+    {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), dir.join("tests").join(e.file_name())).expect("copy");
+        }
+    }
+    std::fs::write(
+        dir.join(".gitignore"),
+        "bundle/\nfix-agent/\nself-heal/\nanalysis.json\ndashboard/\n",
+    )
+    .expect("ignore");
+    commit_all(&dir);
+    let run = repo_root().join("fixtures/runs").join(scenario);
+    let run = run.to_str().expect("utf-8 path");
+    let o = ci_medic(
+        &dir,
+        &["collect", "--dir", run, "--out", "bundle"],
+        &[("CI_MEDIC_RUN_ID", run_id)],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = ci_medic(&dir, &["classify", "bundle"], &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (tmp, dir)
+}

@@ -716,6 +716,7 @@ fn fix_page<'a>(
         "files": files,
         "patch_error": patch_error,
         "patch_href": patch_file.as_ref().map(|(n, _)| format!("fix/{n}")),
+        "patch_name": patch_file.as_ref().map(|(n, _)| n.clone()),
         "instructions": ctx.inputs.analysis.fix_agent_instructions.len(),
         "trigger": ctx.inputs.analysis.triggers.fix_agent,
     });

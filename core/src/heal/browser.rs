@@ -119,8 +119,53 @@ impl Driver {
         for arg in CHROMIUM_ARGS {
             caps.add_arg(arg).map_err(e)?;
         }
+        // Keeps the console (errors, failed loads, CSP violations) for `console_messages`.
+        caps.insert_base_capability(
+            "goog:loggingPrefs".to_owned(),
+            serde_json::json!({ "browser": "ALL" }),
+        );
         WebDriver::new(self.url.as_str(), caps)
             .await
             .map_err(|err| format!("cannot start a browser session: {err}"))
     }
+}
+
+/// One message of the browser's console.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct ConsoleMessage {
+    /// `SEVERE` (errors, failed loads, CSP violations), `WARNING`, `INFO`, …
+    pub level: String,
+    /// The text, with its source.
+    pub message: String,
+}
+
+/// chromedriver's log endpoint (not in the W3C protocol, so not in thirtyfour).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl thirtyfour::common::command::ExtensionCommand for BrowserLog {
+    fn parameters_json(&self) -> Option<serde_json::Value> {
+        Some(serde_json::json!({ "type": "browser" }))
+    }
+
+    fn method(&self) -> http::Method {
+        http::Method::POST
+    }
+
+    fn endpoint(&self) -> std::sync::Arc<str> {
+        std::sync::Arc::from("/se/log")
+    }
+}
+
+/// The console messages since the last call: what the page logged and what
+/// Chromium reported about it (a resource that failed to load, a blocked request).
+pub async fn console_messages(driver: &WebDriver) -> Result<Vec<ConsoleMessage>, String> {
+    driver
+        .handle
+        .cmd(thirtyfour::common::command::Command::ExtensionCommand(
+            Box::new(BrowserLog),
+        ))
+        .await
+        .and_then(|r| r.value::<Vec<ConsoleMessage>>())
+        .map_err(|e| format!("cannot read the browser console: {e}"))
 }
