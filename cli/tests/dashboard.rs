@@ -38,7 +38,8 @@ fn refused(o: &std::process::Output) -> String {
 
 fn validate(doc: &serde_json::Value, schema_file: &str) {
     let schema: serde_json::Value =
-        serde_json::from_str(&read(&repo_root().join("schemas").join(schema_file))).expect("schema");
+        serde_json::from_str(&read(&repo_root().join("schemas").join(schema_file)))
+            .expect("schema");
     let validator = jsonschema::validator_for(&schema).expect("compiles");
     let errors: Vec<String> = validator.iter_errors(doc).map(|e| e.to_string()).collect();
     assert!(errors.is_empty(), "{schema_file}: {errors:?}");
@@ -62,12 +63,24 @@ fn defaults_pick_up_the_analysis_self_heal_report_and_fix_patch() {
     assert!(out.contains("2 failure page(s)"), "{out}");
 
     let index = read(&dir.join("dashboard/index.html"));
-    assert!(index.contains("Diagnosis from analysis.json, by the local analyzer"), "{index}");
-    assert!(index.contains(r#"<span class="badge refused">refused</span>"#), "the self-heal card");
-    assert!(index.contains(r#"<span class="badge needs_manual_review">needs manual review</span>"#), "the fix-agent card");
+    assert!(
+        index.contains("Diagnosis from analysis.json, by the local analyzer"),
+        "{index}"
+    );
+    assert!(
+        index.contains(r#"<span class="badge refused">refused</span>"#),
+        "the self-heal card"
+    );
+    assert!(
+        index.contains(r#"<span class="badge needs_manual_review">needs manual review</span>"#),
+        "the fix-agent card"
+    );
 
     let fix = read(&dir.join("dashboard/fix.html"));
-    assert!(fix.contains("getByTestId(&#39;product-row&#39;)"), "the rendered diff");
+    assert!(
+        fix.contains("getByTestId(&#39;product-row&#39;)"),
+        "the rendered diff"
+    );
     assert!(fix.contains(r#"<tr class="del">"#) && fix.contains(r#"<tr class="add">"#));
     assert!(fix.contains("max_changed_lines"), "guardrails");
     assert!(fix.contains("Not run."), "validation");
@@ -78,17 +91,29 @@ fn defaults_pick_up_the_analysis_self_heal_report_and_fix_patch() {
         "the patch is downloadable from the site, byte for byte"
     );
     let heal = read(&dir.join("dashboard/heal.html"));
-    assert!(heal.contains("push is not in heal.events"), "the refusal's reason");
+    assert!(
+        heal.contains("push is not in heal.events"),
+        "the refusal's reason"
+    );
 
     let failure = read(&dir.join("dashboard/failures/0001.html"));
-    assert!(failure.contains("Fix-agent edits"), "the failure links its edit");
+    assert!(
+        failure.contains("Fix-agent edits"),
+        "the failure links its edit"
+    );
 
     let history: serde_json::Value =
         serde_json::from_str(&read(&dir.join("dashboard/history.json"))).expect("json");
     validate(&history, "history.v1.json");
     let outputs = read(&github_output);
-    assert!(outputs.contains("dashboard_index=dashboard/index.html"), "{outputs}");
-    assert!(outputs.contains("history=dashboard/history.json"), "{outputs}");
+    assert!(
+        outputs.contains("dashboard_index=dashboard/index.html"),
+        "{outputs}"
+    );
+    assert!(
+        outputs.contains("history=dashboard/history.json"),
+        "{outputs}"
+    );
 }
 
 /// A one-connection-at-a-time HTTP server on 127.0.0.1 answering every request
@@ -123,7 +148,12 @@ fn history_comes_from_a_file_or_a_url_and_a_bad_one_stops_the_build() {
     let url = serve(200, published.clone());
     let out = ok(&ci_medic(
         &dir,
-        &["dashboard", "build", "--history", &format!("{url}/history.json")],
+        &[
+            "dashboard",
+            "build",
+            "--history",
+            &format!("{url}/history.json"),
+        ],
         &[],
     ));
     assert!(out.contains("history of 2 run(s)"), "{out}");
@@ -139,32 +169,89 @@ fn history_comes_from_a_file_or_a_url_and_a_bad_one_stops_the_build() {
 
     // From a file.
     std::fs::write(dir.join("previous.json"), &published).expect("write");
-    let out = ok(&ci_medic(&dir, &["dashboard", "build", "--history", "previous.json"], &[]));
+    let out = ok(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--history", "previous.json"],
+        &[],
+    ));
     assert!(out.contains("history of 2 run(s)"), "{out}");
 
     // Nothing published yet: this run starts the history, and says so.
     let url = serve(404, b"not found".to_vec());
-    let o = ci_medic(&dir, &["dashboard", "build", "--history", &format!("{url}/history.json")], &[]);
+    let o = ci_medic(
+        &dir,
+        &[
+            "dashboard",
+            "build",
+            "--history",
+            &format!("{url}/history.json"),
+        ],
+        &[],
+    );
     assert!(ok(&o).contains("history of 1 run(s)"));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no history there yet (HTTP 404): this run starts it"));
-    let o = ci_medic(&dir, &["dashboard", "build", "--history", "missing.json"], &[]);
+    assert!(
+        String::from_utf8_lossy(&o.stderr)
+            .contains("no history there yet (HTTP 404): this run starts it")
+    );
+    let o = ci_medic(
+        &dir,
+        &["dashboard", "build", "--history", "missing.json"],
+        &[],
+    );
     assert!(ok(&o).contains("history of 1 run(s)"));
     assert!(String::from_utf8_lossy(&o.stderr).contains("missing.json: no history file yet"));
 
     let before = read(&dir.join("dashboard/index.html"));
     // A server error, garbage, another version, plain http elsewhere: refused, the site untouched.
     let url = serve(503, b"busy".to_vec());
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--history", &format!("{url}/h.json")], &[]));
-    assert!(err.contains("expected the history (HTTP 200), found HTTP 503"), "{err}");
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--history", &format!("{url}/h.json")],
+        &[],
+    ));
+    assert!(
+        err.contains("expected the history (HTTP 200), found HTTP 503"),
+        "{err}"
+    );
     let url = serve(200, b"<html>Sign in</html>".to_vec());
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--history", &format!("{url}/h.json")], &[]));
-    assert!(err.contains("expected a ci-medic/history/v1 document (JSON)"), "{err}");
-    assert!(err.contains("drop --history to start a new history"), "{err}");
-    std::fs::write(dir.join("v2.json"), br#"{"schema":"ci-medic/history/v2","runs":[]}"#).expect("w");
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--history", "v2.json"], &[]));
-    assert!(err.contains("v2.json: at `schema`: expected \"ci-medic/history/v1\""), "{err}");
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--history", &format!("{url}/h.json")],
+        &[],
+    ));
+    assert!(
+        err.contains("expected a ci-medic/history/v1 document (JSON)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("drop --history to start a new history"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.join("v2.json"),
+        br#"{"schema":"ci-medic/history/v2","runs":[]}"#,
+    )
+    .expect("w");
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--history", "v2.json"],
+        &[],
+    ));
+    assert!(
+        err.contains("v2.json: at `schema`: expected \"ci-medic/history/v1\""),
+        "{err}"
+    );
     assert!(err.contains("does not read"), "{err}");
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--history", "http://example.com/history.json"], &[]));
+    let err = refused(&ci_medic(
+        &dir,
+        &[
+            "dashboard",
+            "build",
+            "--history",
+            "http://example.com/history.json",
+        ],
+        &[],
+    ));
     assert!(err.contains("expected an https:// URL"), "{err}");
     assert_eq!(read(&dir.join("dashboard/index.html")), before);
 }
@@ -172,52 +259,116 @@ fn history_comes_from_a_file_or_a_url_and_a_bad_one_stops_the_build() {
 #[test]
 fn bad_input_is_refused_naming_what_and_where_and_nothing_is_replaced() {
     let (_tmp, dir) = checkout_with_run("selector_drift", "run-31");
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--analysis", "nope.json"], &[]));
-    assert!(err.contains("nope.json: expected a readable ci-medic/analysis/v1 file"), "{err}");
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--analysis", "nope.json"],
+        &[],
+    ));
+    assert!(
+        err.contains("nope.json: expected a readable ci-medic/analysis/v1 file"),
+        "{err}"
+    );
 
     let mut analysis: serde_json::Value =
         serde_json::from_str(&read(&dir.join("analysis.json"))).expect("json");
     analysis["classification"]["confidence"] = serde_json::json!("high");
     std::fs::write(dir.join("bad.json"), analysis.to_string()).expect("w");
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--analysis", "bad.json"], &[]));
-    assert!(err.contains("bad.json: at `classification.confidence`"), "{err}");
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--analysis", "bad.json"],
+        &[],
+    ));
+    assert!(
+        err.contains("bad.json: at `classification.confidence`"),
+        "{err}"
+    );
 
     analysis["classification"]["confidence"] = serde_json::json!(0.5);
     analysis["run"]["run_id"] = serde_json::json!("someone-else");
     std::fs::write(dir.join("other.json"), analysis.to_string()).expect("w");
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--analysis", "other.json"], &[]));
-    assert!(err.contains("the analysis is of run someone-else, the bundle of run run-31"), "{err}");
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--analysis", "other.json"],
+        &[],
+    ));
+    assert!(
+        err.contains("the analysis is of run someone-else, the bundle of run run-31"),
+        "{err}"
+    );
 
     // Never over a directory that is not a dashboard.
     std::fs::create_dir_all(dir.join("docs")).expect("mkdir");
     std::fs::write(dir.join("docs/guide.md"), "keep me").expect("w");
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--out", "docs"], &[]));
-    assert!(err.contains("docs: expected an empty directory or a previous dashboard"), "{err}");
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--out", "docs"],
+        &[],
+    ));
+    assert!(
+        err.contains("docs: expected an empty directory or a previous dashboard"),
+        "{err}"
+    );
     assert_eq!(read(&dir.join("docs/guide.md")), "keep me");
 
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--template-dir", "no-such-dir"], &[]));
-    assert!(err.contains("no-such-dir: expected a directory of templates"), "{err}");
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--template-dir", "no-such-dir"],
+        &[],
+    ));
+    assert!(
+        err.contains("no-such-dir: expected a directory of templates"),
+        "{err}"
+    );
     assert!(!dir.join("dashboard").exists(), "nothing was built");
 }
 
 #[test]
 fn the_template_command_writes_a_copy_the_build_can_use() {
     let (_tmp, dir) = checkout_with_run("selector_drift", "run-41");
-    let out = ok(&ci_medic(&dir, &["dashboard", "template", "--out", "tpl"], &[]));
+    let out = ok(&ci_medic(
+        &dir,
+        &["dashboard", "template", "--out", "tpl"],
+        &[],
+    ));
     assert!(out.contains("build with --template-dir tpl"), "{out}");
-    for f in ["index.html", "base.html", "static/style.css", "static/tests.js", "README.md"] {
+    for f in [
+        "index.html",
+        "base.html",
+        "static/style.css",
+        "static/tests.js",
+        "README.md",
+    ] {
         assert!(dir.join("tpl").join(f).is_file(), "{f}");
     }
-    let err = refused(&ci_medic(&dir, &["dashboard", "template", "--out", "tpl"], &[]));
-    assert!(err.contains("expected an empty or missing directory"), "{err}");
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "template", "--out", "tpl"],
+        &[],
+    ));
+    assert!(
+        err.contains("expected an empty or missing directory"),
+        "{err}"
+    );
 
     let css = read(&dir.join("tpl/static/style.css"));
-    std::fs::write(dir.join("tpl/static/style.css"), css + "\n/* house style */\n").expect("w");
-    ok(&ci_medic(&dir, &["dashboard", "build", "--template-dir", "tpl"], &[]));
+    std::fs::write(
+        dir.join("tpl/static/style.css"),
+        css + "\n/* house style */\n",
+    )
+    .expect("w");
+    ok(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--template-dir", "tpl"],
+        &[],
+    ));
     assert!(read(&dir.join("dashboard/static/style.css")).contains("/* house style */"));
 
     std::fs::remove_file(dir.join("tpl/history.html")).expect("rm");
-    let err = refused(&ci_medic(&dir, &["dashboard", "build", "--template-dir", "tpl"], &[]));
+    let err = refused(&ci_medic(
+        &dir,
+        &["dashboard", "build", "--template-dir", "tpl"],
+        &[],
+    ));
     assert!(err.contains("found none for history.html"), "{err}");
 }
 

@@ -313,7 +313,7 @@ fn history_carries_three_runs_and_finds_the_flaky_test() {
         "{flaky:?}"
     );
     let page = read(&tmp.path().join("site2/history.html"));
-    assert_eq!(page.matches("<rect class=\"seg ").count() >= 3, true);
+    assert!(page.matches("<rect class=\"seg ").count() >= 3);
     assert_eq!(page.matches("<g>").count(), 3, "one bar per run");
     assert!(page.contains("3 runs recorded"), "{page}");
     assert!(
@@ -340,8 +340,10 @@ fn a_rebuild_of_the_same_run_replaces_its_record_and_the_cap_drops_the_oldest() 
     let mut previous = None;
     for id in ["4002", "4003", "4004"] {
         let r = run("selector_drift", id);
-        let mut opts = Options::default();
-        opts.max_runs = 2;
+        let opts = Options {
+            max_runs: 2,
+            ..Options::default()
+        };
         dashboard::build(
             &inputs(&r, previous.take()),
             &Templates::embedded(),

@@ -41,6 +41,8 @@
   var matched = rows;
 
   function fromHash() {
+    // The address is the whole state: what it does not name is reset.
+    state = { q: "", status: "", type: "", file: "", page: 0, sort: "", dir: 1 };
     var h = location.hash.replace(/^#/, "");
     h.split("&").forEach(function (kv) {
       if (!kv) return;

@@ -161,19 +161,21 @@ pub fn build(
             inputs.analysis.run.run_id, inputs.bundle.run.run_id
         )));
     }
-    if let Some(heal) = inputs.heal {
-        if heal.run_id != inputs.bundle.run.run_id {
+    let others = [
+        (
+            "the self-heal report",
+            inputs.heal.map(|h| h.run_id.as_str()),
+        ),
+        (
+            "the fix-agent metadata",
+            inputs.fix.map(|f| f.metadata.run_id.as_str()),
+        ),
+    ];
+    for (what, run_id) in others {
+        if let Some(id) = run_id.filter(|id| *id != inputs.bundle.run.run_id) {
             return Err(DashboardError::Mismatch(format!(
-                "the self-heal report is of run {}, the bundle of run {}",
-                heal.run_id, inputs.bundle.run.run_id
-            )));
-        }
-    }
-    if let Some(fix) = inputs.fix {
-        if fix.metadata.run_id != inputs.bundle.run.run_id {
-            return Err(DashboardError::Mismatch(format!(
-                "the fix-agent metadata is of run {}, the bundle of run {}",
-                fix.metadata.run_id, inputs.bundle.run.run_id
+                "{what} is of run {id}, the bundle of run {}",
+                inputs.bundle.run.run_id
             )));
         }
     }
