@@ -266,38 +266,17 @@ fn sha256_hex(bytes: &[u8]) -> String {
 
 /// Reads `analysis.json` strictly: its schema, then every field typed.
 fn read_analysis(path: &Path) -> Result<Analysis, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: expected JSON, found an error: {e}", path.display()))?;
-    match v.get("schema").and_then(|s| s.as_str()) {
-        Some(ANALYSIS_SCHEMA) => {}
-        other => {
-            return Err(format!(
-                "{}: expected schema {ANALYSIS_SCHEMA:?}, found {other:?}",
-                path.display()
-            ));
-        }
-    }
-    serde_path_to_error::deserialize(v)
-        .map_err(|e| format!("{}: at {}: {}", path.display(), e.path(), e.inner()))
+    ci_medic_core::document::read(path, ANALYSIS_SCHEMA).map_err(|e| e.to_string())
 }
 
 fn read_input(path: &Path) -> Result<FixInput, String> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| format!("{}: {e} (run `ci-medic fix prepare` first)", path.display()))?;
-    let v: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{}: expected JSON, found an error: {e}", path.display()))?;
-    match v.get("schema").and_then(|s| s.as_str()) {
-        Some(INPUT_SCHEMA) => {}
-        other => {
-            return Err(format!(
-                "{}: expected schema {INPUT_SCHEMA:?}, found {other:?}",
-                path.display()
-            ));
-        }
+    if !path.exists() {
+        return Err(format!(
+            "{}: not found (run `ci-medic fix prepare` first)",
+            path.display()
+        ));
     }
-    serde_path_to_error::deserialize(v)
-        .map_err(|e| format!("{}: at {}: {}", path.display(), e.path(), e.inner()))
+    ci_medic_core::document::read(path, INPUT_SCHEMA).map_err(|e| e.to_string())
 }
 
 /// Reads a metadata file (for `fix pr`).
