@@ -20,14 +20,7 @@ fn ci_medic(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn ci_medic_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ci-medic"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .envs(env.iter().copied())
-        .output()
-        .expect("run ci-medic")
+    common::ci_medic(dir, args, env)
 }
 
 fn read_json(path: &Path) -> serde_json::Value {
@@ -49,37 +42,7 @@ impl Checkout {
     }
 
     fn of(scenario: &str) -> Checkout {
-        let tmp = tempfile::tempdir().expect("tmp");
-        let dir = tmp.path().join("repo");
-        std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
-        for e in std::fs::read_dir(repo().join("fixtures/e2e/tests"))
-            .expect("tests")
-            .flatten()
-        {
-            if e.path().is_file() {
-                std::fs::copy(e.path(), dir.join("tests").join(e.file_name())).expect("copy");
-            }
-        }
-        std::fs::write(
-            dir.join(".gitignore"),
-            "bundle/\nfix-agent/\nanalysis.json\n",
-        )
-        .expect("ignore");
-        common::commit_all(&dir);
-        let run = repo().join("fixtures/runs").join(scenario);
-        let o = ci_medic(
-            &dir,
-            &[
-                "collect",
-                "--dir",
-                run.to_str().expect("path"),
-                "--out",
-                "bundle",
-            ],
-        );
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        let o = ci_medic(&dir, &["classify", "bundle"]);
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let (tmp, dir) = common::checkout_with_run(scenario, "local-fix");
         Checkout { dir, _tmp: tmp }
     }
 
