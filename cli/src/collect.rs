@@ -5,12 +5,12 @@ use std::process::ExitCode;
 
 use anyhow::Context as _;
 use ci_medic_core::collect::{self, Inputs, Limits};
-use ci_medic_core::model::{Bundle, TestStatus, Warning};
+use ci_medic_core::model::{Bundle, Warning};
 use ci_medic_core::redact::Redactor;
 use ci_medic_core::{CollectError, context, ctrf, summary};
 use clap::Args;
 
-use crate::github::{self, Annotation};
+use crate::github;
 
 /// Exit code for input that is not what it should be.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -142,46 +142,16 @@ fn report(bundle: &Bundle, dir: &Path, bundle_path: &Path) -> anyhow::Result<()>
                 ],
             )?;
         }
-        for line in github::annotation_commands(&annotations(bundle)) {
+        for line in github::annotation_commands(
+            &github::failure_annotations(bundle, std::env::var("GITHUB_WORKSPACE").ok().as_deref())
+                .into_iter()
+                .map(|(_, a)| a)
+                .collect::<Vec<_>>(),
+        ) {
             println!("{line}");
         }
     } else {
         println!("{markdown}");
     }
     Ok(())
-}
-
-/// One annotation per failed test, at the failing line when the error says where.
-fn annotations(bundle: &Bundle) -> Vec<Annotation> {
-    let workspace = std::env::var("GITHUB_WORKSPACE").ok();
-    bundle
-        .tests
-        .iter()
-        .filter(|t| t.status == TestStatus::Unexpected)
-        .map(|t| {
-            let error = t.attempts.iter().rev().find_map(|a| a.errors.first());
-            let location = error.and_then(|e| e.location.as_ref());
-            let file = location
-                .map(|l| relative_to(&l.file, workspace.as_deref()))
-                .unwrap_or_else(|| t.file.clone());
-            Annotation {
-                file: Some(file),
-                line: location.map(|l| l.line).or(t.line),
-                title: format!("{} [{}]", t.title(), t.project),
-                message: error
-                    .map(|e| summary::one_line(&e.message, 500))
-                    .unwrap_or_else(|| "failed".to_owned()),
-            }
-        })
-        .collect()
-}
-
-fn relative_to(file: &str, root: Option<&str>) -> String {
-    match root {
-        Some(root) => file
-            .strip_prefix(root)
-            .map(|r| r.trim_start_matches('/').to_owned())
-            .unwrap_or_else(|| file.to_owned()),
-        None => file.to_owned(),
-    }
 }

@@ -10,15 +10,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ci_medic_core::analysis::{ANALYSIS_SCHEMA, Analysis, AnalysisSource};
+use ci_medic_core::analysis::Analysis;
 use ci_medic_core::dashboard::{self, FixDoc, HISTORY_SCHEMA, History, Links, Templates};
-use ci_medic_core::fix::metadata::{FixMetadata, METADATA_SCHEMA};
-use ci_medic_core::heal::execute::{HealReport, REPORT_SCHEMA};
 use ci_medic_core::model::Bundle;
 use clap::{Args, Subcommand};
 
-use crate::classify::{RulesArgs, read_bundle};
 use crate::github;
+use crate::inputs::{self, RunDocsArgs};
 
 /// Exit code for input that is not what it should be.
 const EXIT_BAD_INPUT: u8 = 2;
@@ -48,18 +46,8 @@ pub struct BuildArgs {
     /// The output directory (replaced if it holds an earlier dashboard; refused if it holds anything else).
     #[arg(long, default_value = "dashboard")]
     pub out: PathBuf,
-    /// The bundle written by `ci-medic collect`.
-    #[arg(long, default_value = "bundle")]
-    pub bundle: PathBuf,
-    /// The analysis [default: analysis.json when it exists; else the bundle is classified here].
-    #[arg(long)]
-    pub analysis: Option<PathBuf>,
-    /// The self-heal report [default: self-heal/report-<run_id>.json when it exists].
-    #[arg(long)]
-    pub heal_report: Option<PathBuf>,
-    /// The fix-agent metadata [default: fix-agent/metadata-<run_id>.json when it exists]; its patch is read from the same directory.
-    #[arg(long)]
-    pub fix_metadata: Option<PathBuf>,
+    #[command(flatten)]
+    pub docs: RunDocsArgs,
     /// The previous history.json: a file, or an https:// URL (the published dashboard's). Missing (no file, HTTP 404) starts a new history.
     #[arg(long)]
     pub history: Option<String>,
@@ -78,8 +66,6 @@ pub struct BuildArgs {
     /// Where the site will be published (GitHub Pages), for links.
     #[arg(long, env = "CI_MEDIC_DASHBOARD_URL")]
     pub dashboard_url: Option<String>,
-    #[command(flatten)]
-    pub rules: RulesArgs,
 }
 
 /// Options of `ci-medic dashboard template`.
@@ -125,18 +111,6 @@ fn template(args: &TemplateArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Everything read for a build, owned.
-struct Loaded {
-    bundle: Bundle,
-    bundle_dir: Option<PathBuf>,
-    analysis: Analysis,
-    analysis_origin: String,
-    heal: Option<HealReport>,
-    fix: Option<(FixMetadata, Option<Vec<u8>>)>,
-    previous: Option<History>,
-    warnings: Vec<String>,
-}
-
 fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     let templates = match &args.template_dir {
         Some(dir) => match Templates::from_dir(dir) {
@@ -145,9 +119,16 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         },
         None => Templates::embedded(),
     };
-    let loaded = match load(args) {
+    let mut loaded = match inputs::load(&args.docs, "dashboard") {
         Ok(l) => l,
         Err(e) => return Ok(bad_input(&e)),
+    };
+    let previous = match &args.history {
+        Some(source) => match read_history(source, &mut loaded.warnings) {
+            Ok(h) => h,
+            Err(e) => return Ok(bad_input(&e)),
+        },
+        None => None,
     };
     let inputs = dashboard::Inputs {
         bundle: &loaded.bundle,
@@ -159,7 +140,7 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
             metadata: m,
             patch: p.as_deref(),
         }),
-        previous: loaded.previous.clone(),
+        previous,
         links: links(&loaded.bundle, args.dashboard_url.clone()),
         generated_at: ci_medic_core::collect::now_rfc3339(),
         warnings: loaded.warnings.clone(),
@@ -216,133 +197,6 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         ],
     )?;
     Ok(ExitCode::SUCCESS)
-}
-
-/// `path` if given (it must exist), else `default` if it exists.
-fn chosen(given: Option<&PathBuf>, default: PathBuf) -> Option<(PathBuf, bool)> {
-    match given {
-        Some(p) => Some((p.clone(), true)),
-        None => default.is_file().then_some((default, false)),
-    }
-}
-
-fn load(args: &BuildArgs) -> Result<Loaded, String> {
-    let bundle = read_bundle(&args.bundle)?;
-    let bundle_dir = if args.bundle.is_dir() {
-        Some(args.bundle.clone())
-    } else {
-        args.bundle.parent().map(Path::to_owned)
-    };
-    let run_id = bundle.run.run_id.clone();
-    let mut warnings = Vec::new();
-
-    let (analysis, analysis_origin) = match chosen(
-        args.analysis.as_ref(),
-        PathBuf::from("analysis.json"),
-    ) {
-        Some((path, _)) => {
-            let a: Analysis =
-                ci_medic_core::document::read(&path, ANALYSIS_SCHEMA).map_err(|e| e.to_string())?;
-            let by = match a.source {
-                AnalysisSource::Service => "the cloud-agent service",
-                AnalysisSource::Local => "the local analyzer",
-                AnalysisSource::LocalFallback => "the local analyzer (the service was unreachable)",
-            };
-            let origin = format!("Diagnosis from {}, by {by}", path.display());
-            (a, origin)
-        }
-        None => {
-            let classifier = args.rules.classifier()?;
-            eprintln!(
-                "ci-medic dashboard: no analysis given and no analysis.json here: classifying the bundle"
-            );
-            (
-                ci_medic_core::plan::analyze(
-                    &classifier,
-                    &bundle,
-                    ci_medic_core::collect::now_rfc3339(),
-                ),
-                "Diagnosis made while building this dashboard (no analysis.json was given)"
-                    .to_owned(),
-            )
-        }
-    };
-
-    let heal = match chosen(
-        args.heal_report.as_ref(),
-        PathBuf::from("self-heal").join(format!("report-{run_id}.json")),
-    ) {
-        Some((path, _)) => Some(
-            ci_medic_core::document::read::<HealReport>(&path, REPORT_SCHEMA)
-                .map_err(|e| e.to_string())?,
-        ),
-        None => None,
-    };
-
-    let fix = match chosen(
-        args.fix_metadata.as_ref(),
-        PathBuf::from("fix-agent").join(format!("metadata-{run_id}.json")),
-    ) {
-        Some((path, _)) => {
-            let metadata: FixMetadata =
-                ci_medic_core::document::read(&path, METADATA_SCHEMA).map_err(|e| e.to_string())?;
-            let patch = read_patch(&path, &metadata, &mut warnings);
-            Some((metadata, patch))
-        }
-        None => None,
-    };
-
-    let previous = match &args.history {
-        Some(source) => read_history(source, &mut warnings)?,
-        None => None,
-    };
-    Ok(Loaded {
-        bundle,
-        bundle_dir,
-        analysis,
-        analysis_origin,
-        heal,
-        fix,
-        previous,
-        warnings,
-    })
-}
-
-/// The patch named by the metadata, looked for next to the metadata file; its
-/// checksum must match (a patch that changed since is shown with a warning).
-fn read_patch(
-    metadata_path: &Path,
-    metadata: &FixMetadata,
-    warnings: &mut Vec<String>,
-) -> Option<Vec<u8>> {
-    if metadata.patch.path.is_empty() {
-        return None;
-    }
-    let name = Path::new(&metadata.patch.path).file_name()?;
-    let dir = metadata_path.parent().unwrap_or(Path::new("."));
-    let candidates = [dir.join(name), PathBuf::from(&metadata.patch.path)];
-    let path = candidates.iter().find(|p| p.is_file())?;
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => {
-            warnings.push(format!("{}: {e}", path.display()));
-            return None;
-        }
-    };
-    use sha2::Digest as _;
-    let sha = hex(&sha2::Sha256::digest(&bytes));
-    if !metadata.patch.sha256.is_empty() && sha != metadata.patch.sha256 {
-        warnings.push(format!(
-            "{}: its SHA-256 is {sha}, the metadata says {}; the patch changed after the fix-agent wrote it",
-            path.display(),
-            metadata.patch.sha256
-        ));
-    }
-    Some(bytes)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Reads the previous history from a file or URL. Missing means "first run"

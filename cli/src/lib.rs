@@ -4,30 +4,29 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+pub mod annotate;
 pub mod auth;
 pub mod classify;
 pub mod collect;
+pub mod comment;
 pub mod dashboard;
 pub mod eval_corpus;
 pub mod fix;
 pub mod github;
 pub mod heal;
-mod planned;
+pub mod inputs;
 pub mod send;
 pub mod smoke;
 pub mod triage;
 
-/// Exit code for a command line the user got wrong or a command this build lacks.
+/// Exit code for a command line or input the user got wrong.
 const EXIT_USAGE: u8 = 2;
 
 /// ci-medic turns a failed Playwright run into evidence, a diagnosis, a safe
 /// remediation and a reviewable patch, without flipping the job's own pass/fail signal.
 #[derive(Debug, Parser)]
 #[command(name = "ci-medic", version, propagate_version = true)]
-#[command(
-    after_help = "Commands marked (planned) are part of the pipeline but not in this build yet; \
-they exit with status 2 and say so.\nDocs: README.md in the ci-medic repository."
-)]
+#[command(after_help = "Docs: README.md in the ci-medic repository.")]
 pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
@@ -59,7 +58,7 @@ pub enum Command {
     EvalCorpus(Box<eval_corpus::EvalArgs>),
     /// Send a bundle to the cloud-agent and write analysis.json (falls back to the local analyzer).
     Send(Box<send::SendArgs>),
-    /// Self-heal: context, decide (and, planned, execute) safe non-code remediations, then rerun.
+    /// Self-heal: context, decide and execute safe non-code remediations, then rerun the failing tests.
     Heal(Box<heal::HealArgs>),
     /// Log in over WebDriver with the login flow of .ci-medic.toml and write Playwright's storage state.
     Auth(Box<auth::AuthArgs>),
@@ -69,29 +68,10 @@ pub enum Command {
     Fix(Box<fix::FixArgs>),
     /// Build the static dashboard (overview, failures, tests, self-heal, fix-agent, history).
     Dashboard(Box<dashboard::DashboardArgs>),
-    /// (planned) Keep one sticky PR comment up to date with the verdict and dashboard link.
-    Comment,
-    /// (planned) Publish a check run with one annotation per failure.
-    Annotate,
-}
-
-impl Command {
-    fn name(&self) -> &'static str {
-        match self {
-            Command::Collect(_) => "collect",
-            Command::Send(_) => "send",
-            Command::Classify(_) => "classify",
-            Command::Triage(_) => "triage",
-            Command::EvalCorpus(_) => "eval-corpus",
-            Command::Heal(_) => "heal",
-            Command::Auth(_) => "auth",
-            Command::Smoke(_) => "smoke",
-            Command::Fix(_) => "fix",
-            Command::Dashboard(_) => "dashboard",
-            Command::Comment => "comment",
-            Command::Annotate => "annotate",
-        }
-    }
+    /// Keep one sticky PR comment up to date with the verdict, failures, self-heal and fix status and the dashboard link.
+    Comment(Box<comment::CommentArgs>),
+    /// Publish a check run on the PR head with one annotation per failed test.
+    Annotate(Box<annotate::AnnotateArgs>),
 }
 
 /// Parses the command line, runs the command and maps its outcome to an exit code.
@@ -119,7 +99,8 @@ fn run(cli: &Cli) -> anyhow::Result<ExitCode> {
         Command::Smoke(args) => smoke::run(args),
         Command::Fix(args) => fix::run(args),
         Command::Dashboard(args) => dashboard::run(args),
-        other => Ok(planned::report(other.name())),
+        Command::Comment(args) => comment::run(args),
+        Command::Annotate(args) => annotate::run(args),
     }
 }
 

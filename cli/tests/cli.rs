@@ -42,15 +42,18 @@ fn version_matches_the_package() {
 }
 
 #[test]
-fn a_planned_command_says_so_and_exits_2() {
-    let out = ci_medic(&["comment"]);
-    assert_eq!(out.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("ci-medic comment: not available in this build"),
-        "{stderr}"
-    );
-    assert!(out.stdout.is_empty());
+fn a_reporting_command_without_its_bundle_says_what_is_missing_and_exits_2() {
+    for command in ["comment", "annotate"] {
+        let out = ci_medic(&[command, "--bundle", "/nonexistent/bundle", "--dry-run"]);
+        assert_eq!(out.status.code(), Some(2), "{command}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!("ci-medic {command}: error:"))
+                && stderr.contains("/nonexistent/bundle"),
+            "{command}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{command}");
+    }
 }
 
 #[test]

@@ -25,6 +25,7 @@ pub mod merge;
 pub mod model;
 pub mod plan;
 pub mod playwright;
+pub mod pr_comment;
 pub mod redact;
 pub mod retry;
 pub mod summary;

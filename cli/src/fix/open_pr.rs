@@ -92,7 +92,7 @@ pub(super) fn run(
         max_open: config.max_open_prs,
         draft: true,
     };
-    match pr::open(&pr::api_base_from_env(), &token, &plan)? {
+    match pr::open(&crate::github::api::api_base_from_env(), &token, &plan)? {
         PrOutcome::Opened {
             number,
             url,

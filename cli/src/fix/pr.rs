@@ -7,8 +7,6 @@
 //! branch), and at most `max_open` fix PRs are open at a time. The token is sent
 //! only to the configured API host and never appears in errors or logs.
 
-use std::time::Duration;
-
 use anyhow::{Context as _, anyhow, bail};
 use base64::Engine as _;
 use octocrab::Octocrab;
@@ -17,9 +15,7 @@ use octocrab::params::State;
 use octocrab::params::repos::Reference;
 use serde::{Deserialize, Serialize};
 
-/// github.com's REST API; GitHub Enterprise Server sets `GITHUB_API_URL`
-/// (`https://HOST/api/v3`) in its Actions runners.
-pub const DEFAULT_API_URL: &str = "https://api.github.com";
+use crate::github::api::{self, call_error, encode_path, split_repo};
 
 /// At most this many pages of open pull requests are read (100 each).
 const MAX_PULL_PAGES: usize = 50;
@@ -80,16 +76,6 @@ pub enum PrOutcome {
     },
 }
 
-/// The REST API base: `GITHUB_API_URL` when set (GitHub Enterprise Server), else
-/// [`DEFAULT_API_URL`].
-pub fn api_base_from_env() -> String {
-    std::env::var("GITHUB_API_URL")
-        .ok()
-        .map(|url| url.trim().to_string())
-        .filter(|url| !url.is_empty())
-        .unwrap_or_else(|| DEFAULT_API_URL.to_string())
-}
-
 /// Creates the branch, the commit and the PR of `plan` in GitHub at `api_base`
 /// (e.g. `https://api.github.com` or `https://ghe.example.com/api/v3`), or refuses.
 ///
@@ -102,39 +88,20 @@ pub fn api_base_from_env() -> String {
 pub fn open(api_base: &str, token: &str, plan: &PrPlan) -> anyhow::Result<PrOutcome> {
     let (owner, name) = split_repo(&plan.repo)?;
     check_plan(plan)?;
-    let base_uri = api_base.trim().trim_end_matches('/');
-    if !(base_uri.starts_with("https://") || base_uri.starts_with("http://")) {
-        bail!("the GitHub API base {base_uri:?} is not an http(s) URL");
-    }
-    if token.trim().is_empty() {
-        bail!(
-            "no GitHub token: opening a pull request needs one with contents and pull-requests write access"
-        );
-    }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime for the GitHub client")?;
-    runtime
-        .block_on(async {
-            let github = Octocrab::builder()
-                .base_uri(base_uri)
-                .with_context(|| format!("the GitHub API base {base_uri:?} is not a valid URI"))?
-                .personal_token(token.to_string())
-                .set_connect_timeout(Some(Duration::from_secs(15)))
-                .set_read_timeout(Some(Duration::from_secs(60)))
-                .set_write_timeout(Some(Duration::from_secs(60)))
-                .build()
-                .context("building the GitHub client")?;
-            Client {
-                github: &github,
-                owner,
-                name,
-            }
-            .open(plan)
-            .await
-        })
-        .map_err(|err| scrub(err, token))
+    let github = api::client(
+        api_base,
+        token,
+        "opening a pull request needs one with contents and pull-requests write access",
+    )?;
+    api::block_on(
+        token,
+        Client {
+            github: &github,
+            owner,
+            name,
+        }
+        .open(plan),
+    )
 }
 
 /// The calls of one run against one repository.
@@ -183,7 +150,7 @@ impl Client<'_> {
                     ),
                 });
             }
-            Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {}
+            Err(err) if api::is_status(&err, 404) => {}
             Err(err) => return Err(call_error(&call, err)),
         }
 
@@ -362,10 +329,7 @@ impl Client<'_> {
             }
             // Only the path and query of GitHub's `next` link are used: the request
             // stays on the configured API host (and keeps its token there).
-            let next = next
-                .path_and_query()
-                .map(|pq| pq.as_str().to_string())
-                .ok_or_else(|| anyhow!("{call}: GitHub's next-page link {next} has no path"))?;
+            let next = api::next_path(&call, &next)?;
             page = self
                 .github
                 .get(&next, None::<&()>)
@@ -421,22 +385,6 @@ fn refusal(plan: &PrPlan, default_branch: &str, base: &str) -> Option<String> {
     None
 }
 
-/// `owner/name`, checked.
-fn split_repo(repo: &str) -> anyhow::Result<(&str, &str)> {
-    let ok_part = |part: &str| {
-        !part.is_empty()
-            && part != "."
-            && part != ".."
-            && part
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-    };
-    match repo.split_once('/') {
-        Some((owner, name)) if ok_part(owner) && ok_part(name) => Ok((owner, name)),
-        _ => bail!("repository {repo:?} is not of the form owner/name"),
-    }
-}
-
 /// Local checks of the plan that need no GitHub call.
 fn check_plan(plan: &PrPlan) -> anyhow::Result<()> {
     check_branch_name(&plan.branch).context("the head branch")?;
@@ -488,84 +436,6 @@ fn check_branch_name(branch: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Percent-encodes a branch name for a URL path, keeping its `/`s (GitHub's
-/// branch and ref parameters span path segments).
-fn encode_path(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
-}
-
-/// An error for a failed GitHub call: which call, the HTTP status and GitHub's message.
-fn call_error(call: &str, err: octocrab::Error) -> anyhow::Error {
-    match err {
-        octocrab::Error::GitHub { source, .. } => {
-            let mut message = format!(
-                "{call} failed: GitHub answered HTTP {}: {}",
-                source.status_code, source.message
-            );
-            let details: Vec<String> = source
-                .errors
-                .iter()
-                .flatten()
-                .map(describe_error_detail)
-                .collect();
-            if !details.is_empty() {
-                message.push_str(&format!(" ({})", details.join("; ")));
-            }
-            if let Some(doc) = &source.documentation_url {
-                message.push_str(&format!(" [see {doc}]"));
-            }
-            anyhow!(message)
-        }
-        other => {
-            let mut message = format!("{call} failed: {other}");
-            let mut source = std::error::Error::source(&other);
-            while let Some(cause) = source {
-                message.push_str(&format!(": {cause}"));
-                source = cause.source();
-            }
-            anyhow!(message)
-        }
-    }
-}
-
-/// One entry of GitHub's `errors` array, e.g. `PullRequest: A pull request already
-/// exists for o:b.` or `Label.color: invalid`.
-fn describe_error_detail(detail: &serde_json::Value) -> String {
-    let field = |key: &str| detail.get(key).and_then(serde_json::Value::as_str);
-    match (
-        field("message"),
-        field("resource"),
-        field("field"),
-        field("code"),
-    ) {
-        (Some(message), Some(resource), _, _) => format!("{resource}: {message}"),
-        (Some(message), None, _, _) => message.to_string(),
-        (None, Some(resource), Some(field), Some(code)) => format!("{resource}.{field}: {code}"),
-        (None, Some(resource), None, Some(code)) => format!("{resource}: {code}"),
-        _ => detail.to_string(),
-    }
-}
-
-/// The error with every occurrence of the token masked (belt and braces: none of
-/// the client's messages contains it).
-fn scrub(err: anyhow::Error, token: &str) -> anyhow::Error {
-    let token = token.trim();
-    let text = format!("{err:#}");
-    if token.len() >= 4 && text.contains(token) {
-        anyhow!(text.replace(token, "***"))
-    } else {
-        err
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -586,23 +456,6 @@ mod tests {
             }],
             max_open: 1,
             draft: true,
-        }
-    }
-
-    #[test]
-    fn repo_must_be_owner_slash_name() {
-        assert!(split_repo("acme/shop").is_ok());
-        assert!(split_repo("acme.io/shop_2-x").is_ok());
-        for bad in [
-            "acme",
-            "acme/",
-            "/shop",
-            "acme/shop/x",
-            "acme/..",
-            "ac me/shop",
-            "",
-        ] {
-            assert!(split_repo(bad).is_err(), "{bad:?} accepted");
         }
     }
 
@@ -639,17 +492,5 @@ mod tests {
         let mut p = plan();
         p.files.push(p.files[0].clone());
         assert!(check_plan(&p).is_err());
-    }
-
-    #[test]
-    fn branch_names_keep_slashes_in_paths() {
-        assert_eq!(encode_path("ci-medic/fix-1"), "ci-medic/fix-1");
-        assert_eq!(encode_path("a#b%c"), "a%23b%25c");
-    }
-
-    #[test]
-    fn scrub_masks_the_token() {
-        let err = scrub(anyhow!("bad: ghp_secret123 here"), "ghp_secret123");
-        assert_eq!(err.to_string(), "bad: *** here");
     }
 }

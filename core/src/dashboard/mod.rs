@@ -155,34 +155,43 @@ pub fn build(
     out: &Path,
     options: &Options,
 ) -> Result<Built, DashboardError> {
-    if inputs.analysis.run.run_id != inputs.bundle.run.run_id {
-        return Err(DashboardError::Mismatch(format!(
-            "the analysis is of run {}, the bundle of run {}",
-            inputs.analysis.run.run_id, inputs.bundle.run.run_id
-        )));
-    }
-    let others = [
-        (
-            "the self-heal report",
-            inputs.heal.map(|h| h.run_id.as_str()),
-        ),
-        (
-            "the fix-agent metadata",
-            inputs.fix.map(|f| f.metadata.run_id.as_str()),
-        ),
-    ];
-    for (what, run_id) in others {
-        if let Some(id) = run_id.filter(|id| *id != inputs.bundle.run.run_id) {
-            return Err(DashboardError::Mismatch(format!(
-                "{what} is of run {id}, the bundle of run {}",
-                inputs.bundle.run.run_id
-            )));
-        }
-    }
+    check_same_run(
+        inputs.bundle,
+        inputs.analysis,
+        inputs.heal,
+        inputs.fix.map(|f| f.metadata),
+    )?;
     site::check_out_dir(out)?;
     let env = templates.environment()?;
     let stage = site::Stage::new(out)?;
     let built = view::render(inputs, templates, &env, stage.path(), options)?;
     stage.commit(out)?;
     Ok(built)
+}
+
+/// Refuses documents of different runs: the analysis, the self-heal report and
+/// the fix-agent metadata must be of the bundle's run.
+///
+/// # Errors
+/// [`DashboardError::Mismatch`], naming the document and both runs.
+pub fn check_same_run(
+    bundle: &Bundle,
+    analysis: &Analysis,
+    heal: Option<&HealReport>,
+    fix: Option<&FixMetadata>,
+) -> Result<(), DashboardError> {
+    let run_id = &bundle.run.run_id;
+    let others = [
+        ("the analysis", Some(analysis.run.run_id.as_str())),
+        ("the self-heal report", heal.map(|h| h.run_id.as_str())),
+        ("the fix-agent metadata", fix.map(|f| f.run_id.as_str())),
+    ];
+    for (what, id) in others {
+        if let Some(id) = id.filter(|id| *id != run_id) {
+            return Err(DashboardError::Mismatch(format!(
+                "{what} is of run {id}, the bundle of run {run_id}"
+            )));
+        }
+    }
+    Ok(())
 }

@@ -1,11 +1,18 @@
-//! GitHub Actions' workflow commands and files: annotations, step outputs and the
-//! job summary. Each has a plain local equivalent (the terminal).
+//! GitHub: Actions' workflow commands and files (annotations, step outputs, the
+//! job summary; each has a plain local equivalent, the terminal), the REST client
+//! ([`api`]) and the triggering event ([`event`]).
+
+pub mod api;
+pub mod event;
+pub mod target;
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::path::Path;
 
 use anyhow::Context as _;
+use ci_medic_core::model::{Bundle, TestStatus};
+use ci_medic_core::summary;
 
 /// GitHub shows at most this many error annotations per step.
 pub const MAX_ERROR_ANNOTATIONS: usize = 10;
@@ -78,6 +85,42 @@ pub fn annotation_commands(annotations: &[Annotation]) -> Vec<String> {
         ));
     }
     lines
+}
+
+/// One annotation per failed test (with the test's id), at the failing line when
+/// the error says where; absolute paths are made relative to `workspace`.
+pub fn failure_annotations(bundle: &Bundle, workspace: Option<&str>) -> Vec<(String, Annotation)> {
+    bundle
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::Unexpected)
+        .map(|t| {
+            let error = t.attempts.iter().rev().find_map(|a| a.errors.first());
+            let location = error.and_then(|e| e.location.as_ref());
+            let file = location
+                .map(|l| relative_to(&l.file, workspace))
+                .unwrap_or_else(|| t.file.clone());
+            let annotation = Annotation {
+                file: Some(file),
+                line: location.map(|l| l.line).or(t.line),
+                title: format!("{} [{}]", t.title(), t.project),
+                message: error
+                    .map(|e| summary::one_line(&e.message, 500))
+                    .unwrap_or_else(|| "failed".to_owned()),
+            };
+            (t.id.clone(), annotation)
+        })
+        .collect()
+}
+
+fn relative_to(file: &str, root: Option<&str>) -> String {
+    match root {
+        Some(root) => file
+            .strip_prefix(root)
+            .map(|r| r.trim_start_matches('/').to_owned())
+            .unwrap_or_else(|| file.to_owned()),
+        None => file.to_owned(),
+    }
 }
 
 /// Appends `name=value` lines to the file named by `$GITHUB_OUTPUT`.
