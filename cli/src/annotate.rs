@@ -158,7 +158,7 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
         ),
         MAX_TITLE_CHARS,
     );
-    let run_url = context.run_url(docs.bundle.run.run_url.as_deref());
+    let run_url = context.run_url(&docs.bundle.run.run_id, docs.bundle.run.run_url.as_deref());
     let mut summary = pr_comment::render(
         &pr_comment::Inputs {
             bundle: &docs.bundle,
@@ -215,8 +215,8 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
     let Some(token) = GithubArgs::token() else {
         return bad("no GITHUB_TOKEN: a check run needs a token with checks: write (or --dry-run)");
     };
-    let github = match api::client(&args.github.api_url, &token, "") {
-        Ok(g) => g,
+    let session = match api::Session::new(&args.github.api_url, &token, "") {
+        Ok(s) => s,
         Err(e) => return bad(&format!("{e:#}")),
     };
     let check = Check {
@@ -228,7 +228,7 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
         conclusion,
     };
     let count = annotations.len();
-    match api::block_on(&token, check.write(&github, &repo, annotations)) {
+    match session.block_on(check.write(session.github(), &repo, annotations)) {
         Ok((id, requests)) => {
             eprintln!(
                 "ci-medic annotate: check run {id} \"{}\" on {repo}@{}: {count} annotation(s) in {requests} request(s), conclusion {}",

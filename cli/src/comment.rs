@@ -14,7 +14,6 @@ use anyhow::anyhow;
 use ci_medic_core::pr_comment::{self, DashboardLink};
 use clap::Args;
 use octocrab::Octocrab;
-use octocrab::models::CommentId;
 
 use crate::github::api::{self, call_error};
 use crate::github::target::{self, Context, GithubArgs, Pull};
@@ -92,7 +91,7 @@ pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
     if let Err(e) = context.check_run(&docs.bundle.run.run_id) {
         return bad(&e);
     }
-    let run_url = context.run_url(docs.bundle.run.run_url.as_deref());
+    let run_url = context.run_url(&docs.bundle.run.run_id, docs.bundle.run.run_url.as_deref());
     let dashboard = match (&args.dashboard_url, &args.artifact_url, &run_url) {
         (Some(url), _, _) if !url.trim().is_empty() => DashboardLink::Published(url.clone()),
         (_, Some(url), _) if !url.trim().is_empty() => DashboardLink::Artifact(url.clone()),
@@ -151,19 +150,19 @@ pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
             "no GITHUB_TOKEN: posting the comment needs a token with pull-requests: write (or --dry-run to print it)",
         );
     };
-    let github = match api::client(&args.github.api_url, &token, "") {
-        Ok(g) => g,
+    let session = match api::Session::new(&args.github.api_url, &token, "") {
+        Ok(s) => s,
         Err(e) => return bad(&format!("{e:#}")),
     };
     let job = Job {
-        github: &github,
+        github: session.github(),
         repo: &repo,
         key: &args.key,
         author: args.author.as_deref(),
         body: &comment.body,
         dry_run: args.dry_run,
     };
-    match api::block_on(&token, job.run(&pull)) {
+    match session.block_on(job.run(&pull)) {
         Ok(None) => {
             eprintln!(
                 "ci-medic comment: no comment: no open pull request in {repo} has the reported run's head commit (closed, or pushed to since)"
@@ -261,10 +260,13 @@ impl Job<'_> {
                 let call = format!(
                     "PATCH /repos/{owner}/{name}/issues/comments/{id} (update the comment)"
                 );
-                let updated = self
+                // GitHub documents PATCH; octocrab's `update_comment` sends POST.
+                let updated: octocrab::models::issues::Comment = self
                     .github
-                    .issues(owner, name)
-                    .update_comment(CommentId(id), self.body)
+                    .patch(
+                        format!("/repos/{owner}/{name}/issues/comments/{id}"),
+                        Some(&serde_json::json!({ "body": self.body })),
+                    )
                     .await
                     .map_err(|err| call_error(&call, err))?;
                 Action::Updated {

@@ -88,15 +88,14 @@ pub enum PrOutcome {
 pub fn open(api_base: &str, token: &str, plan: &PrPlan) -> anyhow::Result<PrOutcome> {
     let (owner, name) = split_repo(&plan.repo)?;
     check_plan(plan)?;
-    let github = api::client(
+    let session = api::Session::new(
         api_base,
         token,
         "opening a pull request needs one with contents and pull-requests write access",
     )?;
-    api::block_on(
-        token,
+    session.block_on(
         Client {
-            github: &github,
+            github: session.github(),
             owner,
             name,
         }

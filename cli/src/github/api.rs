@@ -116,45 +116,75 @@ pub fn scrub(err: anyhow::Error, token: &str) -> anyhow::Error {
     }
 }
 
-/// A client for `api_base` (e.g. `https://api.github.com` or
-/// `https://ghe.example.com/api/v3`) that authenticates with `token`.
-///
-/// # Errors
-/// An API base that is not an http(s) URL, or an empty token (`needs` says what
-/// the token is for).
-pub fn client(api_base: &str, token: &str, needs: &str) -> anyhow::Result<Octocrab> {
-    let base_uri = api_base.trim().trim_end_matches('/');
-    if !(base_uri.starts_with("https://") || base_uri.starts_with("http://")) {
-        bail!("the GitHub API base {base_uri:?} is not an http(s) URL");
-    }
-    if token.trim().is_empty() {
-        bail!("no GitHub token: {needs}");
-    }
-    Octocrab::builder()
-        .base_uri(base_uri)
-        .with_context(|| format!("the GitHub API base {base_uri:?} is not a valid URI"))?
-        .personal_token(token.trim().to_string())
-        .set_connect_timeout(Some(Duration::from_secs(15)))
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .set_write_timeout(Some(Duration::from_secs(60)))
-        .build()
-        .context("building the GitHub client")
+/// A GitHub client and the runtime it runs on: commands are synchronous, the
+/// client is async (and must be built inside a runtime).
+pub struct Session {
+    // Dropped before the runtime it was built in.
+    github: Octocrab,
+    runtime: tokio::runtime::Runtime,
+    token: String,
 }
 
-/// Runs `work` (GitHub calls) to completion on a single-threaded runtime of its
-/// own, masking `token` in any error. Must not be called from inside a runtime.
-///
-/// # Errors
-/// The runtime cannot start, or `work` fails.
-pub fn block_on<T>(
-    token: &str,
-    work: impl Future<Output = anyhow::Result<T>>,
-) -> anyhow::Result<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the async runtime for the GitHub client")?;
-    runtime.block_on(work).map_err(|err| scrub(err, token))
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A client for `api_base` (e.g. `https://api.github.com` or
+    /// `https://ghe.example.com/api/v3`) that authenticates with `token`.
+    ///
+    /// # Errors
+    /// An API base that is not an http(s) URL, or an empty token (`needs` says
+    /// what the token is for).
+    pub fn new(api_base: &str, token: &str, needs: &str) -> anyhow::Result<Session> {
+        let base_uri = api_base.trim().trim_end_matches('/');
+        if !(base_uri.starts_with("https://") || base_uri.starts_with("http://")) {
+            bail!("the GitHub API base {base_uri:?} is not an http(s) URL");
+        }
+        let token = token.trim();
+        if token.is_empty() {
+            bail!("no GitHub token: {needs}");
+        }
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .context("starting the async runtime for the GitHub client")?;
+        let github = {
+            let _entered = runtime.enter();
+            Octocrab::builder()
+                .base_uri(base_uri)
+                .with_context(|| format!("the GitHub API base {base_uri:?} is not a valid URI"))?
+                .personal_token(token.to_string())
+                .set_connect_timeout(Some(Duration::from_secs(15)))
+                .set_read_timeout(Some(Duration::from_secs(60)))
+                .set_write_timeout(Some(Duration::from_secs(60)))
+                .build()
+                .context("building the GitHub client")?
+        };
+        Ok(Session {
+            github,
+            runtime,
+            token: token.to_owned(),
+        })
+    }
+
+    /// The client.
+    pub fn github(&self) -> &Octocrab {
+        &self.github
+    }
+
+    /// Runs `work` (GitHub calls) to completion, masking the token in any error.
+    /// Must not be called from inside a runtime.
+    ///
+    /// # Errors
+    /// `work` fails.
+    pub fn block_on<T>(&self, work: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+        self.runtime
+            .block_on(work)
+            .map_err(|err| scrub(err, &self.token))
+    }
 }
 
 /// Whether `err` is GitHub answering with HTTP `status`.
@@ -208,9 +238,10 @@ mod tests {
 
     #[test]
     fn the_client_needs_an_http_base_and_a_token() {
-        let err = client("ftp://x", "t", "to comment").expect_err("ftp");
+        let err = Session::new("ftp://x", "t", "to comment").expect_err("ftp");
         assert!(err.to_string().contains("not an http(s) URL"), "{err}");
-        let err = client("https://api.github.com", "  ", "to comment").expect_err("no token");
+        let err = Session::new("https://api.github.com", "  ", "to comment").expect_err("no token");
         assert_eq!(err.to_string(), "no GitHub token: to comment");
+        assert!(Session::new("https://api.github.com", "t", "").is_ok());
     }
 }

@@ -79,14 +79,29 @@ impl Context {
         }
     }
 
-    /// The page of the run being reported.
-    pub fn run_url(&self, bundle_run_url: Option<&str>) -> Option<String> {
-        match &self.subject {
-            Subject::WorkflowRun(run) => run
-                .html_url
-                .clone()
-                .or_else(|| bundle_run_url.map(str::to_owned)),
-            _ => bundle_run_url.map(str::to_owned),
+    /// The page of the run being reported: the `workflow_run`'s, else the
+    /// bundle's, else this run's (`GITHUB_SERVER_URL`, `GITHUB_REPOSITORY`,
+    /// `GITHUB_RUN_ID`) when it is the bundle's run.
+    pub fn run_url(&self, bundle_run_id: &str, bundle_run_url: Option<&str>) -> Option<String> {
+        if let Subject::WorkflowRun(run) = &self.subject
+            && let Some(url) = &run.html_url
+        {
+            return Some(url.clone());
+        }
+        if let Some(url) = bundle_run_url {
+            return Some(url.to_owned());
+        }
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        match (
+            var("GITHUB_SERVER_URL"),
+            var("GITHUB_REPOSITORY"),
+            var("GITHUB_RUN_ID"),
+        ) {
+            (Some(server), Some(repo), Some(id)) if id == bundle_run_id => Some(format!(
+                "{}/{repo}/actions/runs/{id}",
+                server.trim_end_matches('/')
+            )),
+            _ => None,
         }
     }
 
