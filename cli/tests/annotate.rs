@@ -138,13 +138,23 @@ fn a_check_run_carries_every_failure_in_batches_of_fifty() {
     let env2: Vec<(&str, &str)> = env.to_vec();
     ok(&ci_medic(
         &dir2,
-        &["annotate", "--conclusion-on-failure", "failure", "--name", "e2e diagnosis"],
+        &[
+            "annotate",
+            "--conclusion-on-failure",
+            "failure",
+            "--name",
+            "e2e diagnosis",
+        ],
         &env2,
     ));
     let repo = replay.repo();
     let run = &repo.check_runs[1];
     assert_eq!(
-        (run.name.as_str(), run.conclusion.as_deref(), run.annotation_batches),
+        (
+            run.name.as_str(),
+            run.conclusion.as_deref(),
+            run.annotation_batches
+        ),
         ("e2e diagnosis", Some("failure"), 1)
     );
     assert_eq!(run.annotations.len(), 2);
