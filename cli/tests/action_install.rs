@@ -284,3 +284,16 @@ fn the_actions_scripts_take_inputs_from_the_environment_only() {
         assert!(fields[2].chars().all(|c| c.is_ascii_hexdigit()), "{line}");
     }
 }
+
+#[test]
+fn the_readme_carries_the_agent_engine_workflow_verbatim() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).expect("README");
+    let workflow =
+        std::fs::read_to_string(repo_root().join(".github/workflows/agent-engine.example.yml"))
+            .expect("workflow");
+    assert!(
+        readme.contains(&format!("```yaml\n{workflow}```")),
+        "README.md's copy of agent-engine.example.yml differs from the file"
+    );
+    assert!(readme.contains("- uses: ci-medic/ci-medic@v0"), "the one-line use");
+}
