@@ -295,5 +295,8 @@ fn the_readme_carries_the_agent_engine_workflow_verbatim() {
         readme.contains(&format!("```yaml\n{workflow}```")),
         "README.md's copy of agent-engine.example.yml differs from the file"
     );
-    assert!(readme.contains("- uses: ci-medic/ci-medic@v0"), "the one-line use");
+    assert!(
+        readme.contains("- uses: ci-medic/ci-medic@v0"),
+        "the one-line use"
+    );
 }
