@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use ci_medic_core::dashboard::history::RunVerdict;
 use ci_medic_core::pr_comment::{self, DashboardLink};
+use ci_medic_core::summary::one_line;
 use clap::{Args, ValueEnum};
 use octocrab::Octocrab;
 use octocrab::models::CheckRunId;
@@ -32,7 +33,7 @@ pub const ANNOTATIONS_PER_REQUEST: usize = 50;
 /// Exit code under `--strict` when the check run could not be written.
 const EXIT_NOT_POSTED: u8 = 1;
 
-/// GitHub's limit on a check run's title.
+/// GitHub's limit on a check run's title (`one_line` adds an ellipsis to `max - 1`).
 const MAX_TITLE_CHARS: usize = 255;
 
 /// The summary's limit (GitHub: 65,535 characters).
@@ -126,9 +127,9 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
                 end_column: None,
                 annotation_level: CheckRunOutputAnnotationLevel::Failure,
                 message: format!("{error_type} (confidence {confidence:.2}): {}", a.message),
-                title: Some(truncate(
+                title: Some(one_line(
                     &format!("{} · {error_type}", a.title),
-                    MAX_TITLE_CHARS,
+                    MAX_TITLE_CHARS - 1,
                 )),
                 raw_details: None,
             }
@@ -144,7 +145,7 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
         (RunVerdict::Passed | RunVerdict::Flaky, _) => CheckRunConclusion::Success,
     };
     let s = &docs.bundle.summary;
-    let title = truncate(
+    let title = one_line(
         &format!(
             "{} failed, {} flaky, {} passed{}",
             s.failed,
@@ -156,7 +157,7 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
                 format!(" — {}", docs.analysis.classification.error_type.as_str())
             }
         ),
-        MAX_TITLE_CHARS,
+        MAX_TITLE_CHARS - 1,
     );
     let run_url = context.run_url(&docs.bundle.run.run_id, docs.bundle.run.run_url.as_deref());
     let mut summary = pr_comment::render(
@@ -165,11 +166,7 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
             analysis: &docs.analysis,
             heal: docs.heal.as_ref(),
             fix: docs.fix.as_ref().map(|(m, _)| m),
-            dashboard: match (&args.dashboard_url, &run_url) {
-                (Some(u), _) => DashboardLink::Published(u.clone()),
-                (None, Some(r)) => DashboardLink::Artifact(format!("{r}#artifacts")),
-                (None, None) => DashboardLink::None,
-            },
+            dashboard: DashboardLink::pick(args.dashboard_url.as_deref(), None, run_url.as_deref()),
             run_url: run_url.clone(),
             key: "check-run".to_owned(),
             generated_at: ci_medic_core::collect::now_rfc3339(),
@@ -263,15 +260,6 @@ fn conclusion_word(c: CheckRunConclusion) -> &'static str {
         CheckRunConclusion::Success => "success",
         _ => "other",
     }
-}
-
-fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        return s.to_owned();
-    }
-    let mut out: String = s.chars().take(max - 1).collect();
-    out.push('…');
-    out
 }
 
 /// The check run to write.

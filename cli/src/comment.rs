@@ -92,12 +92,11 @@ pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
         return bad(&e);
     }
     let run_url = context.run_url(&docs.bundle.run.run_id, docs.bundle.run.run_url.as_deref());
-    let dashboard = match (&args.dashboard_url, &args.artifact_url, &run_url) {
-        (Some(url), _, _) if !url.trim().is_empty() => DashboardLink::Published(url.clone()),
-        (_, Some(url), _) if !url.trim().is_empty() => DashboardLink::Artifact(url.clone()),
-        (_, _, Some(run)) => DashboardLink::Artifact(format!("{run}#artifacts")),
-        _ => DashboardLink::None,
-    };
+    let dashboard = DashboardLink::pick(
+        args.dashboard_url.as_deref(),
+        args.artifact_url.as_deref(),
+        run_url.as_deref(),
+    );
     let comment = pr_comment::render(
         &pr_comment::Inputs {
             bundle: &docs.bundle,
@@ -332,7 +331,7 @@ impl Job<'_> {
     ) -> anyhow::Result<Vec<(u64, String, String)>> {
         let call =
             format!("GET /repos/{owner}/{name}/issues/{number}/comments (look for the comment)");
-        let mut page = self
+        let first = self
             .github
             .issues(owner, name)
             .list_comments(number)
@@ -340,29 +339,11 @@ impl Job<'_> {
             .send()
             .await
             .map_err(|err| call_error(&call, err))?;
-        let mut all = Vec::new();
-        for pages in 1.. {
-            all.extend(
-                page.items
-                    .drain(..)
-                    .map(|c| (c.id.0, c.user.login, c.body.unwrap_or_default())),
-            );
-            let Some(next) = page.next.take() else {
-                break;
-            };
-            if pages >= MAX_COMMENT_PAGES {
-                anyhow::bail!(
-                    "{call}: more than {} comments; not searching further",
-                    MAX_COMMENT_PAGES * 100
-                );
-            }
-            let next = api::next_path(&call, &next)?;
-            page =
-                self.github.get(&next, None::<&()>).await.map_err(|err| {
-                    call_error(&format!("GET {next} (look for the comment)"), err)
-                })?;
-        }
-        Ok(all)
+        let all = api::all_items(self.github, first, &call, MAX_COMMENT_PAGES, "comments").await?;
+        Ok(all
+            .into_iter()
+            .map(|c| (c.id.0, c.user.login, c.body.unwrap_or_default()))
+            .collect())
     }
 }
 

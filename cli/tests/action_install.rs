@@ -300,3 +300,38 @@ fn the_readme_carries_the_agent_engine_workflow_verbatim() {
         "the one-line use"
     );
 }
+
+#[test]
+fn the_workflow_lint_passes_here_and_catches_an_expression_planted_in_an_action_script() {
+    let lint = |root: &Path| {
+        Command::new("node")
+            .arg(repo_root().join("scripts/lint/lint-workflows.cjs"))
+            .arg(root)
+            .output()
+            .expect("node (scripts/bootstrap installs the linter)")
+    };
+    let o = lint(&repo_root());
+    assert!(o.status.success(), "{}", text(&o));
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    std::fs::create_dir_all(tmp.path().join(".github/workflows")).expect("mkdir");
+    std::fs::copy(
+        repo_root().join(".github/workflows/ci.yml"),
+        tmp.path().join(".github/workflows/ci.yml"),
+    )
+    .expect("copy");
+    let action = std::fs::read_to_string(repo_root().join("action.yml")).expect("action.yml");
+    let planted = action.replace(
+        "    - name: Install ci-medic\n",
+        "    - name: Planted\n      shell: bash\n      run: echo \"${{ github.event.pull_request.title }}\"\n    - name: Install ci-medic\n",
+    );
+    assert_ne!(planted, action, "the planted step went in");
+    std::fs::write(tmp.path().join("action.yml"), planted).expect("write");
+    let o = lint(tmp.path());
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains("action.yml:") && stderr.contains("potentially untrusted"),
+        "{stderr}"
+    );
+}

@@ -60,6 +60,27 @@ pub enum DashboardLink {
     None,
 }
 
+impl DashboardLink {
+    /// The published site when there is one, else the artifact's page, else the
+    /// run's list of artifacts (blank strings count as absent).
+    pub fn pick(published: Option<&str>, artifact: Option<&str>, run_url: Option<&str>) -> Self {
+        let given = |u: Option<&str>| {
+            u.map(str::trim)
+                .filter(|u| !u.is_empty())
+                .map(str::to_owned)
+        };
+        if let Some(url) = given(published) {
+            DashboardLink::Published(url)
+        } else if let Some(url) = given(artifact) {
+            DashboardLink::Artifact(url)
+        } else if let Some(run) = given(run_url) {
+            DashboardLink::Artifact(format!("{run}#artifacts"))
+        } else {
+            DashboardLink::None
+        }
+    }
+}
+
 /// What the comment is made of.
 #[derive(Debug, Clone)]
 pub struct Inputs<'a> {
@@ -455,6 +476,24 @@ mod tests {
         for bad in ["", "a b", "a-->", "ä", &"k".repeat(65)] {
             assert!(!valid_key(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn the_published_dashboard_wins_then_the_artifact_then_the_run() {
+        let run = Some("https://g.io/r/1");
+        assert_eq!(
+            DashboardLink::pick(Some("https://p.io/"), Some("https://a"), run),
+            DashboardLink::Published("https://p.io/".into())
+        );
+        assert_eq!(
+            DashboardLink::pick(Some(" "), Some("https://a"), run),
+            DashboardLink::Artifact("https://a".into())
+        );
+        assert_eq!(
+            DashboardLink::pick(None, None, run),
+            DashboardLink::Artifact("https://g.io/r/1#artifacts".into())
+        );
+        assert_eq!(DashboardLink::pick(None, None, None), DashboardLink::None);
     }
 
     #[test]

@@ -301,7 +301,7 @@ impl Client<'_> {
     async fn count_open_fix_prs(&self, prefix: &str) -> anyhow::Result<usize> {
         let (owner, name) = (self.owner, self.name);
         let call = format!("GET /repos/{owner}/{name}/pulls?state=open (count open fix PRs)");
-        let mut page = self
+        let page = self
             .github
             .pulls(owner, name)
             .list()
@@ -310,31 +310,18 @@ impl Client<'_> {
             .send()
             .await
             .map_err(|err| call_error(&call, err))?;
-        let mut count = 0;
-        for pages in 1.. {
-            count += page
-                .items
-                .iter()
-                .filter(|pr: &&PullRequest| pr.head.ref_field.starts_with(prefix))
-                .count();
-            let Some(next) = page.next.take() else {
-                break;
-            };
-            if pages >= MAX_PULL_PAGES {
-                bail!(
-                    "{call}: more than {} open pull requests; not counting further",
-                    MAX_PULL_PAGES * 100
-                );
-            }
-            // Only the path and query of GitHub's `next` link are used: the request
-            // stays on the configured API host (and keeps its token there).
-            let next = api::next_path(&call, &next)?;
-            page = self
-                .github
-                .get(&next, None::<&()>)
-                .await
-                .map_err(|err| call_error(&format!("GET {next} (count open fix PRs)"), err))?;
-        }
+        let open = api::all_items(
+            self.github,
+            page,
+            &call,
+            MAX_PULL_PAGES,
+            "open pull requests",
+        )
+        .await?;
+        let count = open
+            .iter()
+            .filter(|pr: &&PullRequest| pr.head.ref_field.starts_with(prefix))
+            .count();
         Ok(count)
     }
 }

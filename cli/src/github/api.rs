@@ -192,15 +192,42 @@ pub fn is_status(err: &octocrab::Error, status: u16) -> bool {
     matches!(err, octocrab::Error::GitHub { source, .. } if source.status_code.as_u16() == status)
 }
 
-/// The path and query of a pagination link: following it keeps the request on the
-/// configured API host (and the token there).
+/// Every item of `first` and of the pages after it, at most `max_pages` pages
+/// (`what` names the items in the error past that). Only the path and query of
+/// GitHub's `next` links are followed: the requests stay on the configured API
+/// host (and keep the token there).
 ///
 /// # Errors
-/// A link without a path.
-pub fn next_path(call: &str, next: &http::Uri) -> anyhow::Result<String> {
-    next.path_and_query()
-        .map(|pq| pq.as_str().to_string())
-        .ok_or_else(|| anyhow!("{call}: GitHub's next-page link {next} has no path"))
+/// A failed call, a link without a path, or more than `max_pages` pages.
+pub async fn all_items<T: serde::de::DeserializeOwned>(
+    github: &Octocrab,
+    mut page: octocrab::Page<T>,
+    call: &str,
+    max_pages: usize,
+    what: &str,
+) -> anyhow::Result<Vec<T>> {
+    let mut items = Vec::new();
+    for pages in 1.. {
+        items.append(&mut page.items);
+        let Some(next) = page.next.take() else {
+            break;
+        };
+        if pages >= max_pages {
+            bail!(
+                "{call}: more than {} {what}; not reading further",
+                max_pages * 100
+            );
+        }
+        let next = next
+            .path_and_query()
+            .map(|pq| pq.as_str().to_string())
+            .ok_or_else(|| anyhow!("{call}: GitHub's next-page link {next} has no path"))?;
+        page = github
+            .get(&next, None::<&()>)
+            .await
+            .map_err(|err| call_error(&format!("GET {next} ({call})"), err))?;
+    }
+    Ok(items)
 }
 
 #[cfg(test)]
