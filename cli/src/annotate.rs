@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::process::ExitCode;
 
-use ci_medic_core::dashboard::history::RunVerdict;
+use ci_medic_core::model::RunOutcome;
 use ci_medic_core::pr_comment::{self, DashboardLink};
 use ci_medic_core::summary::one_line;
 use clap::{Args, ValueEnum};
@@ -136,13 +136,13 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
 
-    let verdict = RunVerdict::of(&docs.bundle);
+    let verdict = RunOutcome::of(&docs.bundle.summary);
     let conclusion = match (verdict, args.conclusion_on_failure) {
-        (RunVerdict::Failed, FailureConclusion::Failure) => CheckRunConclusion::Failure,
-        (RunVerdict::Failed, FailureConclusion::Neutral) | (RunVerdict::NoTests, _) => {
+        (RunOutcome::Failed, FailureConclusion::Failure) => CheckRunConclusion::Failure,
+        (RunOutcome::Failed, FailureConclusion::Neutral) | (RunOutcome::NoTests, _) => {
             CheckRunConclusion::Neutral
         }
-        (RunVerdict::Passed | RunVerdict::Flaky, _) => CheckRunConclusion::Success,
+        (RunOutcome::Passed | RunOutcome::Flaky, _) => CheckRunConclusion::Success,
     };
     let s = &docs.bundle.summary;
     let title = one_line(
@@ -151,10 +151,9 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
             s.failed,
             s.flaky,
             s.passed,
-            if docs.analysis.classification.failures.is_empty() {
-                String::new()
-            } else {
-                format!(" — {}", docs.analysis.classification.error_type.as_str())
+            match docs.analysis.classification.error_type {
+                Some(t) => format!(" — {}", t.as_str()),
+                None => String::new(),
             }
         ),
         MAX_TITLE_CHARS - 1,

@@ -130,8 +130,17 @@ pub fn report(analysis: &Analysis, path: &Path) -> anyhow::Result<()> {
     github::publish(
         &md,
         &[
-            ("error_type", c.error_type.as_str().to_owned()),
-            ("confidence", format!("{:.3}", c.confidence)),
+            ("outcome", c.outcome.as_str().to_owned()),
+            ("verdict", c.verdict().to_owned()),
+            (
+                "error_type",
+                c.error_type
+                    .map_or_else(String::new, |t| t.as_str().to_owned()),
+            ),
+            (
+                "confidence",
+                c.confidence.map_or_else(String::new, |p| format!("{p:.3}")),
+            ),
             ("self_heal", t.self_heal.eligible.to_string()),
             ("fix_agent", t.fix_agent.eligible.to_string()),
             ("notify", t.notify.eligible.to_string()),

@@ -88,18 +88,19 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
     }
     if let Some(runs) = runs {
-        println!("\nrecorded runs: run verdict vs the scenario's error type");
+        println!("\nrecorded runs: run verdict vs the scenario's");
         let mut ok = 0;
         for r in &runs {
             if r.correct {
                 ok += 1;
             }
             println!(
-                "  {:<20} expected {:<20} verdict {:<20} {:.2} {}",
+                "  {:<20} expected {:<20} verdict {:<20} {:>4} {}",
                 r.scenario,
                 r.expected,
                 r.verdict,
-                r.confidence,
+                r.confidence
+                    .map_or_else(|| "-".to_owned(), |p| format!("{p:.2}")),
                 if r.correct { "ok" } else { "WRONG" }
             );
         }

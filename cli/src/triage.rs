@@ -80,12 +80,13 @@ pub fn collect_dir(dir: &Path, out: &Path) -> Result<Bundle, CollectError> {
 pub struct RunVerdict {
     /// The scenario.
     pub scenario: String,
-    /// Its expected error type.
+    /// Its expected verdict: an error type, or `passed` for a scenario in
+    /// which every test passes.
     pub expected: String,
-    /// The run verdict.
+    /// The run verdict (`Classification::verdict`).
     pub verdict: String,
-    /// Its confidence.
-    pub confidence: f64,
+    /// Its confidence; `None` when there was nothing to diagnose.
+    pub confidence: Option<f64>,
     /// Whether they agree.
     pub correct: bool,
 }
@@ -107,11 +108,12 @@ pub fn evaluate_runs(c: &Classifier, dir: &Path) -> anyhow::Result<Vec<RunVerdic
         )
         .with_context(|| format!("{}: scenario-run.json is not JSON", run_dir.display()))?;
         let scenario = meta["scenario"].as_str().unwrap_or_default().to_owned();
-        let expected = meta["error_type"].as_str().unwrap_or("unknown").to_owned();
+        // A scenario in which every test passes has no error type.
+        let expected = meta["error_type"].as_str().unwrap_or("passed").to_owned();
         let bundle = collect_dir(&run_dir, &tmp.path().join(&scenario))
             .with_context(|| format!("cannot collect {}", run_dir.display()))?;
         let analysis = plan::analyze(c, &bundle, String::new());
-        let verdict = analysis.classification.error_type.as_str().to_owned();
+        let verdict = analysis.classification.verdict().to_owned();
         out.push(RunVerdict {
             correct: verdict == expected,
             scenario,

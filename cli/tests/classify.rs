@@ -4,6 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use serde_json::json;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -46,7 +48,8 @@ fn triage_diagnoses_every_recorded_run_as_its_scenario() {
     for entry in std::fs::read_dir(repo().join("fixtures/runs")).expect("runs") {
         let run = entry.expect("entry").path();
         let meta = read_json(&run.join("scenario-run.json"));
-        let expected = meta["error_type"].as_str().expect("error_type");
+        // A scenario in which every test passes has no error type: its verdict is `passed`.
+        let expected = meta["error_type"].as_str().unwrap_or("passed");
         let name = meta["scenario"].as_str().expect("scenario");
         let out = tmp.path().join(name);
         let o = ci_medic(
@@ -66,10 +69,18 @@ fn triage_diagnoses_every_recorded_run_as_its_scenario() {
             .collect();
         assert!(errors.is_empty(), "{name}: {errors:#?}");
         assert_eq!(
-            analysis["classification"]["error_type"], expected,
+            analysis["classification"]["error_type"], meta["error_type"],
             "{name}: {:#}",
             analysis["classification"]
         );
+        if expected == "passed" {
+            assert_eq!(analysis["classification"]["outcome"], "passed", "{name}");
+            assert_eq!(
+                analysis["classification"]["confidence"],
+                json!(null),
+                "{name}"
+            );
+        }
         assert!(out.join("bundle/bundle.json").is_file());
         let text = stdout(&o);
         assert!(

@@ -1,6 +1,6 @@
 //! Where bundles and analyses are kept: `logs/<run_id>/<attempt>/bundle.json`
-//! and `analysis.json` in an object store (a local directory by default, S3 when
-//! `CI_MEDIC_STORE=s3://bucket/prefix`).
+//! and `analysis.json` in an object store (a local directory by default, given
+//! as a path or a `file://` URL; S3 when `CI_MEDIC_STORE=s3://bucket/prefix`).
 //!
 //! Every object is written whole or not at all (the local store writes a staging
 //! file and renames it; an S3 PUT is atomic), and the analysis is written last
@@ -17,7 +17,9 @@ use object_store::{ObjectStore, ObjectStoreExt as _, PutMode, PutOptions, PutPay
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// `CI_MEDIC_STORE` is not usable.
-    #[error("CI_MEDIC_STORE {value:?}: expected a directory path or s3://bucket[/prefix], {why}")]
+    #[error(
+        "CI_MEDIC_STORE {value:?}: expected a directory path, file:///absolute/path or s3://bucket[/prefix], {why}"
+    )]
     Config {
         /// The value given.
         value: String,
@@ -49,7 +51,8 @@ pub struct Store {
 
 impl Store {
     /// Opens the store `spec` names: `s3://bucket[/prefix]` (credentials, region
-    /// and endpoint from the usual `AWS_*` variables) or a local directory,
+    /// and endpoint from the usual `AWS_*` variables) or a local directory, as a
+    /// path or a `file://` URL (RFC 8089: `file:///srv/store`, percent-encoded),
     /// created when missing.
     pub fn open(spec: &str) -> Result<Store, StoreError> {
         let config = |why: String| StoreError::Config {
@@ -71,11 +74,16 @@ impl Store {
                 describe: spec.to_owned(),
             });
         }
-        if spec.contains("://") {
-            return Err(config("found another scheme".into()));
-        }
-        std::fs::create_dir_all(spec).map_err(|e| config(format!("cannot create it: {e}")))?;
-        let local = object_store::local::LocalFileSystem::new_with_prefix(spec)
+        let dir = if let Some((scheme, _)) = spec.split_once("://") {
+            if !scheme.eq_ignore_ascii_case("file") {
+                return Err(config(format!("found the scheme {scheme}://")));
+            }
+            file_url_path(spec).map_err(config)?
+        } else {
+            std::path::PathBuf::from(spec)
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| config(format!("cannot create it: {e}")))?;
+        let local = object_store::local::LocalFileSystem::new_with_prefix(&dir)
             .map_err(|e| config(e.to_string()))?;
         Ok(Store {
             inner: Arc::new(local),
@@ -171,6 +179,54 @@ impl Store {
             Ok(got) => Ok(Some(got.bytes().await?)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The local directory a `file://` URL names: an absolute path on this host
+/// (`file:///srv/store` or `file://localhost/srv/store`), percent-decoded.
+fn file_url_path(spec: &str) -> Result<std::path::PathBuf, String> {
+    let url =
+        url::Url::parse(spec).map_err(|e| format!("found a file URL that does not parse: {e}"))?;
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("found a query or fragment in the file URL".to_owned());
+    }
+    url.to_file_path().map_err(|()| match url.host_str() {
+        Some(host) if !host.is_empty() && host != "localhost" => format!(
+            "found the host {host:?} in the file URL (only this machine's paths: file:///path)"
+        ),
+        _ => "found a file URL without an absolute path".to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_url_opens_the_directory_it_names() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().join("with space");
+        let url = format!("file://{}", tmp.path().join("with%20space").display());
+        let store = Store::open(&url).expect("file URL");
+        assert_eq!(store.describe, url);
+        assert!(dir.is_dir(), "created {}", dir.display());
+        let localhost = format!("file://localhost{}", tmp.path().join("b").display());
+        Store::open(&localhost).expect("file://localhost/path");
+        assert!(tmp.path().join("b").is_dir());
+    }
+
+    #[test]
+    fn other_schemes_and_remote_file_urls_are_refused_by_name() {
+        for (spec, why) in [
+            ("gs://bucket/p", "found the scheme gs://"),
+            ("file://fileserver/share", "found the host \"fileserver\""),
+            ("file:///tmp/x?mode=ro", "query or fragment"),
+            ("s3://", "found no bucket name"),
+        ] {
+            let err = Store::open(spec).expect_err(spec).to_string();
+            assert!(err.contains(why), "{spec}: {err}");
+            assert!(err.contains("file:///absolute/path"), "{spec}: {err}");
         }
     }
 }

@@ -559,3 +559,54 @@ fn a_bundle_over_two_mib_is_accepted_by_default() {
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["schema"], "ci-medic/analysis/v1");
 }
+
+/// `CI_MEDIC_STORE` takes the `file://` URL form of a local directory, as
+/// object stores are usually named, and refuses schemes it does not serve.
+#[test]
+fn a_file_url_store_keeps_records_in_that_directory() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path().join("records store");
+    let url = format!("file://{}", tmp.path().join("records%20store").display());
+    let s = Service::start(
+        &[
+            ("AGENT_TOKEN", TOKEN),
+            ("DEVELOPER_AGENT_TOKEN", DEV_TOKEN),
+            ("CI_MEDIC_STORE", &url),
+        ],
+        &[],
+    );
+    let (status, body) = json(post(
+        &format!("{}/process-logs", s.url),
+        Some(DEV_TOKEN),
+        bundle_json().to_vec(),
+        false,
+    ));
+    assert_eq!(status, 200, "{body}");
+    let run_id = bundle_value()["run"]["run_id"]
+        .as_str()
+        .expect("run id")
+        .to_owned();
+    let run_dir = dir.join("logs").join(&run_id);
+    let attempts: Vec<_> = std::fs::read_dir(&run_dir)
+        .unwrap_or_else(|e| panic!("{}: {e}; logs: {}", run_dir.display(), s.logs()))
+        .flatten()
+        .collect();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    let stored = attempts[0].path();
+    assert!(stored.join("bundle.json").is_file());
+    let analysis: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(stored.join("analysis.json")).expect("analysis"))
+            .expect("json");
+    assert_eq!(analysis["run"]["run_id"], run_id.as_str());
+    drop(s);
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ci-medic-cloud-agent"))
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("CI_MEDIC_STORE", "gs://bucket/prefix")
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("found the scheme gs://"), "{stderr}");
+    assert!(stderr.contains("file:///absolute/path"), "{stderr}");
+}

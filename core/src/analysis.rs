@@ -10,7 +10,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{RunContext, TestStatus};
+use crate::model::{RunContext, RunOutcome, TestStatus};
 use crate::taxonomy::ErrorType;
 
 /// The analysis schema identifier this build writes and reads.
@@ -103,11 +103,15 @@ pub struct AnalysisSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Classification {
-    /// The run's dominant error type (`unknown` when the run passed or nothing is confident).
-    pub error_type: ErrorType,
-    /// Confidence of the run verdict, in [0, 1].
-    pub confidence: f64,
-    /// One sentence on how the verdict was reached.
+    /// How the run ended, from its counts: `passed`, `flaky`, `failed` or `no_tests`.
+    pub outcome: RunOutcome,
+    /// The run's dominant error type; `null` when there is no failure to
+    /// diagnose (the run passed or had no tests), `unknown` when there are
+    /// failures but nothing is confident.
+    pub error_type: Option<ErrorType>,
+    /// Confidence of the run-level error type, in [0, 1]; `null` with it.
+    pub confidence: Option<f64>,
+    /// One sentence on how the verdict was reached (or that the run passed).
     pub reason: String,
     /// Failures per error type, most first.
     pub by_type: Vec<TypeCount>,
@@ -115,6 +119,15 @@ pub struct Classification {
     pub failures: Vec<FailureClassification>,
     /// Failures grouped by signature, largest first.
     pub clusters: Vec<Cluster>,
+}
+
+impl Classification {
+    /// The run's verdict in one word: its error type when it has failures to
+    /// diagnose, else its outcome (`passed`, `no_tests`).
+    pub fn verdict(&self) -> &'static str {
+        self.error_type
+            .map_or(self.outcome.as_str(), |t| t.as_str())
+    }
 }
 
 /// A count of failures of one type.

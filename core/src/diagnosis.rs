@@ -16,20 +16,16 @@ pub fn markdown(analysis: &Analysis, max_bytes: usize) -> String {
     let s = &analysis.summary;
     let mut out = String::new();
     let _ = writeln!(out, "## ci-medic diagnosis\n");
-    if c.failures.is_empty() {
-        let _ = writeln!(
-            out,
-            "**No failures** — {} test(s), nothing to diagnose.",
-            s.tests
-        );
+    let Some(error_type) = c.error_type else {
+        let _ = writeln!(out, "**Verdict: `{}`** — {}.", c.outcome.as_str(), c.reason);
         return out;
-    }
+    };
     let _ = writeln!(
         out,
         "**Verdict: `{}`** (confidence {:.2}) — {}\n",
-        c.error_type.as_str(),
-        c.confidence,
-        c.error_type.meaning()
+        error_type.as_str(),
+        c.confidence.unwrap_or(0.0),
+        error_type.meaning()
     );
     let _ = writeln!(out, "{}\n", c.reason);
     let _ = writeln!(

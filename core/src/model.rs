@@ -162,6 +162,46 @@ pub struct Summary {
     pub run_errors: usize,
 }
 
+/// A run's outcome in one word, read from its counts: what a reader asks first,
+/// before any diagnosis.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOutcome {
+    /// Every test passed (or was skipped).
+    Passed,
+    /// Nothing failed, but some test passed only on a retry.
+    Flaky,
+    /// A test failed, or an error outside the tests stopped the run.
+    Failed,
+    /// The run had no tests.
+    NoTests,
+}
+
+impl RunOutcome {
+    /// The outcome of a run with these counts.
+    pub fn of(s: &Summary) -> RunOutcome {
+        if s.failed > 0 || s.run_errors > 0 {
+            RunOutcome::Failed
+        } else if s.tests == 0 {
+            RunOutcome::NoTests
+        } else if s.flaky > 0 {
+            RunOutcome::Flaky
+        } else {
+            RunOutcome::Passed
+        }
+    }
+
+    /// The word used in documents, pages and CSS classes.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            RunOutcome::Passed => "passed",
+            RunOutcome::Flaky => "flaky",
+            RunOutcome::Failed => "failed",
+            RunOutcome::NoTests => "no_tests",
+        }
+    }
+}
+
 /// Playwright's verdict on a test over all its attempts.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,

@@ -382,8 +382,8 @@ fn triggers(c: &Classification, plan: &SelfHealPlan, fixes: &[FixInstruction]) -
         notify_reasons.push(format!(
             "{} test(s) failed; verdict {} ({:.2})",
             notify_failures.len(),
-            c.error_type.as_str(),
-            c.confidence
+            c.verdict(),
+            c.confidence.unwrap_or(0.0)
         ));
     } else if c.failures.is_empty() {
         notify_reasons.push("the run passed".to_owned());

@@ -10,9 +10,9 @@
 use std::fmt::Write as _;
 
 use crate::analysis::{Analysis, Trigger};
-use crate::dashboard::history::RunVerdict;
 use crate::fix::metadata::{FixMetadata, Outcome};
 use crate::heal::execute::{HealReport, Verdict};
+use crate::model::RunOutcome;
 use crate::model::{Bundle, TestStatus};
 use crate::summary::one_line;
 
@@ -198,12 +198,12 @@ fn body(inputs: &Inputs<'_>, rows: usize) -> String {
     let c = &analysis.classification;
     let mut out = String::new();
     let _ = writeln!(out, "{}", marker(&inputs.key));
-    let verdict = RunVerdict::of(bundle);
+    let verdict = RunOutcome::of(&bundle.summary);
     let headline = match verdict {
-        RunVerdict::Failed => "❌ Playwright run failed",
-        RunVerdict::Flaky => "⚠️ Playwright run passed with flaky tests",
-        RunVerdict::Passed => "✅ Playwright run passed",
-        RunVerdict::NoTests => "⚪ Playwright run had no tests",
+        RunOutcome::Failed => "❌ Playwright run failed",
+        RunOutcome::Flaky => "⚠️ Playwright run passed with flaky tests",
+        RunOutcome::Passed => "✅ Playwright run passed",
+        RunOutcome::NoTests => "⚪ Playwright run had no tests",
     };
     let _ = writeln!(out, "### {headline} · ci-medic\n");
     let _ = write!(
@@ -244,8 +244,8 @@ fn body(inputs: &Inputs<'_>, rows: usize) -> String {
         let _ = writeln!(
             out,
             "**Diagnosis:** `{}` (confidence {:.2}) — {}\n",
-            c.error_type.as_str(),
-            c.confidence,
+            c.verdict(),
+            c.confidence.unwrap_or(0.0),
             text(&one_line(&c.reason, EXCERPT_CHARS))
         );
         let _ = writeln!(out, "| Error type | Failures |\n|---|---:|");

@@ -5,7 +5,7 @@ mod common;
 
 use ci_medic_core::analysis::{Analysis, FailureKind, FixKind, HealAction};
 use ci_medic_core::classify::Classifier;
-use ci_medic_core::model::{ErrorInfo, TestStatus};
+use ci_medic_core::model::{ErrorInfo, RunOutcome, TestStatus};
 use ci_medic_core::taxonomy::ErrorType;
 use ci_medic_core::{diagnosis, plan};
 use common::bundle_of;
@@ -18,7 +18,7 @@ fn analysis_of(run: &str) -> Analysis {
 #[test]
 fn a_renamed_selector_is_drift_with_the_renamed_element_as_candidate() {
     let a = analysis_of("selector_drift");
-    assert_eq!(a.classification.error_type, ErrorType::SelectorDrift);
+    assert_eq!(a.classification.error_type, Some(ErrorType::SelectorDrift));
     let form = a
         .classification
         .failures
@@ -59,7 +59,7 @@ fn a_renamed_selector_is_drift_with_the_renamed_element_as_candidate() {
 #[test]
 fn a_timeout_on_a_login_page_is_auth_state_and_plans_new_storage_state() {
     let a = analysis_of("auth_state");
-    assert_eq!(a.classification.error_type, ErrorType::AuthState);
+    assert_eq!(a.classification.error_type, Some(ErrorType::AuthState));
     let timed_out = a
         .classification
         .failures
@@ -79,7 +79,7 @@ fn a_timeout_on_a_login_page_is_auth_state_and_plans_new_storage_state() {
 #[test]
 fn a_missing_record_joins_the_data_seed_failure_that_found_it_missing() {
     let a = analysis_of("data_seed");
-    assert_eq!(a.classification.error_type, ErrorType::DataSeed);
+    assert_eq!(a.classification.error_type, Some(ErrorType::DataSeed));
     let open = a
         .classification
         .failures
@@ -99,8 +99,11 @@ fn a_missing_record_joins_the_data_seed_failure_that_found_it_missing() {
 #[test]
 fn a_server_that_never_started_is_one_cause_not_many_bugs() {
     let a = analysis_of("server_unavailable");
-    assert_eq!(a.classification.error_type, ErrorType::ServerUnavailable);
-    assert!(a.classification.confidence >= 0.9);
+    assert_eq!(
+        a.classification.error_type,
+        Some(ErrorType::ServerUnavailable)
+    );
+    assert!(a.classification.confidence.is_some_and(|c| c >= 0.9));
     assert!(
         a.classification
             .failures
@@ -127,7 +130,7 @@ fn a_server_that_never_started_is_one_cause_not_many_bugs() {
 #[test]
 fn a_flaky_timeout_is_rerun_and_a_crash_reduces_workers() {
     let a = analysis_of("timeout_flaky");
-    assert_eq!(a.classification.error_type, ErrorType::TimeoutFlaky);
+    assert_eq!(a.classification.error_type, Some(ErrorType::TimeoutFlaky));
     assert!(
         a.classification
             .failures
@@ -141,7 +144,7 @@ fn a_flaky_timeout_is_rerun_and_a_crash_reduces_workers() {
             .any(|f| f.kind == FixKind::AdjustTimeout && f.old.as_deref() == Some("10000ms"))
     );
     let a = analysis_of("browser_crash");
-    assert_eq!(a.classification.error_type, ErrorType::BrowserCrash);
+    assert_eq!(a.classification.error_type, Some(ErrorType::BrowserCrash));
     assert_eq!(
         a.self_heal_plan.actions[0].action,
         HealAction::ReduceWorkers
@@ -151,7 +154,7 @@ fn a_flaky_timeout_is_rerun_and_a_crash_reduces_workers() {
 #[test]
 fn app_errors_notify_a_person_and_plan_no_action() {
     let a = analysis_of("app_error");
-    assert_eq!(a.classification.error_type, ErrorType::AppError);
+    assert_eq!(a.classification.error_type, Some(ErrorType::AppError));
     assert!(a.self_heal_plan.actions.is_empty());
     assert!(!a.triggers.self_heal.eligible);
     assert!(a.triggers.notify.eligible);
@@ -161,7 +164,19 @@ fn app_errors_notify_a_person_and_plan_no_action() {
 #[test]
 fn a_passing_run_has_no_failures_and_nothing_to_do() {
     let a = analysis_of("all_green");
-    assert_eq!(a.classification.error_type, ErrorType::Unknown);
+    assert_eq!(a.classification.outcome, RunOutcome::Passed);
+    assert_eq!(
+        a.classification.error_type, None,
+        "a passing run has no error type"
+    );
+    assert_eq!(a.classification.confidence, None);
+    assert_eq!(a.classification.verdict(), "passed");
+    assert!(
+        a.classification.reason.starts_with("all ") && a.classification.reason.contains("passed"),
+        "{}",
+        a.classification.reason
+    );
+    assert_eq!(a.summary.unknown, 0);
     assert!(a.classification.failures.is_empty());
     assert!(
         !a.triggers.self_heal.eligible
@@ -240,7 +255,10 @@ fn a_run_level_error_is_classified_and_outweighs_the_tests_it_stopped() {
     );
     assert_eq!(f.error_type, ErrorType::ServerUnavailable);
     assert_eq!(f.rule.as_deref(), Some("server.webserver-failed"));
-    assert_eq!(a.classification.error_type, ErrorType::ServerUnavailable);
+    assert_eq!(
+        a.classification.error_type,
+        Some(ErrorType::ServerUnavailable)
+    );
     assert_eq!(a.summary.run_errors, 1);
 }
 

@@ -27,7 +27,7 @@ use crate::analysis::{
     TypeCount,
 };
 use crate::locator::Locator;
-use crate::model::{Bundle, TestStatus};
+use crate::model::{Bundle, RunOutcome, TestStatus};
 use crate::taxonomy::ErrorType;
 pub use rules::{Fact, Facts, Field, Matches, RuleSet, RulesError, RulesFile, Signal};
 pub use signals::FailureDoc;
@@ -237,7 +237,13 @@ impl Classifier {
         }
         let mut failures = build_failures(self, &docs, &verdicts);
         let clusters = clusters(&mut failures);
-        let (error_type, confidence, reason) = run_verdict(&failures);
+        let outcome = RunOutcome::of(&bundle.summary);
+        let (error_type, confidence, reason) = if failures.is_empty() {
+            (None, None, nothing_to_diagnose(outcome, &bundle.summary))
+        } else {
+            let (t, c, r) = run_verdict(&failures);
+            (Some(t), Some(c), r)
+        };
         let mut by_type: Vec<TypeCount> = {
             let mut counts: BTreeMap<ErrorType, usize> = BTreeMap::new();
             for f in &failures {
@@ -252,6 +258,7 @@ impl Classifier {
         (
             docs,
             Classification {
+                outcome,
                 error_type,
                 confidence,
                 reason,
@@ -483,13 +490,23 @@ fn clusters(failures: &mut [FailureClassification]) -> Vec<Cluster> {
     out.into_iter().map(|(c, _)| c).collect()
 }
 
+/// The reason of a run with no failure to classify.
+fn nothing_to_diagnose(outcome: RunOutcome, s: &crate::model::Summary) -> String {
+    match outcome {
+        RunOutcome::NoTests => "the run had no tests: nothing to diagnose".to_owned(),
+        _ if s.skipped > 0 => format!(
+            "all {} test(s) passed ({} skipped): nothing to diagnose",
+            s.tests - s.skipped,
+            s.skipped
+        ),
+        _ => format!("all {} test(s) passed: nothing to diagnose", s.tests),
+    }
+}
+
 /// The run's dominant error type: the type with the largest confidence mass,
 /// where a failure in setup or outside any test counts for every test it kept
 /// from running.
 fn run_verdict(failures: &[FailureClassification]) -> (ErrorType, f64, String) {
-    if failures.is_empty() {
-        return (ErrorType::Unknown, 0.0, "no failures".to_owned());
-    }
     let mut mass: BTreeMap<ErrorType, f64> = BTreeMap::new();
     for f in failures {
         let w = if f.kind == FailureKind::RunError

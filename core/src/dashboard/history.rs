@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::analysis::Analysis;
-use crate::model::{Bundle, TestStatus};
+use crate::model::{Bundle, RunOutcome, TestStatus};
 use crate::taxonomy::ErrorType;
 
 /// The schema id this build writes and reads.
@@ -57,7 +57,7 @@ pub struct RunRecord {
     /// Wall time of the run in milliseconds.
     pub duration_ms: Option<f64>,
     /// `passed`, `flaky`, `failed` or `no_tests`.
-    pub verdict: RunVerdict,
+    pub verdict: RunOutcome,
     /// Tests in the run.
     pub tests: usize,
     /// Passed.
@@ -86,46 +86,6 @@ pub struct TestRecord {
     pub id: String,
     /// Its error type, when it was classified.
     pub error_type: Option<ErrorType>,
-}
-
-/// A run's outcome in one word.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum RunVerdict {
-    /// Every test passed (or was skipped).
-    Passed,
-    /// Nothing failed, but some test passed only on a retry.
-    Flaky,
-    /// A test failed, or an error outside the tests stopped the run.
-    Failed,
-    /// The run had no tests.
-    NoTests,
-}
-
-impl RunVerdict {
-    /// The verdict of a bundle.
-    pub fn of(bundle: &Bundle) -> RunVerdict {
-        let s = &bundle.summary;
-        if s.failed > 0 || s.run_errors > 0 {
-            RunVerdict::Failed
-        } else if s.tests == 0 {
-            RunVerdict::NoTests
-        } else if s.flaky > 0 {
-            RunVerdict::Flaky
-        } else {
-            RunVerdict::Passed
-        }
-    }
-
-    /// The word used in pages and CSS classes.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RunVerdict::Passed => "passed",
-            RunVerdict::Flaky => "flaky",
-            RunVerdict::Failed => "failed",
-            RunVerdict::NoTests => "no_tests",
-        }
-    }
 }
 
 impl History {
@@ -313,7 +273,7 @@ pub fn record(bundle: &Bundle, analysis: Option<&Analysis>) -> RunRecord {
         });
     }
     let s = &bundle.summary;
-    let verdict = RunVerdict::of(bundle);
+    let verdict = RunOutcome::of(&bundle.summary);
     RunRecord {
         run_id: bundle.run.run_id.clone(),
         run_attempt: bundle.run.run_attempt,
@@ -335,7 +295,7 @@ pub fn record(bundle: &Bundle, analysis: Option<&Analysis>) -> RunRecord {
         flaky: s.flaky,
         skipped: s.skipped,
         error_type: match (verdict, analysis) {
-            (RunVerdict::Failed, Some(a)) => Some(a.classification.error_type),
+            (RunOutcome::Failed, Some(a)) => a.classification.error_type,
             _ => None,
         },
         failed_tests,
@@ -377,9 +337,9 @@ mod tests {
             started_at: format!("2026-01-0{id}T00:00:00Z"),
             duration_ms: None,
             verdict: if failed.is_empty() {
-                RunVerdict::Passed
+                RunOutcome::Passed
             } else {
-                RunVerdict::Failed
+                RunOutcome::Failed
             },
             tests: 10,
             passed: 10 - failed.len() - flaky.len(),

@@ -7,13 +7,14 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::history::{self, FailingSince, Flakiness, History, RunRecord, RunVerdict};
+use super::history::{self, FailingSince, Flakiness, History, RunRecord};
 use super::site::{safe_relative, write};
 use super::template::render_error;
 use super::{Built, DashboardError, Inputs, Options, Templates, diff};
 use crate::analysis::{FailureClassification, FailureKind};
 use crate::fix::metadata::Edit;
 use crate::heal::execute::TestReport;
+use crate::model::RunOutcome;
 use crate::model::{ArtifactKind, Attempt, Bundle, Test, TestStatus};
 
 /// Runs shown in the overview's small chart.
@@ -314,7 +315,7 @@ fn site<'a>(inputs: &'a Inputs<'a>, history: &History) -> Site<'a> {
             .map(|(r, n)| format!("{r}/pull/{n}")),
         dashboard_url: inputs.links.dashboard_url.as_deref(),
         artifact_url: inputs.links.artifact_url.as_deref(),
-        verdict: RunVerdict::of(inputs.bundle).as_str(),
+        verdict: RunOutcome::of(&inputs.bundle.summary).as_str(),
         generated_at: &inputs.generated_at,
         version: env!("CARGO_PKG_VERSION"),
         has_heal: inputs.heal.is_some(),
@@ -451,7 +452,9 @@ fn overview(ctx: &Ctx<'_>, options: &Options, warnings: &[String]) -> serde_json
         "workers": bundle.report.workers,
         "shard": bundle.report.shard,
         "classification": {
-            "error_type": c.error_type.as_str(),
+            "outcome": c.outcome.as_str(),
+            "verdict": c.verdict(),
+            "error_type": c.error_type.map(|t| t.as_str()),
             "confidence": c.confidence,
             "reason": c.reason,
             "by_type": by_type,
