@@ -289,6 +289,13 @@ fn body(inputs: &Inputs<'_>, rows: usize) -> String {
                 c.failures.len()
             );
         }
+    } else {
+        let _ = writeln!(
+            out,
+            "**Verdict:** `{}` — {}\n",
+            c.verdict(),
+            text(&one_line(&c.reason, EXCERPT_CHARS))
+        );
     }
 
     let flaky: Vec<_> = bundle

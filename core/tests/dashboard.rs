@@ -181,6 +181,46 @@ fn overview_and_failure_pages_as_snapshots() {
     });
 }
 
+/// A green run says it passed, in its headline and its diagnosis, and names no
+/// error type and no confidence: there was nothing to diagnose.
+#[test]
+fn a_passing_run_says_it_passed_and_names_no_error_type() {
+    let r = run("all_green", "2003");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("d");
+    build(&inputs(&r, None), &out);
+    let page = read(&out.join("index.html"));
+    let tests = r.bundle.summary.tests;
+    assert!(
+        page.contains(&format!("Passed: all {tests} tests passed")),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "Verdict: <strong>passed</strong> — all {tests} test(s) passed: nothing to diagnose."
+        )),
+        "{page}"
+    );
+    for word in ["unknown", "Run-level type", "confidence"] {
+        assert!(
+            !page.contains(word),
+            "{word:?} on a green run's overview: {page}"
+        );
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo")
+        .canonicalize()
+        .expect("canonical");
+    insta::with_settings!({filters => vec![
+        (regex::escape(&root.display().to_string()).as_str(), "[repo]"),
+        (r"/tmp/ci-medic-scenario-[A-Za-z0-9]+", "[scenario]"),
+        (r"ci-medic \d+\.\d+\.\d+", "ci-medic [version]"),
+    ]}, {
+        insta::assert_snapshot!("overview_all_green", page);
+    });
+}
+
 #[test]
 fn colour_codes_are_removed_and_markup_in_messages_is_text() {
     let mut r = run("selector_drift", "1002");

@@ -59,8 +59,8 @@ fn bytes(n: u64) -> String {
 }
 
 /// A snake_case name as words (`selector_drift` → `selector drift`).
-fn label(name: String) -> String {
-    name.replace('_', " ")
+fn label(name: Option<String>) -> String {
+    name.map_or_else(|| "—".to_owned(), |n| n.replace('_', " "))
 }
 
 #[cfg(test)]
@@ -84,6 +84,7 @@ mod tests {
         assert_eq!(short_sha(Some("0123456789abcdef".into())), "0123456");
         assert_eq!(bytes(812), "812 B");
         assert_eq!(bytes(14_540), "14.2 KB");
-        assert_eq!(label("selector_drift".into()), "selector drift");
+        assert_eq!(label(Some("selector_drift".into())), "selector drift");
+        assert_eq!(label(None), "—");
     }
 }
