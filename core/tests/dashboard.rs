@@ -166,19 +166,25 @@ fn overview_and_failure_pages_as_snapshots() {
     let tmp = tempfile::tempdir().expect("tmp");
     let out = tmp.path().join("d");
     build(&inputs(&r, None), &out);
+    snapshot_settings().bind(|| {
+        insta::assert_snapshot!("overview", read(&out.join("index.html")));
+        insta::assert_snapshot!("failure", read(&out.join("failures/0001.html")));
+    });
+}
+
+/// Snapshot filters for pages that name the checkout, a scenario's temporary
+/// directory or the version.
+fn snapshot_settings() -> insta::Settings {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("repo")
         .canonicalize()
         .expect("canonical");
-    insta::with_settings!({filters => vec![
-        (regex::escape(&root.display().to_string()).as_str(), "[repo]"),
-        (r"/tmp/ci-medic-scenario-[A-Za-z0-9]+", "[scenario]"),
-        (r"ci-medic \d+\.\d+\.\d+", "ci-medic [version]"),
-    ]}, {
-        insta::assert_snapshot!("overview", read(&out.join("index.html")));
-        insta::assert_snapshot!("failure", read(&out.join("failures/0001.html")));
-    });
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(&regex::escape(&root.display().to_string()), "[repo]");
+    settings.add_filter(r"/tmp/ci-medic-scenario-[A-Za-z0-9]+", "[scenario]");
+    settings.add_filter(r"ci-medic \d+\.\d+\.\d+", "ci-medic [version]");
+    settings
 }
 
 /// A green run says it passed, in its headline and its diagnosis, and names no
@@ -207,18 +213,7 @@ fn a_passing_run_says_it_passed_and_names_no_error_type() {
             "{word:?} on a green run's overview: {page}"
         );
     }
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("repo")
-        .canonicalize()
-        .expect("canonical");
-    insta::with_settings!({filters => vec![
-        (regex::escape(&root.display().to_string()).as_str(), "[repo]"),
-        (r"/tmp/ci-medic-scenario-[A-Za-z0-9]+", "[scenario]"),
-        (r"ci-medic \d+\.\d+\.\d+", "ci-medic [version]"),
-    ]}, {
-        insta::assert_snapshot!("overview_all_green", page);
-    });
+    snapshot_settings().bind(|| insta::assert_snapshot!("overview_all_green", page));
 }
 
 #[test]
