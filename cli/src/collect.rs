@@ -58,7 +58,10 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         Err(err) => return Ok(bad_input(&err)),
     };
     let run = context::detect(|k| std::env::var(k).ok(), &args.dir, &mut warnings);
-    let redactor = Redactor::from_process_env();
+    let redactor = match Redactor::for_repo(Path::new(".")) {
+        Ok(r) => r,
+        Err(err) => return Ok(bad_input(&err.into())),
+    };
     let limits = Limits {
         copy_max_bytes: args.copy_max_bytes,
         hash_max_bytes: args.hash_max_bytes.unwrap_or(u64::MAX),

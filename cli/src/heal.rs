@@ -93,7 +93,13 @@ fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
         repo: args.repo.clone(),
         out: args.context.out.clone(),
     };
-    let redactor = ci_medic_core::redact::Redactor::from_process_env();
+    let redactor = match ci_medic_core::redact::Redactor::for_repo(&args.repo) {
+        Ok(r) => r,
+        Err(err) => {
+            eprintln!("ci-medic heal: error: {err}");
+            return Ok(ExitCode::from(crate::collect::EXIT_BAD_INPUT));
+        }
+    };
     let report = heal::execute::execute(&paths, &config, &ctx, &decision, &redactor);
     let path = args
         .context

@@ -68,7 +68,7 @@ pub fn collect_dir(dir: &Path, out: &Path) -> Result<Bundle, CollectError> {
         &inputs,
         &Limits::default(),
         run,
-        &Redactor::from_process_env(),
+        &Redactor::for_repo(Path::new("."))?,
         out,
         warnings,
     )?;

@@ -26,6 +26,9 @@ pub enum CollectError {
     /// Nothing to collect.
     #[error("no Playwright report found: {0}")]
     NothingFound(String),
+    /// The repository's redaction rules cannot be used.
+    #[error(transparent)]
+    Rules(#[from] crate::redact::RuleError),
 }
 
 impl CollectError {

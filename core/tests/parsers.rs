@@ -3,7 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
-use ci_medic_core::model::{Summary, TestStatus};
+use ci_medic_core::collect;
+use ci_medic_core::model::{RunContext, Summary, TestStatus};
 use ci_medic_core::playwright::{console, json, junit, results_dir};
 
 fn repo() -> PathBuf {
@@ -340,4 +341,81 @@ fn results_trees_are_scanned_with_their_error_contexts() {
             .as_ref()
             .is_some_and(|d| d.contains("toContainText"))
     }));
+}
+
+/// The redactor leaves real runs alone: collecting every recorded scenario run
+/// and every real public report with all rules gives the same bundle as with
+/// every rule switched off (commit SHAs, test ids, artifact hashes, URLs and
+/// error texts unchanged), and nothing is counted as masked.
+#[test]
+fn redaction_changes_nothing_in_real_runs_without_secrets() {
+    use ci_medic_core::redact::{Redactor, RuleSet};
+
+    let all = Redactor::new([]);
+    let ids: Vec<String> = all.rule_ids().map(str::to_owned).collect();
+    let off = RuleSet::parse(
+        &format!(
+            "disabled_rules = {}",
+            serde_json::to_string(&ids).expect("ids")
+        ),
+        "test",
+    )
+    .expect("rules");
+    let none = Redactor::with_rules(Vec::<String>::new(), Some(off)).expect("redactor");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut inputs: Vec<(String, collect::Inputs)> = Vec::new();
+    for entry in std::fs::read_dir(root.join("fixtures/runs"))
+        .expect("runs")
+        .flatten()
+    {
+        inputs.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            collect::discover(&entry.path(), |_| None),
+        ));
+    }
+    for entry in std::fs::read_dir(root.join("fixtures/real-reports"))
+        .expect("reports")
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+    {
+        inputs.push((
+            entry.file_name().to_string_lossy().into_owned(),
+            collect::Inputs {
+                json: Some(entry.path()),
+                ..collect::Inputs::default()
+            },
+        ));
+    }
+    assert!(inputs.len() >= 20, "{}", inputs.len());
+    let tmp = tempfile::tempdir().expect("tmp");
+    let mut tests = 0;
+    for (name, input) in &inputs {
+        let mut bundles = Vec::new();
+        for (which, redactor) in [("all", &all), ("none", &none)] {
+            let context = RunContext {
+                run_id: "r1".into(),
+                sha: Some("9fceb02d0ae598e95dc970b74767f19372d61af8".into()),
+                ..RunContext::default()
+            };
+            let collected = collect::collect(
+                input,
+                &collect::Limits::default(),
+                context,
+                redactor,
+                &tmp.path().join(format!("{name}-{which}")),
+                Vec::new(),
+            )
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let mut value = serde_json::to_value(&collected.bundle).expect("json");
+            value["collector"] = serde_json::Value::Null;
+            bundles.push(value);
+        }
+        assert_eq!(
+            bundles[0], bundles[1],
+            "{name}: redaction changed the bundle"
+        );
+        tests += bundles[0]["tests"].as_array().map_or(0, Vec::len);
+    }
+    assert!(tests > 100, "{tests} tests compared");
+    assert_eq!(all.report().masked, 0, "{:?}", all.report());
 }

@@ -447,6 +447,40 @@ mod tests {
     }
 
     #[test]
+    fn ids_hashes_urls_and_error_texts_survive() {
+        let r = Redactor::new([]);
+        let screenshot = format!(
+            "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAyAAAAA4CAIAAAB{}",
+            "xK9pQ2mZ7vR4tL8wN3jF6hB1cD5gS0aE".repeat(40)
+        );
+        let kept = [
+            "commit 0123456789abcdef0123456789abcdef01234567 on main",
+            "sha: 9fceb02d0ae598e95dc970b74767f19372d61af8",
+            "request 3f2b8c1e-4a5d-4e6f-9a0b-1c2d3e4f5a6b failed",
+            "x-request-id: 550e8400-e29b-41d4-a716-446655440000",
+            "sha256: e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+            r#"{"sha256":"5feceb66ffc86f38d952786c6d696c79c2dbc239dd4e91b46729d73a27fb57e9"}"#,
+            "chromium › auth/token-refresh.spec.ts:12:5 › refreshes the token › keeps the session",
+            screenshot.as_str(),
+            "GET https://example.com/api/items?page=2&sort=name 200",
+            "git@github.com:acme/shop.git",
+            "Timeout 10000ms exceeded while waiting for getByTestId('api-key-input')",
+            "The API key field is required",
+            r#"locator('#password') resolved to <input id="password" name="password" type="password"/>"#,
+            r#"Expected string: "Save settings" Received string: "Update Settings""#,
+            "Error: page.goto: net::ERR_CONNECTION_REFUSED at http://127.0.0.1:3000/login",
+            "trace: test-results/items-adds-an-item-chromium-retry1/trace.zip",
+            "Set the PASSWORD variable in the repository's secrets",
+            "keyboard: press Enter; primaryKey: id",
+            "TypeError: Cannot read properties of undefined (reading 'token')",
+        ];
+        for text in kept {
+            assert_eq!(r.redact(text), text);
+        }
+        assert_eq!(r.report().masked, 0, "{:?}", r.report());
+    }
+
+    #[test]
     fn json_strings_are_redacted_everywhere() {
         let r = redactor();
         let mut v = serde_json::json!({"a": ["x s3cr3t-value-from-env"], "b": {"c": "Cookie: a=b"}, "n": 1});
