@@ -45,8 +45,13 @@ pub struct CollectArgs {
     /// Artifacts up to this many bytes are copied into the bundle; larger ones are indexed.
     #[arg(long, default_value_t = Limits::default().copy_max_bytes)]
     pub copy_max_bytes: u64,
-    /// Artifacts larger than this many bytes are indexed without a SHA-256 (default: all are hashed).
-    #[arg(long)]
+    /// Also hash the artifacts that are only indexed, not copied (traces, videos):
+    /// by default only copied artifacts get a SHA-256 (the CI artifact store keeps
+    /// its own digest of what it uploads).
+    #[arg(long, conflicts_with = "hash_max_bytes")]
+    pub hash_all: bool,
+    /// Hash indexed-only artifacts up to this many bytes (copied ones are always hashed).
+    #[arg(long, value_name = "BYTES")]
     pub hash_max_bytes: Option<u64>,
 }
 
@@ -64,7 +69,11 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
     };
     let limits = Limits {
         copy_max_bytes: args.copy_max_bytes,
-        hash_max_bytes: args.hash_max_bytes.unwrap_or(u64::MAX),
+        hash_max_bytes: if args.hash_all {
+            u64::MAX
+        } else {
+            args.hash_max_bytes.unwrap_or(0)
+        },
         ..Limits::default()
     };
     let collected = match collect::collect(&inputs, &limits, run, &redactor, &args.out, warnings) {

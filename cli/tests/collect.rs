@@ -107,10 +107,13 @@ fn every_recorded_run_collects_into_a_bundle_that_validates() {
             );
             if a["kind"] == "trace" {
                 assert_eq!(a["copied"], false);
+                assert!(a["sha256"].is_null(), "indexed only: not hashed by default");
+            }
+            if a["copied"] == true {
                 assert_eq!(
                     a["sha256"].as_str().map(str::len),
                     Some(64),
-                    "hashed by default"
+                    "copied: hashed"
                 );
             }
         }
@@ -333,7 +336,8 @@ fn artifacts_over_the_hash_limit_are_indexed_without_a_hash() {
     let bundle = read_json(&out.join("bundle.json"));
     for a in bundle["artifacts"].as_array().expect("artifacts") {
         let big = a["size"].as_u64().expect("size") > 20_000;
-        assert_eq!(a["sha256"].is_null(), big, "{a}");
+        let copied = a["copied"] == true;
+        assert_eq!(a["sha256"].is_null(), big && !copied, "{a}");
     }
     assert!(
         bundle["artifacts"]
@@ -342,6 +346,25 @@ fn artifacts_over_the_hash_limit_are_indexed_without_a_hash() {
             .iter()
             .any(|a| a["sha256"].is_null())
     );
+
+    // --hash-all hashes every artifact, indexed or copied.
+    let all = dir.path().join("all");
+    let result = collect(
+        &run,
+        &["--out", all.to_str().expect("utf-8"), "--hash-all"],
+        &[],
+    );
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let bundle = read_json(&all.join("bundle.json"));
+    let artifacts = bundle["artifacts"].as_array().expect("artifacts");
+    assert!(artifacts.iter().any(|a| a["copied"] == false));
+    for a in artifacts {
+        assert_eq!(a["sha256"].as_str().map(str::len), Some(64), "{a}");
+    }
 }
 
 #[test]
@@ -645,12 +668,12 @@ fn planted_secrets_never_reach_the_bundle() {
     assert!(masked >= secrets.len() as u64, "masked {masked}");
     for kind in [
         "env",
-        "github_token",
-        "aws_access_key",
+        "github-pat",
+        "aws-access-key-id",
         "jwt",
-        "authorization",
-        "cookie",
-        "url_password",
+        "authorization-header",
+        "cookie-header",
+        "url-credentials",
     ] {
         assert!(
             bundle["redaction"]["by_kind"][kind].as_u64().unwrap_or(0) > 0,

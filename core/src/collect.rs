@@ -47,8 +47,10 @@ pub struct Limits {
     pub context_max_bytes: usize,
     /// Most bytes read from one backend log (its end is read).
     pub backend_log_read_bytes: u64,
-    /// Artifacts larger than this are indexed without a SHA-256 (reading every byte
-    /// of gigabytes of videos is the slowest part of collecting).
+    /// Artifacts that are only indexed (not copied) and larger than this get no
+    /// SHA-256. Default 0: reading every byte of gigabytes of traces and videos
+    /// was most of collect's time, and the CI artifact store keeps its own digest
+    /// of what it uploads. Copied artifacts are always hashed.
     pub hash_max_bytes: u64,
 }
 
@@ -60,7 +62,7 @@ impl Default for Limits {
             error_max_bytes: 16 * 1024,
             context_max_bytes: 32 * 1024,
             backend_log_read_bytes: 32 * 1024 * 1024,
-            hash_max_bytes: u64::MAX,
+            hash_max_bytes: 0,
         }
     }
 }
@@ -333,14 +335,17 @@ pub fn bundle_path(rel: &str) -> String {
 fn plan(tree: &results_dir::ResultsDir, limits: &Limits) -> Vec<Planned> {
     tree.files
         .iter()
-        .map(|f| Planned {
-            source: f.path.clone(),
-            bundle_path: bundle_path(&f.rel),
-            size: f.size,
-            kind: f.kind,
-            copy: f.size <= limits.copy_max_bytes
-                && matches!(f.kind, ArtifactKind::Screenshot | ArtifactKind::Text),
-            hash: f.size <= limits.hash_max_bytes,
+        .map(|f| {
+            let copy = f.size <= limits.copy_max_bytes
+                && matches!(f.kind, ArtifactKind::Screenshot | ArtifactKind::Text);
+            Planned {
+                source: f.path.clone(),
+                bundle_path: bundle_path(&f.rel),
+                size: f.size,
+                kind: f.kind,
+                copy,
+                hash: copy || f.size <= limits.hash_max_bytes,
+            }
         })
         .collect()
 }
