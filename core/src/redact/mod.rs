@@ -2,7 +2,7 @@
 //!
 //! Two kinds of secrets are masked in every text ci-medic writes or sends: the
 //! *values* of secret-like environment variables (found literally, with
-//! Aho-Corasick), and secrets found by *rules* ([`rules`]): about seventy
+//! Aho-Corasick), and secrets found by *rules* ([`rules`]): over eighty
 //! provider token formats and generic credential shapes, in gitleaks' rule
 //! format, plus a repository's own `.ci-medic/redact.toml`. One pass per text: an
 //! Aho-Corasick scan for the rules' keywords picks the few rules whose regex can
