@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{ci_medic, commit_all, repo_root};
+use common::{ci_medic, commit_all, copy_specs, repo_root, walk};
 use serde_json::Value;
 
 /// Deterministic "random" text over `alphabet`, so every value has the
@@ -391,19 +391,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
-}
-
 /// A one-shot HTTP server that keeps the body of the request it gets (gunzipped
 /// when sent gzip) and answers 503, so `send` falls back to the local analyzer.
 fn capture_one_post() -> (String, std::thread::JoinHandle<Vec<u8>>) {
@@ -468,15 +455,7 @@ fn no_planted_secret_leaves_the_runner_through_any_command() {
 
     // A checkout with the suite's specs (the fix-agent edits them).
     let dir = tmp.path().join("repo");
-    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
-    for e in std::fs::read_dir(repo_root().join("fixtures/e2e/tests"))
-        .expect("tests")
-        .flatten()
-    {
-        if e.path().is_file() {
-            std::fs::copy(e.path(), dir.join("tests").join(e.file_name())).expect("copy");
-        }
-    }
+    copy_specs(&dir);
     commit_all(&dir);
     let before: std::collections::BTreeSet<PathBuf> = walk(&dir).into_iter().collect();
 

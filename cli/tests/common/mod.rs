@@ -51,15 +51,7 @@ pub(crate) fn checkout_with_run(
 ) -> (tempfile::TempDir, std::path::PathBuf) {
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path().join("repo");
-    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
-    for e in std::fs::read_dir(repo_root().join("fixtures/e2e/tests"))
-        .expect("tests")
-        .flatten()
-    {
-        if e.path().is_file() {
-            std::fs::copy(e.path(), dir.join("tests").join(e.file_name())).expect("copy");
-        }
-    }
+    copy_specs(&dir);
     std::fs::write(
         dir.join(".gitignore"),
         "bundle/\nfix-agent/\nself-heal/\nanalysis.json\ndashboard/\n",
@@ -77,4 +69,33 @@ pub(crate) fn checkout_with_run(
     let o = ci_medic(&dir, &["classify", "bundle"], &[]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     (tmp, dir)
+}
+
+/// Copies the e2e suite's spec files into `dir/tests`.
+#[allow(dead_code)]
+pub(crate) fn copy_specs(dir: &Path) {
+    std::fs::create_dir_all(dir.join("tests")).expect("mkdir");
+    for e in std::fs::read_dir(repo_root().join("fixtures/e2e/tests"))
+        .expect("tests")
+        .flatten()
+    {
+        if e.path().is_file() {
+            std::fs::copy(e.path(), dir.join("tests").join(e.file_name())).expect("copy");
+        }
+    }
+}
+
+/// Every file under `dir`, recursively.
+#[allow(dead_code)]
+pub(crate) fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
