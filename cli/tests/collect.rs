@@ -1,6 +1,10 @@
 //! `ci-medic collect` end to end: the compiled binary on recorded real runs,
 //! real reports from public projects, bad input and planted secrets.
 
+mod common;
+
+use common::walk;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -681,17 +685,4 @@ fn planted_secrets_never_reach_the_bundle() {
             bundle["redaction"]
         );
     }
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }

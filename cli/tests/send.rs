@@ -1,6 +1,10 @@
 //! `ci-medic send` end to end: the compiled CLI against the cloud-agent's router
 //! served on a real loopback port, a port nobody listens on, and none at all.
 
+mod common;
+
+use common::walk;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::Arc;
@@ -216,19 +220,6 @@ fn without_a_url_the_bundle_is_analyzed_locally_and_bad_bundles_are_refused() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("`collector`: expected"), "{err}");
     assert!(!tmp.path().join("bad.json").exists());
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 #[test]
