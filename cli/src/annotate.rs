@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use ci_medic_core::model::RunOutcome;
-use ci_medic_core::pr_comment::{self, DashboardLink};
-use ci_medic_core::summary::one_line;
+use ci_medic_core::report::pr_comment::{self, DashboardLink};
+use ci_medic_core::text::one_line;
 use clap::{Args, ValueEnum};
 use octocrab::Octocrab;
 use octocrab::models::CheckRunId;

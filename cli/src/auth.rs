@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ci_medic_core::analysis::HealAction;
+use ci_medic_core::diagnose::analysis::HealAction;
 use ci_medic_core::heal::{self, login};
 use clap::Args;
 

@@ -7,10 +7,11 @@ use anyhow::Context as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use ci_medic_core::analysis::Analysis;
-use ci_medic_core::classify::{Classifier, RuleSet, RulesFile};
+use ci_medic_core::diagnose::analysis::Analysis;
+use ci_medic_core::diagnose::classify::{Classifier, RuleSet, RulesFile};
+use ci_medic_core::diagnose::plan;
 use ci_medic_core::model::Bundle;
-use ci_medic_core::{diagnosis, plan};
+use ci_medic_core::report::diagnosis;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
@@ -156,7 +157,7 @@ struct TextVerdict<'a> {
     error_type: &'a str,
     confidence: f64,
     rule: Option<&'a str>,
-    evidence: Vec<ci_medic_core::analysis::Evidence>,
+    evidence: Vec<ci_medic_core::diagnose::analysis::Evidence>,
     alternatives: Vec<(&'a str, f64)>,
 }
 

@@ -4,10 +4,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use ci_medic_core::CollectError;
+use ci_medic_core::collect::redact::Redactor;
 use ci_medic_core::collect::{self, Inputs, Limits};
+use ci_medic_core::collect::{context, ctrf};
 use ci_medic_core::model::{Bundle, Warning};
-use ci_medic_core::redact::Redactor;
-use ci_medic_core::{CollectError, context, ctrf, summary};
+use ci_medic_core::report::summary;
 use clap::Args;
 
 use crate::github;

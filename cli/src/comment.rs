@@ -11,7 +11,7 @@
 use std::process::ExitCode;
 
 use anyhow::anyhow;
-use ci_medic_core::pr_comment::{self, DashboardLink};
+use ci_medic_core::report::pr_comment::{self, DashboardLink};
 use clap::Args;
 use octocrab::Octocrab;
 

@@ -10,9 +10,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ci_medic_core::analysis::Analysis;
-use ci_medic_core::dashboard::{self, FixDoc, HISTORY_SCHEMA, History, Links, Templates};
+use ci_medic_core::diagnose::analysis::Analysis;
 use ci_medic_core::model::Bundle;
+use ci_medic_core::report::dashboard::{self, FixDoc, HISTORY_SCHEMA, History, Links, Templates};
 use clap::{Args, Subcommand};
 
 use crate::github;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ci_medic_core::corpus::{self, Prediction};
+use ci_medic_core::diagnose::corpus::{self, Prediction};
 use clap::Args;
 
 use crate::classify::RulesArgs;

@@ -93,7 +93,7 @@ fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
         repo: args.repo.clone(),
         out: args.context.out.clone(),
     };
-    let redactor = match ci_medic_core::redact::Redactor::for_repo(&args.repo) {
+    let redactor = match ci_medic_core::collect::redact::Redactor::for_repo(&args.repo) {
         Ok(r) => r,
         Err(err) => {
             eprintln!("ci-medic heal: error: {err}");
@@ -234,11 +234,11 @@ fn read_analysis(path: &Path) -> Result<serde_json::Value, String> {
     let v: serde_json::Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{}: expected JSON, found an error: {e}", path.display()))?;
     match v.get("schema").and_then(|s| s.as_str()) {
-        Some(ci_medic_core::analysis::ANALYSIS_SCHEMA) => Ok(v),
+        Some(ci_medic_core::diagnose::analysis::ANALYSIS_SCHEMA) => Ok(v),
         other => Err(format!(
             "{}: expected schema {:?}, found {:?}",
             path.display(),
-            ci_medic_core::analysis::ANALYSIS_SCHEMA,
+            ci_medic_core::diagnose::analysis::ANALYSIS_SCHEMA,
             other
         )),
     }

@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use ci_medic_core::analysis::{ANALYSIS_SCHEMA, Analysis, AnalysisSource};
+use ci_medic_core::diagnose::analysis::{ANALYSIS_SCHEMA, Analysis, AnalysisSource};
 use ci_medic_core::fix::metadata::{FixMetadata, METADATA_SCHEMA};
 use ci_medic_core::heal::execute::{HealReport, REPORT_SCHEMA};
 use ci_medic_core::model::Bundle;
@@ -93,7 +93,7 @@ pub fn load(args: &RunDocsArgs, command: &str) -> Result<RunDocs, String> {
                 "ci-medic {command}: no analysis given and no analysis.json here: classifying the bundle"
             );
             (
-                ci_medic_core::plan::analyze(
+                ci_medic_core::diagnose::plan::analyze(
                     &classifier,
                     &bundle,
                     ci_medic_core::collect::now_rfc3339(),
@@ -125,7 +125,7 @@ pub fn load(args: &RunDocsArgs, command: &str) -> Result<RunDocs, String> {
         }
         None => None,
     };
-    ci_medic_core::dashboard::check_same_run(
+    ci_medic_core::report::dashboard::check_same_run(
         &bundle,
         &analysis,
         heal.as_ref(),

@@ -8,9 +8,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use ci_medic_core::analysis::{self, Analysis, AnalysisSource};
+use ci_medic_core::Bundle;
+use ci_medic_core::diagnose::analysis::{self, Analysis, AnalysisSource};
+use ci_medic_core::diagnose::plan;
 use ci_medic_core::retry::{Backoff, describe_transport_error, error_message, retryable_status};
-use ci_medic_core::{Bundle, plan};
 use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
 
@@ -224,7 +225,7 @@ fn parse_answer(text: &str) -> Result<Analysis, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
         format!(
             "expected a JSON answer, found {} ({e})",
-            ci_medic_core::summary::one_line(text, 80)
+            ci_medic_core::text::one_line(text, 80)
         )
     })?;
     let Some(upstream) = value.get("upstream") else {

@@ -5,11 +5,13 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use ci_medic_core::classify::Classifier;
+use ci_medic_core::CollectError;
+use ci_medic_core::collect::context;
+use ci_medic_core::collect::redact::Redactor;
 use ci_medic_core::collect::{self, Limits};
+use ci_medic_core::diagnose::classify::Classifier;
+use ci_medic_core::diagnose::plan;
 use ci_medic_core::model::Bundle;
-use ci_medic_core::redact::Redactor;
-use ci_medic_core::{CollectError, context, plan};
 use clap::Args;
 use serde::Serialize;
 

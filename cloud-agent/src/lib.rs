@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use ci_medic_core::classify::{Classifier, RuleSet, RulesFile};
+use ci_medic_core::diagnose::classify::{Classifier, RuleSet, RulesFile};
 use ci_medic_core::retry::Backoff;
 use clap::{Args, Parser, Subcommand};
 

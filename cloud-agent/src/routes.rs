@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
-use ci_medic_core::analysis::{Analysis, AnalysisSource};
-use ci_medic_core::classify::Classifier;
+use ci_medic_core::diagnose::analysis::{Analysis, AnalysisSource};
+use ci_medic_core::diagnose::classify::Classifier;
 use serde::Serialize;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -191,7 +191,7 @@ async fn run(
                 format!(
                     "expected {}, found {:?} ({why})",
                     ci_medic_core::bundle::RUN_ID_EXPECTED,
-                    ci_medic_core::summary::one_line(&run_id, 80)
+                    ci_medic_core::text::one_line(&run_id, 80)
                 ),
             )
         });
@@ -236,7 +236,7 @@ async fn analyze_and_store(
     }
     let worker = Arc::clone(state);
     let analysis: Analysis = tokio::task::spawn_blocking(move || {
-        let mut a = ci_medic_core::plan::analyze(
+        let mut a = ci_medic_core::diagnose::plan::analyze(
             &worker.classifier,
             &bundle,
             ci_medic_core::collect::now_rfc3339(),

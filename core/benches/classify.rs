@@ -6,10 +6,10 @@
 use std::hint::black_box;
 use std::path::Path;
 
-use ci_medic_core::classify::Classifier;
+use ci_medic_core::collect::redact::Redactor;
 use ci_medic_core::collect::{self, Limits};
+use ci_medic_core::diagnose::classify::Classifier;
 use ci_medic_core::model::{Bundle, RunContext, TestStatus};
-use ci_medic_core::redact::Redactor;
 use criterion::{Criterion, criterion_group, criterion_main};
 use regex::RegexBuilder;
 

@@ -68,7 +68,7 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, BundleError> {
             return Err(BundleError::new(
                 "schema",
                 format!("{BUNDLE_SCHEMA:?}"),
-                crate::summary::one_line(&other.to_string(), 80),
+                crate::text::one_line(&other.to_string(), 80),
             ));
         }
         None if value.is_object() => {
@@ -127,7 +127,7 @@ fn check(b: &Bundle) -> Result<(), BundleError> {
         return Err(BundleError::new(
             "run.run_id",
             RUN_ID_EXPECTED,
-            format!("{:?} ({why})", crate::summary::one_line(&b.run.run_id, 80)),
+            format!("{:?} ({why})", crate::text::one_line(&b.run.run_id, 80)),
         ));
     }
     if b.run.run_attempt == 0 {

@@ -28,7 +28,7 @@ pub enum CollectError {
     NothingFound(String),
     /// The repository's redaction rules cannot be used.
     #[error(transparent)]
-    Rules(#[from] crate::redact::RuleError),
+    Rules(#[from] crate::collect::redact::RuleError),
 }
 
 impl CollectError {

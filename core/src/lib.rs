@@ -1,36 +1,28 @@
-//! ci-medic's core library.
+//! ci-medic's core library, laid out by pipeline stage:
 //!
-//! Everything that decides something lives here, free of HTTP servers, GitHub and
-//! terminals, so that the CLI and the cloud-agent service share one implementation
-//! and the whole pipeline can run offline.
+//! 1. [`collect`]: Playwright's outputs → a redacted bundle;
+//! 2. [`diagnose`]: bundle → classification, self-heal plan, fix instructions;
+//! 3. [`heal`] (safe non-code remediation) and [`fix`] (validated test edits);
+//! 4. [`report`]: job summary, diagnosis, PR comment, dashboard.
+//!
+//! Shared by every stage: the bundle [`model`] and its [`bundle`] reader,
+//! versioned [`document`]s, [`atomic`] writes, [`error`]s, [`retry`] and
+//! [`text`] helpers. A stage uses the shared modules and earlier stages, never a
+//! later one.
 
-pub mod analysis;
-pub mod aria;
 pub mod atomic;
 pub mod bundle;
-pub mod classify;
 pub mod collect;
-pub mod context;
-pub mod corpus;
-pub mod ctrf;
-pub mod dashboard;
-pub mod diagnosis;
+pub mod diagnose;
 pub mod document;
 pub mod error;
 pub mod fix;
 pub mod heal;
-pub mod locator;
-pub mod logs;
-pub mod merge;
 pub mod model;
-pub mod plan;
-pub mod playwright;
-pub mod pr_comment;
-pub mod redact;
+pub mod report;
 pub mod retry;
-pub mod summary;
-pub mod taxonomy;
+pub mod text;
 
+pub use diagnose::taxonomy::{ErrorType, Remediation};
 pub use error::CollectError;
 pub use model::{BUNDLE_SCHEMA, Bundle};
-pub use taxonomy::{ErrorType, Remediation};

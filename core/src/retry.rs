@@ -69,7 +69,7 @@ pub fn error_message(body: &[u8]) -> String {
     serde_json::from_slice::<serde_json::Value>(body)
         .ok()
         .and_then(|v| v["error"]["message"].as_str().map(str::to_owned))
-        .unwrap_or_else(|| crate::summary::one_line(&String::from_utf8_lossy(body), 200))
+        .unwrap_or_else(|| crate::text::one_line(&String::from_utf8_lossy(body), 200))
 }
 
 #[cfg(test)]

@@ -3,11 +3,12 @@
 
 mod common;
 
-use ci_medic_core::analysis::{Analysis, FailureKind, FixKind, HealAction};
-use ci_medic_core::classify::Classifier;
+use ci_medic_core::diagnose::analysis::{Analysis, FailureKind, FixKind, HealAction};
+use ci_medic_core::diagnose::classify::Classifier;
+use ci_medic_core::diagnose::plan;
+use ci_medic_core::diagnose::taxonomy::ErrorType;
 use ci_medic_core::model::{ErrorInfo, RunOutcome, TestStatus};
-use ci_medic_core::taxonomy::ErrorType;
-use ci_medic_core::{diagnosis, plan};
+use ci_medic_core::report::diagnosis;
 use common::bundle_of;
 
 fn analysis_of(run: &str) -> Analysis {

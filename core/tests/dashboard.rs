@@ -6,8 +6,8 @@ mod common;
 
 use std::path::Path;
 
-use ci_medic_core::dashboard::{self, History, Inputs, Links, Options, Templates};
 use ci_medic_core::model::TestStatus;
+use ci_medic_core::report::dashboard::{self, History, Inputs, Links, Options, Templates};
 use common::{AT, Run, run, synthetic};
 
 fn inputs<'a>(r: &'a Run, previous: Option<History>) -> Inputs<'a> {

@@ -5,10 +5,10 @@ mod common;
 
 use std::path::Path;
 
-use ci_medic_core::analysis::HealAction;
-use ci_medic_core::classify::Classifier;
+use ci_medic_core::diagnose::analysis::HealAction;
+use ci_medic_core::diagnose::classify::Classifier;
+use ci_medic_core::diagnose::plan;
 use ci_medic_core::heal::{self, HealConfig, HealState, context::StateAttempt};
-use ci_medic_core::plan;
 use common::bundle_of;
 
 const CONFIG: &str = r#"

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use ci_medic_core::collect;
+use ci_medic_core::collect::playwright::{console, json, junit, results_dir};
 use ci_medic_core::model::{RunContext, Summary, TestStatus};
-use ci_medic_core::playwright::{console, json, junit, results_dir};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -349,7 +349,7 @@ fn results_trees_are_scanned_with_their_error_contexts() {
 /// error texts unchanged), and nothing is counted as masked.
 #[test]
 fn redaction_changes_nothing_in_real_runs_without_secrets() {
-    use ci_medic_core::redact::{Redactor, RuleSet};
+    use ci_medic_core::collect::redact::{Redactor, RuleSet};
 
     let all = Redactor::new([]);
     let ids: Vec<String> = all.rule_ids().map(str::to_owned).collect();

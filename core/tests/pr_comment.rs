@@ -4,12 +4,12 @@
 
 mod common;
 
-use ci_medic_core::pr_comment::{self, DashboardLink, Inputs, MAX_CHARS};
+use ci_medic_core::report::pr_comment::{self, DashboardLink, Inputs, MAX_CHARS};
 use common::{AT, run, synthetic};
 
 fn inputs<'a>(
     bundle: &'a ci_medic_core::Bundle,
-    analysis: &'a ci_medic_core::analysis::Analysis,
+    analysis: &'a ci_medic_core::diagnose::analysis::Analysis,
 ) -> Inputs<'a> {
     Inputs {
         bundle,

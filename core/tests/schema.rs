@@ -21,9 +21,10 @@ fn committed_bundle_schema_matches_the_model() {
 #[test]
 fn committed_analysis_schema_matches_the_model() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/analysis.v1.json");
-    let generated = serde_json::to_string_pretty(&ci_medic_core::analysis::analysis_schema())
-        .expect("json")
-        + "\n";
+    let generated =
+        serde_json::to_string_pretty(&ci_medic_core::diagnose::analysis::analysis_schema())
+            .expect("json")
+            + "\n";
     if std::env::var_os("UPDATE_SCHEMAS").is_some() {
         std::fs::write(&path, &generated).expect("write schema");
     }
@@ -83,6 +84,6 @@ fn committed_fix_schemas_match_the_model() {
 fn committed_history_schema_matches_the_model() {
     check(
         "history.v1.json",
-        ci_medic_core::dashboard::history::history_schema(),
+        ci_medic_core::report::dashboard::history::history_schema(),
     );
 }

@@ -2,7 +2,7 @@
 
 mod common;
 
-use ci_medic_core::summary;
+use ci_medic_core::report::summary;
 use common::bundle_of;
 
 #[test]

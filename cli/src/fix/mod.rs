@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
-use ci_medic_core::analysis::{ANALYSIS_SCHEMA, Analysis};
+use ci_medic_core::diagnose::analysis::{ANALYSIS_SCHEMA, Analysis};
 use ci_medic_core::fix::apply::{Setup, apply};
 use ci_medic_core::fix::config::{self as fix_config, FixConfig};
 use ci_medic_core::fix::metadata::{FixInput, FixMetadata, INPUT_SCHEMA, Outcome};
@@ -124,7 +124,7 @@ fn prepare_step(args: &FixArgs, config: &FixConfig) -> anyhow::Result<Result<Fix
             Err(e) => return Ok(Err(bad_input(&e))),
         };
         (
-            ci_medic_core::plan::analyze(
+            ci_medic_core::diagnose::plan::analyze(
                 &classifier,
                 &bundle,
                 ci_medic_core::collect::now_rfc3339(),

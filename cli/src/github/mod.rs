@@ -12,7 +12,7 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use ci_medic_core::model::{Bundle, TestStatus};
-use ci_medic_core::summary;
+use ci_medic_core::text;
 
 /// GitHub shows at most this many error annotations per step.
 pub const MAX_ERROR_ANNOTATIONS: usize = 10;
@@ -105,7 +105,7 @@ pub fn failure_annotations(bundle: &Bundle, workspace: Option<&str>) -> Vec<(Str
                 line: location.map(|l| l.line).or(t.line),
                 title: format!("{} [{}]", t.title(), t.project),
                 message: error
-                    .map(|e| summary::one_line(&e.message, 500))
+                    .map(|e| text::one_line(&e.message, 500))
                     .unwrap_or_else(|| "failed".to_owned()),
             };
             (t.id.clone(), annotation)

@@ -83,7 +83,7 @@ pub(crate) fn bundle_json() -> &'static [u8] {
                 run_attempt: 1,
                 ..Default::default()
             },
-            &ci_medic_core::redact::Redactor::new([]),
+            &ci_medic_core::collect::redact::Redactor::new([]),
             &out,
             Vec::new(),
         )

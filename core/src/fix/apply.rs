@@ -16,10 +16,10 @@ use super::metadata::{
 };
 use super::patch::{self, FileChange};
 use super::validate::{self, Target, Worktree};
-use crate::analysis::{FixInstruction, FixKind};
-use crate::classify::Classifier;
+use crate::diagnose::analysis::{FixInstruction, FixKind};
+use crate::diagnose::classify::Classifier;
+use crate::diagnose::taxonomy::ErrorType;
 use crate::model::{ArtifactKind, AttemptStatus, TestStatus};
-use crate::taxonomy::ErrorType;
 
 /// What `apply` needs besides the input.
 #[derive(Debug)]

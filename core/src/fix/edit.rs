@@ -324,7 +324,7 @@ fn receiver_start(stmt: &str, chain_start: usize) -> usize {
 /// known only from `error-context.md` are scored like DOM snapshots (without
 /// ids, test ids or classes, which an ARIA snapshot does not record).
 pub fn aria_page(snapshot: &str) -> Page {
-    let nodes = crate::aria::parse(snapshot);
+    let nodes = crate::diagnose::aria::parse(snapshot);
     let mut html = String::from("<!DOCTYPE html><html><body>");
     let mut open: Vec<usize> = Vec::new();
     for n in &nodes {

@@ -26,7 +26,7 @@ use serde::{Deserialize, Serialize};
 
 use super::chain::{By, Chain, Segment, XCond, render, resolve_segments, xpath_conditions};
 use super::dom::{Element, Page};
-use crate::locator::words;
+use crate::diagnose::locator::words;
 
 /// A heal's identity similarity below this is never a heal, whatever the rest says.
 pub const MIN_IDENTITY: f64 = 0.5;

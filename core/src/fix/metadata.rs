@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::guard::Decision;
 use super::locator_heal::Healing;
-use crate::analysis::{FixInstruction, FixKind};
+use crate::diagnose::analysis::{FixInstruction, FixKind};
+use crate::diagnose::taxonomy::ErrorType;
 use crate::model::RunContext;
-use crate::taxonomy::ErrorType;
 
 /// Schema id of `input.json`.
 pub const INPUT_SCHEMA: &str = "ci-medic/fix-input/v1";

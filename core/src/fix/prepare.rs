@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::metadata::{FailureInput, FixInput, INPUT_SCHEMA, SourceExcerpt};
-use crate::analysis::Analysis;
+use crate::diagnose::analysis::Analysis;
 use crate::model::{ArtifactKind, AttemptStatus, Bundle, Test};
 
 /// Directories never searched for specs.
@@ -97,7 +97,7 @@ fn failure_input(
     bundle_dir: &Path,
     repo: &Path,
     pw_dir: &Path,
-    error_type: crate::taxonomy::ErrorType,
+    error_type: crate::diagnose::taxonomy::ErrorType,
     warnings: &mut Vec<String>,
 ) -> FailureInput {
     // The last failed attempt carries the trace (first retry) and the final state.

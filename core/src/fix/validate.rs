@@ -254,7 +254,7 @@ pub fn run(
             Vec::new(),
             Some(format!("{} could not start: {e}", pw.command[0])),
         ),
-        (_, Ok(bytes)) => match crate::playwright::json::parse(&results, &bytes) {
+        (_, Ok(bytes)) => match crate::collect::playwright::json::parse(&results, &bytes) {
             Ok(run) => (run.tests, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         },

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::HealAction;
-use crate::taxonomy::ErrorType;
+use crate::diagnose::analysis::HealAction;
+use crate::diagnose::taxonomy::ErrorType;
 
 /// Where a repository keeps its configuration.
 pub const CONFIG_FILE: &str = ".ci-medic.toml";

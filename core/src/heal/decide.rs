@@ -5,10 +5,10 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::HealAction;
+use crate::diagnose::analysis::HealAction;
+use crate::diagnose::taxonomy::ErrorType;
 use crate::heal::config::HealConfig;
 use crate::heal::context::HealContext;
-use crate::taxonomy::ErrorType;
 
 /// The schema id of `decision.json`.
 pub const DECISION_SCHEMA: &str = "ci-medic/heal-decision/v1";
@@ -198,7 +198,7 @@ pub fn decide(ctx: &HealContext, config: &HealConfig) -> Decision {
     let mut refused = Vec::new();
     let mut workers = None;
     for p in &ctx.plan {
-        let shown = crate::summary::one_line(&p.action, 60);
+        let shown = crate::text::one_line(&p.action, 60);
         let Some(action) = known_action(&p.action) else {
             refused.push(RefusedAction {
                 action: shown,
@@ -240,7 +240,7 @@ pub fn decide(ctx: &HealContext, config: &HealConfig) -> Decision {
                     reason: if p.reason.is_empty() {
                         "planned by the analysis".into()
                     } else {
-                        crate::summary::one_line(&p.reason, 300)
+                        crate::text::one_line(&p.reason, 300)
                     },
                 }),
             },
@@ -299,7 +299,7 @@ fn eligibility(
     };
     let Ok(t) = name.parse::<ErrorType>() else {
         return mk(
-            &crate::summary::one_line(name, 40),
+            &crate::text::one_line(name, 40),
             false,
             false,
             "not an error type ci-medic knows".into(),

@@ -8,14 +8,14 @@ use std::time::{Duration, Instant};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::HealAction;
+use crate::collect::redact::Redactor;
+use crate::diagnose::analysis::HealAction;
 use crate::heal::config::{ActionConfig, HealConfig};
 use crate::heal::context::{HealContext, HealState, StateAttempt};
 use crate::heal::decide::Decision;
 use crate::heal::guard::TreeGuard;
 use crate::heal::process::{self, Background, Spec};
 use crate::model::TestStatus;
-use crate::redact::Redactor;
 
 /// The schema id of the report.
 pub const REPORT_SCHEMA: &str = "ci-medic/heal-report/v1";
@@ -277,7 +277,7 @@ pub fn execute(
     drop(background); // the apps started for the rerun
     let after = std::fs::read(&results)
         .ok()
-        .and_then(|b| crate::playwright::json::parse(&results, &b).ok());
+        .and_then(|b| crate::collect::playwright::json::parse(&results, &b).ok());
     report.rerun = Some(RerunReport {
         tests: targets.len(),
         workers: rerun.workers,

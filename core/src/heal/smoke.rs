@@ -142,7 +142,7 @@ async fn visit(driver: &WebDriver, url: &str, expect: &Expect) -> PageResult {
         .and_then(|r| r.json().as_array().cloned())
         .unwrap_or_default()
         .into_iter()
-        .filter_map(|v| v.as_str().map(|s| crate::summary::one_line(s, 300)))
+        .filter_map(|v| v.as_str().map(|s| crate::text::one_line(s, 300)))
         .collect();
     match p.status {
         Some(s) if !(200..300).contains(&s) => p.problems.push(format!("answered HTTP {s}")),

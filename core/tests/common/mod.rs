@@ -4,14 +4,14 @@
 
 use std::path::{Path, PathBuf};
 
-use ci_medic_core::analysis::Analysis;
-use ci_medic_core::classify::Classifier;
+use ci_medic_core::collect::redact::Redactor;
 use ci_medic_core::collect::{self, Limits};
+use ci_medic_core::diagnose::analysis::Analysis;
+use ci_medic_core::diagnose::classify::Classifier;
+use ci_medic_core::diagnose::plan;
 use ci_medic_core::model::{
     Attempt, AttemptStatus, Bundle, ErrorInfo, RunContext, Summary, Test, TestStatus,
 };
-use ci_medic_core::plan;
-use ci_medic_core::redact::Redactor;
 
 /// The bundle of a recorded scenario run (`fixtures/runs/<run>`), with a fixed run context.
 pub(crate) fn bundle_of(run: &str) -> ci_medic_core::Bundle {

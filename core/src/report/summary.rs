@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::model::{Bundle, Test, TestStatus};
+use crate::text::{one_line, truncate_markdown};
 
 /// Most failing tests listed in the table; the rest are counted.
 pub const MAX_LISTED: usize = 50;
@@ -125,41 +126,6 @@ pub fn markdown(bundle: &Bundle, bundle_path: &str, max_bytes: usize) -> String 
     truncate_markdown(out, max_bytes)
 }
 
-/// The first line of `text`, at most `max` characters.
-pub fn one_line(text: &str, max: usize) -> String {
-    let line = text
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
-    if line.chars().count() > max {
-        let mut cut: String = line.chars().take(max).collect();
-        cut.push('…');
-        cut
-    } else {
-        line.to_owned()
-    }
-}
-
 fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
-}
-
-pub(crate) fn truncate_markdown(mut text: String, max_bytes: usize) -> String {
-    const MARKER: &str =
-        "\n\n… summary truncated by ci-medic to fit the size limit; the bundle has everything.\n";
-    if text.len() <= max_bytes {
-        return text;
-    }
-    let budget = max_bytes.saturating_sub(MARKER.len());
-    let mut cut = (0..=budget)
-        .rev()
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(0);
-    if let Some(nl) = text[..cut].rfind('\n') {
-        cut = nl;
-    }
-    text.truncate(cut);
-    text.push_str(MARKER);
-    text
 }

@@ -17,10 +17,10 @@ use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::{MatchKind, PatternSet, meta, util::syntax};
 use serde::Deserialize;
 
-use crate::taxonomy::ErrorType;
+use crate::diagnose::taxonomy::ErrorType;
 
 /// The built-in rules, as shipped.
-pub const BUILTIN_RULES: &str = include_str!("../../rules/builtin.toml");
+pub const BUILTIN_RULES: &str = include_str!("../../../rules/builtin.toml");
 
 /// Where the built-in rules say they come from in error messages.
 pub const BUILTIN_RULES_NAME: &str = "<builtin>/core/rules/builtin.toml";
@@ -1056,7 +1056,7 @@ fn line_around(text: &str, start: usize, end: usize) -> String {
         .map_or(text.len(), |i| end + i);
     // Line ends are ASCII, so `from..to` lies on character boundaries.
     let line = String::from_utf8_lossy(&bytes[from..to]);
-    crate::summary::one_line(line.trim(), 240)
+    crate::text::one_line(line.trim(), 240)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use super::history::{self, FailingSince, Flakiness, History, RunRecord};
 use super::site::{safe_relative, write};
 use super::template::render_error;
 use super::{Built, DashboardError, Inputs, Options, Templates, diff};
-use crate::analysis::{FailureClassification, FailureKind};
+use crate::diagnose::analysis::{FailureClassification, FailureKind};
 use crate::fix::metadata::Edit;
 use crate::heal::execute::TestReport;
 use crate::model::RunOutcome;
@@ -337,7 +337,7 @@ fn row<'a>(ctx: &'a Ctx<'a>, i: usize, f: &'a FailureClassification) -> FailureR
         status: f.status.map(status_word),
         error_type: f.error_type.as_str(),
         confidence: f.confidence,
-        message: crate::summary::one_line(&strip(&f.message), 240),
+        message: crate::text::one_line(&strip(&f.message), 240),
         since: ctx.since.get(&f.id),
     }
 }
@@ -384,7 +384,7 @@ fn overview(ctx: &Ctx<'_>, options: &Options, warnings: &[String]) -> serde_json
             error_type: cl.error_type.as_str(),
             count: cl.count,
             signature: &cl.signature,
-            example: crate::summary::one_line(&strip(&cl.example), 200),
+            example: crate::text::one_line(&strip(&cl.example), 200),
             page: cl
                 .failures
                 .first()

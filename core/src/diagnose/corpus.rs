@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::taxonomy::ErrorType;
+use crate::diagnose::taxonomy::ErrorType;
 
 /// One labeled failure excerpt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -5,9 +5,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::aria;
-use crate::classify::rules::{Fact, Facts, Field};
-use crate::locator::Locator;
+use crate::diagnose::aria;
+use crate::diagnose::classify::rules::{Fact, Facts, Field};
+use crate::diagnose::locator::Locator;
 use crate::model::{AttemptStatus, Bundle, ErrorInfo, Location, Test, TestStatus};
 
 /// A failure as the rules see it.
@@ -207,7 +207,7 @@ pub fn from_run_error(error: &ErrorInfo, backend: &str) -> FailureDoc {
     b.finish(FailureDoc {
         kind: FailureKind::RunError,
         test_id: None,
-        title: crate::summary::one_line(&primary, 120),
+        title: crate::text::one_line(&primary, 120),
         file: error.location.as_ref().map(|l| l.file.clone()),
         location: error.location.clone(),
         project: None,
@@ -225,9 +225,9 @@ pub fn from_run_error(error: &ErrorInfo, backend: &str) -> FailureDoc {
 /// Builds the doc for one pasted failure text (a console excerpt, a CI log block):
 /// lines are sorted into fields by their shape.
 pub fn from_text(text: &str) -> FailureDoc {
-    let clean = crate::playwright::error_text::strip_ansi(text);
+    let clean = crate::collect::playwright::error_text::strip_ansi(text);
     let mut b = Builder::default();
-    let (rest, call_log) = crate::playwright::error_text::split_call_log(&clean);
+    let (rest, call_log) = crate::collect::playwright::error_text::split_call_log(&clean);
     for line in &call_log {
         b.push(Field::CallLog, line);
     }
@@ -268,11 +268,12 @@ pub fn from_text(text: &str) -> FailureDoc {
         .find(|l| !l.is_empty())
         .unwrap_or("")
         .to_owned();
-    let location = crate::playwright::error_text::location_from_stack(b.text(Field::Stack));
+    let location =
+        crate::collect::playwright::error_text::location_from_stack(b.text(Field::Stack));
     b.finish(FailureDoc {
         kind: FailureKind::Test,
         test_id: None,
-        title: crate::summary::one_line(&primary, 120),
+        title: crate::text::one_line(&primary, 120),
         file: location.as_ref().map(|l| l.file.clone()),
         location,
         project: None,

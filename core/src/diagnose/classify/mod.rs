@@ -22,13 +22,13 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::analysis::{
+use crate::diagnose::analysis::{
     Alternative, Classification, Cluster, Evidence, FailureClassification, FailureKind, Quote,
     TypeCount,
 };
-use crate::locator::Locator;
+use crate::diagnose::locator::Locator;
+use crate::diagnose::taxonomy::ErrorType;
 use crate::model::{Bundle, RunOutcome, TestStatus};
-use crate::taxonomy::ErrorType;
 pub use rules::{Fact, Facts, Field, Matches, RuleSet, RulesError, RulesFile, Signal};
 pub use signals::FailureDoc;
 
@@ -439,7 +439,7 @@ fn build_failures(
             error_type: v.error_type,
             confidence: v.confidence,
             rule: v.rule.clone(),
-            message: crate::summary::one_line(&d.primary, 300),
+            message: crate::text::one_line(&d.primary, 300),
             cluster: String::new(),
             signature,
             locator: d.unresolved_locator.clone(),

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::analysis::Analysis;
+use crate::diagnose::analysis::Analysis;
+use crate::diagnose::taxonomy::ErrorType;
 use crate::model::{Bundle, RunOutcome, TestStatus};
-use crate::taxonomy::ErrorType;
 
 /// The schema id this build writes and reads.
 pub const HISTORY_SCHEMA: &str = "ci-medic/history/v1";

@@ -1,7 +1,19 @@
-//! `collect`: from Playwright's outputs to a redacted, versioned bundle directory.
+//! Stage 1, collect: from Playwright's outputs to a redacted, versioned bundle
+//! directory.
 //!
-//! The bundle is built in a temporary sibling directory and renamed into place, so
-//! a reader never sees half a bundle, and a failed collect leaves nothing behind.
+//! [`playwright`] reads each of Playwright's outputs, [`merge`] reconciles them,
+//! [`logs`] excerpts backend logs, [`context`] reads the CI run's identity,
+//! [`redact`] masks secrets in every text, and [`ctrf`] writes the results in the
+//! common test report format. The bundle is built in a temporary sibling
+//! directory and renamed into place, so a reader never sees half a bundle, and a
+//! failed collect leaves nothing behind.
+
+pub mod context;
+pub mod ctrf;
+pub mod logs;
+pub mod merge;
+pub mod playwright;
+pub mod redact;
 
 use std::fs;
 use std::io::{Read as _, Write as _};
@@ -9,15 +21,15 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
+use crate::collect::logs::Excerpter;
 use crate::error::CollectError;
-use crate::logs::Excerpter;
-use crate::merge;
+
+use crate::collect::playwright::{console, json, junit, results_dir};
+use crate::collect::redact::Redactor;
 use crate::model::{
     Artifact, ArtifactKind, BUNDLE_SCHEMA, Bundle, Collector, LogExcerpt, RunContext, Source,
     SourceKind, Summary, Test, Warning,
 };
-use crate::playwright::{console, json, junit, results_dir};
-use crate::redact::Redactor;
 
 /// The inputs of a collect run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

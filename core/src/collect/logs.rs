@@ -2,8 +2,8 @@
 
 use regex::RegexSet;
 
+use crate::collect::playwright::error_text::strip_ansi;
 use crate::model::{LogExcerpt, LogWindow};
-use crate::playwright::error_text::strip_ansi;
 
 /// Bounds of the excerpts of one log file.
 #[derive(Debug, Clone, Copy)]

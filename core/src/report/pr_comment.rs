@@ -9,12 +9,12 @@
 
 use std::fmt::Write as _;
 
-use crate::analysis::{Analysis, Trigger};
+use crate::diagnose::analysis::{Analysis, Trigger};
 use crate::fix::metadata::{FixMetadata, Outcome};
 use crate::heal::execute::{HealReport, Verdict};
 use crate::model::RunOutcome;
 use crate::model::{Bundle, TestStatus};
-use crate::summary::one_line;
+use crate::text::one_line;
 
 /// GitHub refuses a comment body longer than this many characters.
 pub const MAX_CHARS: usize = 65_536;

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::diagnose::taxonomy::ErrorType;
 use crate::model::{RunContext, RunOutcome, TestStatus};
-use crate::taxonomy::ErrorType;
 
 /// The analysis schema identifier this build writes and reads.
 pub const ANALYSIS_SCHEMA: &str = "ci-medic/analysis/v1";

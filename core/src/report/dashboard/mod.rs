@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::Analysis;
+use crate::diagnose::analysis::Analysis;
 use crate::fix::metadata::FixMetadata;
 use crate::heal::execute::HealReport;
 use crate::model::Bundle;

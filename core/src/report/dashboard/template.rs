@@ -18,7 +18,7 @@ pub const PAGES: [&str; 6] = [
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {
-        &[$(($name, include_bytes!(concat!("../../../dashboard-template/", $name)) as &[u8])),*]
+        &[$(($name, include_bytes!(concat!("../../../../dashboard-template/", $name)) as &[u8])),*]
     };
 }
 

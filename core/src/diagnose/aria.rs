@@ -5,7 +5,7 @@
 //! `- heading "Items" [level=1]`, `- paragraph [ref=e12]: 1 items` or
 //! `- text: refused to connect.`; nesting is by indentation.
 
-use crate::locator::{Locator, LocatorKind};
+use crate::diagnose::locator::{Locator, LocatorKind};
 
 /// One element of the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -171,7 +171,7 @@ pub fn candidates(locator: &Locator, nodes: &[Node], limit: usize) -> Vec<Candid
         .filter(|n| USEFUL_ROLES.contains(&n.role.as_str()))
         .filter_map(|n| {
             let label = n.label()?;
-            let words = crate::locator::words(label);
+            let words = crate::diagnose::locator::words(label);
             let name_sim = if target_words.is_empty() {
                 0.0
             } else {

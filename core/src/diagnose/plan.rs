@@ -1,22 +1,22 @@
 //! The planner: from a classification, the self-heal plan, the fix-agent's
 //! instructions and the triggers. The plan only proposes; what runs is decided
-//! later against the repository's own configuration (DESIGN.md §5).
+//! later against the repository's own configuration (docs/design.md §5).
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::analysis::{
+use crate::diagnose::analysis::{
     ANALYSIS_SCHEMA, Analysis, AnalysisSource, AnalysisSummary, Analyzer, Classification,
     FailureClassification, FixInstruction, FixKind, HealAction, LocatorCandidate, PlannedAction,
     SelfHealPlan, Trigger, Triggers,
 };
-use crate::aria;
-use crate::classify::{Classifier, FailureDoc, Field};
-use crate::locator::Locator;
+use crate::diagnose::aria;
+use crate::diagnose::classify::{Classifier, FailureDoc, Field};
+use crate::diagnose::locator::Locator;
+use crate::diagnose::taxonomy::{ErrorType, Remediation};
 use crate::model::{Bundle, TestStatus};
-use crate::taxonomy::{ErrorType, Remediation};
 
 /// Failures under this confidence drive no action (they still trigger `notify`).
 pub const ACTION_MIN_CONFIDENCE: f64 = 0.6;

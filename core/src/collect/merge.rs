@@ -7,10 +7,10 @@
 
 use std::collections::HashMap;
 
+use crate::collect::playwright::console::{ConsoleFailure, ConsoleRun};
+use crate::collect::playwright::json::JsonRun;
+use crate::collect::playwright::junit::JunitRun;
 use crate::model::{ErrorInfo, ReportInfo, Test, TestStatus, Warning};
-use crate::playwright::console::{ConsoleFailure, ConsoleRun};
-use crate::playwright::json::JsonRun;
-use crate::playwright::junit::JunitRun;
 
 /// The merged run.
 #[derive(Debug, Clone, Default)]
@@ -181,7 +181,7 @@ fn test_from_console(f: &ConsoleFailure) -> Test {
         .iter()
         .map(|a| Attempt {
             retry: a.retry,
-            status: crate::playwright::failed_attempt_status(&a.message),
+            status: crate::collect::playwright::failed_attempt_status(&a.message),
             duration_ms: 0.0,
             started_at: None,
             worker_index: None,
@@ -197,7 +197,7 @@ fn test_from_console(f: &ConsoleFailure) -> Test {
         })
         .collect();
     Test {
-        id: crate::playwright::test_id(&project, &f.file, &f.title_path),
+        id: crate::collect::playwright::test_id(&project, &f.file, &f.title_path),
         title_path: f.title_path.clone(),
         file: f.file.clone(),
         line: f.line,
@@ -219,7 +219,7 @@ mod tests {
 
     fn test(project: &str, title: &str, status: TestStatus, call_log: &[&str]) -> Test {
         Test {
-            id: crate::playwright::test_id(project, "a.spec.ts", &[title.to_owned()]),
+            id: crate::collect::playwright::test_id(project, "a.spec.ts", &[title.to_owned()]),
             title_path: vec![title.to_owned()],
             file: "a.spec.ts".into(),
             line: Some(3),
@@ -288,7 +288,7 @@ mod tests {
             ],
             ..JsonRun::default()
         };
-        let console = crate::playwright::console::parse_text(
+        let console = crate::collect::playwright::console::parse_text(
             "  1) [chromium] › tests/a.spec.ts:3:1 › t1 ───\n\n    Error: boom\n    Call log:\n      - waiting for x\n\n  2) [chromium] › tests/a.spec.ts:9:1 › t2 ───\n\n    Error: boom\n    Call log:\n      - other\n\n  2 failed\n",
         );
         let mut warnings = Vec::new();
@@ -310,7 +310,7 @@ mod tests {
 
     #[test]
     fn console_only_lists_the_failures() {
-        let console = crate::playwright::console::parse_text(
+        let console = crate::collect::playwright::console::parse_text(
             "Running 3 tests using 1 worker\n  1) [chromium] › tests/a.spec.ts:3:1 › t1 ───\n\n    Test timeout of 5000ms exceeded.\n\n  1 failed\n  2 passed (3s)\n",
         );
         let mut warnings = Vec::new();

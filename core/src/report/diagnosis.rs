@@ -3,9 +3,9 @@
 
 use std::fmt::Write as _;
 
-use crate::analysis::{Analysis, FixKind};
-use crate::summary::one_line;
-use crate::taxonomy::ErrorType;
+use crate::diagnose::analysis::{Analysis, FixKind};
+use crate::diagnose::taxonomy::ErrorType;
+use crate::text::one_line;
 
 /// How many failures are shown in full before the rest are listed by cluster.
 const SHOWN_FAILURES: usize = 20;
@@ -175,7 +175,7 @@ pub fn markdown(analysis: &Analysis, max_bytes: usize) -> String {
             trig.reasons.first().map_or("", String::as_str)
         );
     }
-    crate::summary::truncate_markdown(out, max_bytes)
+    crate::text::truncate_markdown(out, max_bytes)
 }
 
 fn remediation_text(t: ErrorType) -> &'static str {

@@ -44,7 +44,7 @@ pub enum ErrorType {
     Unknown,
 }
 
-/// The kind of remediation an error type allows (DESIGN.md §4).
+/// The kind of remediation an error type allows (docs/design.md §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Remediation {
