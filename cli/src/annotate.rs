@@ -22,16 +22,14 @@ use octocrab::params::checks::{
     CheckRunStatus,
 };
 
+use crate::exit;
+use crate::github;
 use crate::github::api::{self, call_error};
 use crate::github::target::{self, Context, GithubArgs};
 use crate::inputs::{self, RunDocsArgs};
-use crate::{EXIT_USAGE, github};
 
 /// GitHub takes at most this many annotations per check-run request.
 pub const ANNOTATIONS_PER_REQUEST: usize = 50;
-
-/// Exit code under `--strict` when the check run could not be written.
-const EXIT_NOT_POSTED: u8 = 1;
 
 /// GitHub's limit on a check run's title (`one_line` adds an ellipsis to `max - 1`).
 const MAX_TITLE_CHARS: usize = 255;
@@ -85,7 +83,7 @@ pub enum FailureConclusion {
 pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
     let bad = |message: &str| {
         eprintln!("ci-medic annotate: error: {message}");
-        Ok(ExitCode::from(EXIT_USAGE))
+        Ok(ExitCode::from(exit::BAD_INPUT))
     };
     if args.name.trim().is_empty() {
         return bad("--name: expected a check run name, found an empty one");
@@ -244,7 +242,7 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
         Err(e) => {
             eprintln!("ci-medic annotate: warning: the check run was not written: {e:#}");
             Ok(if args.strict {
-                ExitCode::from(EXIT_NOT_POSTED)
+                ExitCode::from(exit::FAILED)
             } else {
                 ExitCode::SUCCESS
             })

@@ -17,9 +17,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::github;
 
-/// Exit code for input that is not what it should be.
-const EXIT_BAD_INPUT: u8 = 2;
-
 /// Where a repository keeps its own rules.
 pub const DEFAULT_RULES: &str = ".ci-medic/rules.toml";
 
@@ -98,7 +95,7 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<ExitCode> {
 
 fn bad_input(message: &str) -> ExitCode {
     eprintln!("ci-medic classify: error: {message}");
-    ExitCode::from(EXIT_BAD_INPUT)
+    ExitCode::from(crate::exit::BAD_INPUT)
 }
 
 /// Reads a bundle from its directory or its `bundle.json`, rejecting other schemas.

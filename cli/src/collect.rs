@@ -14,9 +14,6 @@ use clap::Args;
 
 use crate::github;
 
-/// Exit code for input that is not what it should be.
-pub const EXIT_BAD_INPUT: u8 = 2;
-
 /// Options of `ci-medic collect`.
 #[derive(Debug, Args)]
 pub struct CollectArgs {
@@ -93,7 +90,7 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
 
 fn bad_input(err: &CollectError) -> ExitCode {
     eprintln!("ci-medic collect: error: {err}");
-    ExitCode::from(EXIT_BAD_INPUT)
+    ExitCode::from(crate::exit::BAD_INPUT)
 }
 
 fn resolve_inputs(args: &CollectArgs, warnings: &mut Vec<Warning>) -> Result<Inputs, CollectError> {

@@ -15,13 +15,11 @@ use ci_medic_core::report::pr_comment::{self, DashboardLink};
 use clap::Args;
 use octocrab::Octocrab;
 
+use crate::exit;
+use crate::github;
 use crate::github::api::{self, call_error};
 use crate::github::target::{self, Context, GithubArgs, Pull};
 use crate::inputs::{self, RunDocsArgs};
-use crate::{EXIT_USAGE, github};
-
-/// Exit code under `--strict` when the comment could not be posted.
-const EXIT_NOT_POSTED: u8 = 1;
 
 /// At most this many pages of 100 comments are searched for ours.
 const MAX_COMMENT_PAGES: usize = 30;
@@ -69,7 +67,7 @@ enum Action {
 pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
     let bad = |message: &str| {
         eprintln!("ci-medic comment: error: {message}");
-        Ok(ExitCode::from(EXIT_USAGE))
+        Ok(ExitCode::from(exit::BAD_INPUT))
     };
     if !pr_comment::valid_key(&args.key) {
         return bad(&format!(
@@ -177,7 +175,7 @@ pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
             eprintln!("ci-medic comment: warning: the comment was not posted: {e:#}");
             github::publish("", &[("comment_action", "failed".to_owned())])?;
             Ok(if args.strict {
-                ExitCode::from(EXIT_NOT_POSTED)
+                ExitCode::from(exit::FAILED)
             } else {
                 ExitCode::SUCCESS
             })

@@ -18,9 +18,6 @@ use clap::{Args, Subcommand};
 use crate::github;
 use crate::inputs::{self, RunDocsArgs};
 
-/// Exit code for input that is not what it should be.
-const EXIT_BAD_INPUT: u8 = 2;
-
 /// The largest history document read (the default cap keeps it far smaller).
 const MAX_HISTORY_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -86,7 +83,7 @@ pub fn run(args: &DashboardArgs) -> anyhow::Result<ExitCode> {
 
 fn bad_input(message: &str) -> ExitCode {
     eprintln!("ci-medic dashboard: error: {message}");
-    ExitCode::from(EXIT_BAD_INPUT)
+    ExitCode::from(crate::exit::BAD_INPUT)
 }
 
 fn template(args: &TemplateArgs) -> anyhow::Result<ExitCode> {

@@ -10,10 +10,8 @@ use clap::{Args, Subcommand};
 
 use crate::classify::read_bundle;
 use crate::collect::write_json_atomic;
+use crate::exit::UserError;
 use crate::github;
-
-/// Exit code for input that is not what it should be.
-const EXIT_BAD_INPUT: u8 = 2;
 
 /// Options of `ci-medic heal`.
 #[derive(Debug, Args)]
@@ -67,13 +65,8 @@ pub struct ContextArgs {
 /// Runs `heal`.
 pub fn run(args: &HealArgs) -> anyhow::Result<ExitCode> {
     match args.step {
-        Some(Step::Context) => Ok(match context(&args.context)? {
-            Ok(_) => ExitCode::SUCCESS,
-            Err(code) => code,
-        }),
-        Some(Step::Decide) => {
-            decide(args).map(|r| r.map_or_else(|code| code, |_| ExitCode::SUCCESS))
-        }
+        Some(Step::Context) => context(&args.context).map(|_| ExitCode::SUCCESS),
+        Some(Step::Decide) => decide(args).map(|_| ExitCode::SUCCESS),
         Some(Step::Execute) => execute(args),
         None => {
             // All three steps, each from scratch.
@@ -85,21 +78,13 @@ pub fn run(args: &HealArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
-    let (config, ctx, decision) = match decide(args)? {
-        Ok(all) => all,
-        Err(code) => return Ok(code),
-    };
+    let (config, ctx, decision) = decide(args)?;
     let paths = heal::execute::Paths {
         repo: args.repo.clone(),
         out: args.context.out.clone(),
     };
-    let redactor = match ci_medic_core::collect::redact::Redactor::for_repo(&args.repo) {
-        Ok(r) => r,
-        Err(err) => {
-            eprintln!("ci-medic heal: error: {err}");
-            return Ok(ExitCode::from(crate::collect::EXIT_BAD_INPUT));
-        }
-    };
+    let redactor = ci_medic_core::collect::redact::Redactor::for_repo(&args.repo)
+        .map_err(|e| UserError::bad_input(e.to_string()))?;
     let report = heal::execute::execute(&paths, &config, &ctx, &decision, &redactor);
     let path = args
         .context
@@ -185,22 +170,11 @@ fn report_markdown(r: &heal::execute::HealReport) -> String {
     s
 }
 
-fn bad_input(message: &str) -> ExitCode {
-    eprintln!("ci-medic heal: error: {message}");
-    ExitCode::from(EXIT_BAD_INPUT)
-}
-
-fn context(a: &ContextArgs) -> anyhow::Result<Result<HealContext, ExitCode>> {
-    let bundle = match read_bundle(&a.bundle) {
-        Ok(b) => b,
-        Err(e) => return Ok(Err(bad_input(&e))),
-    };
+fn context(a: &ContextArgs) -> anyhow::Result<HealContext> {
+    let bundle = read_bundle(&a.bundle).map_err(UserError::bad_input)?;
     let analysis = read_analysis(&a.analysis);
     let state = match &a.state {
-        Some(p) => match read_state(p) {
-            Ok(s) => s,
-            Err(e) => return Ok(Err(bad_input(&e))),
-        },
+        Some(p) => read_state(p).map_err(UserError::bad_input)?,
         None => None,
     };
     let event = a.event.clone().or_else(|| {
@@ -225,7 +199,7 @@ fn context(a: &ContextArgs) -> anyhow::Result<Result<HealContext, ExitCode>> {
         ctx.attempts_used,
         path.display()
     );
-    Ok(Ok(ctx))
+    Ok(ctx)
 }
 
 /// The analysis as loose JSON (it is untrusted), or why there is none.
@@ -260,28 +234,24 @@ fn read_state(path: &Path) -> Result<Option<HealState>, String> {
 
 type Decided = (heal::HealConfig, HealContext, heal::Decision);
 
-fn decide(args: &HealArgs) -> anyhow::Result<Result<Decided, ExitCode>> {
-    let config = match heal::config::load(&args.config) {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(bad_input(&e.to_string()))),
-    };
+fn decide(args: &HealArgs) -> anyhow::Result<Decided> {
+    let config =
+        heal::config::load(&args.config).map_err(|e| UserError::bad_input(e.to_string()))?;
     let path = args.context.out.join("context.json");
     // The context of `heal context`, or built now when there is none.
     let ctx: HealContext = match std::fs::read(&path) {
         Ok(bytes) => match serde_json::from_slice(&bytes) {
             Ok(c) => c,
             Err(e) => {
-                return Ok(Err(bad_input(&format!(
+                return Err(UserError::bad_input(format!(
                     "{}: expected a heal context ({}), found: {e}",
                     path.display(),
                     heal::context::CONTEXT_SCHEMA
-                ))));
+                ))
+                .into());
             }
         },
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match context(&args.context)? {
-            Ok(c) => c,
-            Err(code) => return Ok(Err(code)),
-        },
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => context(&args.context)?,
         Err(e) => return Err(e).with_context(|| path.display().to_string()),
     };
     let d = heal::decide(&ctx, &config);
@@ -296,7 +266,7 @@ fn decide(args: &HealArgs) -> anyhow::Result<Result<Decided, ExitCode>> {
             ("decision", out.display().to_string()),
         ],
     )?;
-    Ok(Ok((config, ctx, d)))
+    Ok((config, ctx, d))
 }
 
 /// The decision for people.

@@ -11,6 +11,7 @@ pub mod collect;
 pub mod comment;
 pub mod dashboard;
 pub mod eval_corpus;
+pub mod exit;
 pub mod fix;
 pub mod github;
 pub mod heal;
@@ -18,9 +19,6 @@ pub mod inputs;
 pub mod send;
 pub mod smoke;
 pub mod triage;
-
-/// Exit code for a command line or input the user got wrong.
-const EXIT_USAGE: u8 = 2;
 
 /// ci-medic turns a failed Playwright run into evidence, a diagnosis, a safe
 /// remediation and a reviewable patch, without flipping the job's own pass/fail signal.
@@ -80,9 +78,35 @@ pub fn main() -> ExitCode {
     init_tracing(cli.log_format);
     match run(&cli) {
         Ok(code) => code,
-        Err(err) => {
-            eprintln!("ci-medic: error: {err:#}");
-            ExitCode::FAILURE
+        Err(err) => match err.downcast_ref::<exit::UserError>() {
+            Some(user) => {
+                eprintln!("ci-medic {}: error: {user}", cli.command.name());
+                ExitCode::from(user.code)
+            }
+            None => {
+                eprintln!("ci-medic: error: {err:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Collect(_) => "collect",
+            Command::Classify(_) => "classify",
+            Command::Triage(_) => "triage",
+            Command::EvalCorpus(_) => "eval-corpus",
+            Command::Send(_) => "send",
+            Command::Heal(_) => "heal",
+            Command::Auth(_) => "auth",
+            Command::Smoke(_) => "smoke",
+            Command::Fix(_) => "fix",
+            Command::Dashboard(_) => "dashboard",
+            Command::Comment(_) => "comment",
+            Command::Annotate(_) => "annotate",
         }
     }
 }

@@ -17,11 +17,6 @@ use sha2::{Digest, Sha256};
 
 use crate::classify::{RulesArgs, read_bundle, report, write_analysis};
 
-/// Exit code for input that is not what it should be.
-const EXIT_BAD_INPUT: u8 = 2;
-/// Exit code under `--strict` when the service did not deliver.
-const EXIT_SERVICE_FAILED: u8 = 1;
-
 /// Options of `ci-medic send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
@@ -75,7 +70,7 @@ pub fn run(args: &SendArgs) -> anyhow::Result<ExitCode> {
         Ok(b) => b,
         Err(e) => {
             eprintln!("ci-medic send: error: {e}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+            return Ok(ExitCode::from(crate::exit::BAD_INPUT));
         }
     };
     let Some(url) = args.url.as_deref().filter(|u| !u.trim().is_empty()) else {
@@ -107,7 +102,7 @@ pub fn run(args: &SendArgs) -> anyhow::Result<ExitCode> {
 
 fn service_failed(strict: bool) -> ExitCode {
     if strict {
-        ExitCode::from(EXIT_SERVICE_FAILED)
+        ExitCode::from(crate::exit::FAILED)
     } else {
         ExitCode::SUCCESS
     }
@@ -123,7 +118,7 @@ fn local(
         Ok(c) => c,
         Err(e) => {
             eprintln!("ci-medic send: error: {e}");
-            return Ok(ExitCode::from(EXIT_BAD_INPUT));
+            return Ok(ExitCode::from(crate::exit::BAD_INPUT));
         }
     };
     let mut analysis = plan::analyze(&classifier, bundle, ci_medic_core::collect::now_rfc3339());

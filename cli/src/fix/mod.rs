@@ -19,13 +19,11 @@ use clap::{Args, Subcommand};
 
 use crate::classify::{RulesArgs, read_bundle};
 use crate::collect::write_json_atomic;
+use crate::exit::UserError;
 use crate::github;
 
 mod open_pr;
 pub mod pr;
-
-/// Exit code for input that is not what it should be.
-const EXIT_BAD_INPUT: u8 = 2;
 
 /// Options of `ci-medic fix`.
 #[derive(Debug, Args)]
@@ -70,59 +68,36 @@ pub enum Step {
 
 /// Runs `fix`.
 pub fn run(args: &FixArgs) -> anyhow::Result<ExitCode> {
-    let config = match fix_config::load(&args.config) {
-        Ok(c) => c,
-        Err(e) => return Ok(bad_input(&e.to_string())),
-    };
+    let config = fix_config::load(&args.config).map_err(|e| UserError::bad_input(e.to_string()))?;
     match &args.step {
-        Some(Step::Prepare) => Ok(match prepare_step(args, &config)? {
-            Ok(_) => ExitCode::SUCCESS,
-            Err(code) => code,
-        }),
+        Some(Step::Prepare) => prepare_step(args, &config).map(|_| ExitCode::SUCCESS),
         Some(Step::Apply) => {
-            let input = match read_input(&args.out.join("input.json")) {
-                Ok(i) => i,
-                Err(e) => return Ok(bad_input(&e)),
-            };
+            let input = read_input(&args.out.join("input.json")).map_err(UserError::bad_input)?;
             apply_step(args, &config, &input)
         }
         Some(Step::Pr(pr_args)) => open_pr::run(args, &config, pr_args),
         None => {
-            let input = match prepare_step(args, &config)? {
-                Ok(i) => i,
-                Err(code) => return Ok(code),
-            };
+            let input = prepare_step(args, &config)?;
             apply_step(args, &config, &input)
         }
     }
 }
 
-fn bad_input(message: &str) -> ExitCode {
-    eprintln!("ci-medic fix: error: {message}");
-    ExitCode::from(EXIT_BAD_INPUT)
-}
-
-fn prepare_step(args: &FixArgs, config: &FixConfig) -> anyhow::Result<Result<FixInput, ExitCode>> {
-    let bundle = match read_bundle(&args.bundle) {
-        Ok(b) => b,
-        Err(e) => return Ok(Err(bad_input(&e))),
-    };
+fn prepare_step(args: &FixArgs, config: &FixConfig) -> anyhow::Result<FixInput> {
+    let bundle = read_bundle(&args.bundle).map_err(UserError::bad_input)?;
     let bundle_dir = if args.bundle.is_dir() {
         args.bundle.clone()
     } else {
         args.bundle.parent().map(Path::to_owned).unwrap_or_default()
     };
     let (analysis, mode) = if args.analysis.exists() {
-        match read_analysis(&args.analysis) {
-            Ok(a) => (a, "analysis"),
-            Err(e) => return Ok(Err(bad_input(&e))),
-        }
+        (
+            read_analysis(&args.analysis).map_err(UserError::bad_input)?,
+            "analysis",
+        )
     } else {
         // Artifact-only: classify the bundle here.
-        let classifier = match args.rules.classifier() {
-            Ok(c) => c,
-            Err(e) => return Ok(Err(bad_input(&e))),
-        };
+        let classifier = args.rules.classifier().map_err(UserError::bad_input)?;
         (
             ci_medic_core::diagnose::plan::analyze(
                 &classifier,
@@ -133,12 +108,13 @@ fn prepare_step(args: &FixArgs, config: &FixConfig) -> anyhow::Result<Result<Fix
         )
     };
     if analysis.run.run_id != bundle.run.run_id {
-        return Ok(Err(bad_input(&format!(
+        return Err(UserError::bad_input(format!(
             "{}: the analysis is of run {}, the bundle of run {}",
             args.analysis.display(),
             analysis.run.run_id,
             bundle.run.run_id
-        ))));
+        ))
+        .into());
     }
     let input = prepare(
         &bundle,
@@ -161,14 +137,11 @@ fn prepare_step(args: &FixArgs, config: &FixConfig) -> anyhow::Result<Result<Fix
     for w in &input.warnings {
         eprintln!("ci-medic fix prepare: warning: {w}");
     }
-    Ok(Ok(input))
+    Ok(input)
 }
 
 fn apply_step(args: &FixArgs, config: &FixConfig, input: &FixInput) -> anyhow::Result<ExitCode> {
-    let classifier = match args.rules.classifier() {
-        Ok(c) => c,
-        Err(e) => return Ok(bad_input(&e)),
-    };
+    let classifier = args.rules.classifier().map_err(UserError::bad_input)?;
     let mut config = config.clone();
     if args.no_validate {
         config.validate = false;

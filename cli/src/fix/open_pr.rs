@@ -13,7 +13,8 @@ use ci_medic_core::fix::metadata::Outcome;
 use clap::Args;
 
 use super::pr::{self, ChangedFile, PrOutcome, PrPlan};
-use super::{FixArgs, bad_input, read_metadata};
+use super::{FixArgs, read_metadata};
+use crate::exit::UserError;
 use crate::github;
 
 /// Options of `ci-medic fix pr`.
@@ -56,21 +57,15 @@ pub(super) fn run(
         return skip("no GITHUB_TOKEN in the environment");
     }
     let Some(repo_name) = pr_args.repo_name.clone() else {
-        return Ok(bad_input(
-            "expected --repo-name owner/name or GITHUB_REPOSITORY",
-        ));
+        return Err(
+            UserError::bad_input("expected --repo-name owner/name or GITHUB_REPOSITORY").into(),
+        );
     };
     let meta_path = match &pr_args.metadata {
         Some(p) => p.clone(),
-        None => match only_metadata(&args.out) {
-            Ok(p) => p,
-            Err(e) => return Ok(bad_input(&e)),
-        },
+        None => only_metadata(&args.out).map_err(UserError::bad_input)?,
     };
-    let meta = match read_metadata(&meta_path) {
-        Ok(m) => m,
-        Err(e) => return Ok(bad_input(&e)),
-    };
+    let meta = read_metadata(&meta_path).map_err(UserError::bad_input)?;
     match meta.outcome {
         Outcome::NoPatch => return skip(&format!("the fix-agent made no patch ({})", meta.reason)),
         Outcome::NeedsManualReview if !pr_args.allow_unvalidated => {
