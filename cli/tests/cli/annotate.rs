@@ -3,7 +3,7 @@
 //! sent 50 per request as GitHub requires, every request checked against GitHub's
 //! OpenAPI description.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 

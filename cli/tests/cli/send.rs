@@ -1,7 +1,7 @@
 //! `ci-medic send` end to end: the compiled CLI against the cloud-agent's router
 //! served on a real loopback port, a port nobody listens on, and none at all.
 
-mod common;
+use crate::common;
 
 use common::walk;
 

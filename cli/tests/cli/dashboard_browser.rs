@@ -3,7 +3,7 @@
 //! console stays clean and nothing is fetched, the explorer's filters, history
 //! over three builds, light/dark contrast, keyboard and phone layout.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -4,7 +4,7 @@
 //! refused; versions without a pinned checksum are built with cargo instead.
 //! And the action's `run:` scripts never expand `${{ }}` themselves.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};

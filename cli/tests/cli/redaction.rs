@@ -4,7 +4,7 @@
 //! that run, and every file it wrote, everything it printed and the body `send`
 //! posted are searched for every planted value.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::TcpListener;

@@ -1,7 +1,7 @@
 //! `ci-medic heal context` and `heal decide` end to end: the compiled binary on
 //! recorded real runs, a crafted analysis, and bad configuration.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,7 +1,7 @@
 //! `ci-medic collect` end to end: the compiled binary on recorded real runs,
 //! real reports from public projects, bad input and planted secrets.
 
-mod common;
+use crate::common;
 
 use common::walk;
 

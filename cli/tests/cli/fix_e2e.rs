@@ -2,8 +2,7 @@
 //! Playwright suite in Chromium, a real git checkout, the compiled `ci-medic fix`,
 //! and `git apply` on the patch it writes.
 
-mod common;
-mod suite;
+use crate::suite;
 
 use std::path::Path;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! behaviour: the second run edits the first run's comment, no run ever adds a
 //! second one, and nobody else's comment is touched.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 

@@ -1,8 +1,7 @@
 //! Self-heal end to end: the demo app, the real Playwright suite in Chromium, a
 //! real git checkout, and the compiled `ci-medic heal`.
 
-mod common;
-mod suite;
+use crate::suite;
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! validation rerun is off, or has nothing to run). Guardrails, refusals and bad
 //! input, each with its reason in the metadata.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

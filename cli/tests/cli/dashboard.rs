@@ -2,7 +2,7 @@
 //! output, history from a file or a URL (a real HTTP server on 127.0.0.1), the
 //! template command, and bad input refused with exit 2 and nothing lost.
 
-mod common;
+use crate::common;
 
 use std::io::{Read as _, Write as _};
 use std::net::TcpListener;
