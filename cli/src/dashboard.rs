@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use ci_medic_core::diagnose::analysis::Analysis;
 use ci_medic_core::model::Bundle;
-use ci_medic_core::report::dashboard::{self, FixDoc, HISTORY_SCHEMA, History, Links, Templates};
+use ci_medic_core::report::dashboard::{self, FixDoc, History, Links, Templates};
 use clap::{Args, Subcommand};
 
 use crate::github;
@@ -227,7 +227,7 @@ fn read_history(source: &str, warnings: &mut Vec<String>) -> Result<Option<Histo
             Ok(_) => std::fs::read(path).map_err(|e| format!("{source}: {e}"))?,
         }
     };
-    ci_medic_core::document::parse::<History>(&bytes, HISTORY_SCHEMA, source)
+    dashboard::history::parse(&bytes, source)
         .map(Some)
         .map_err(|e| format!("{e} (drop --history to start a new history)"))
 }
@@ -316,7 +316,7 @@ pub fn build_local(
     let previous_path = out.join("history.json");
     let previous = if previous_path.is_file() {
         Some(
-            ci_medic_core::document::read::<History>(&previous_path, HISTORY_SCHEMA)
+            dashboard::history::read(&previous_path)
                 .with_context(|| "the previous dashboard's history (remove it to start anew)")?,
         )
     } else {

@@ -145,7 +145,7 @@ fn a_failing_run_becomes_a_complete_self_contained_site() {
     let history: serde_json::Value =
         serde_json::from_str(&read(&out.join("history.json"))).expect("history json");
     let schema: serde_json::Value = serde_json::from_str(&read(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/history.v1.json"),
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("../schemas/history.v2.json"),
     ))
     .expect("schema");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
@@ -272,12 +272,11 @@ fn history_carries_three_runs_and_finds_the_flaky_test() {
         let built = build(&inputs(&r, previous.take()), &out);
         assert_eq!(built.history_runs, i + 1);
         let h: History =
-            ci_medic_core::document::read(&out.join("history.json"), dashboard::HISTORY_SCHEMA)
-                .expect("history reads back");
+            dashboard::history::read(&out.join("history.json")).expect("history reads back");
         previous = Some(h);
     }
     let h = previous.expect("history");
-    let ids: Vec<&str> = h.runs.iter().map(|r| r.run_id.as_str()).collect();
+    let ids: Vec<&str> = h.runs.iter().map(|r| r.run.run_id.as_str()).collect();
     assert_eq!(
         ids,
         ["3001", "3002", "3003"],
@@ -305,9 +304,7 @@ fn a_rebuild_of_the_same_run_replaces_its_record_and_the_cap_drops_the_oldest() 
     let a = run("selector_drift", "4001");
     let out = tmp.path().join("d");
     build(&inputs(&a, None), &out);
-    let h: History =
-        ci_medic_core::document::read(&out.join("history.json"), dashboard::HISTORY_SCHEMA)
-            .expect("h");
+    let h: History = dashboard::history::read(&out.join("history.json")).expect("h");
     let built = build(&inputs(&a, Some(h)), &out);
     assert_eq!(
         built.history_runs, 1,
@@ -328,16 +325,10 @@ fn a_rebuild_of_the_same_run_replaces_its_record_and_the_cap_drops_the_oldest() 
             &opts,
         )
         .expect("build");
-        previous = Some(
-            ci_medic_core::document::read::<History>(
-                &out.join("history.json"),
-                dashboard::HISTORY_SCHEMA,
-            )
-            .expect("h"),
-        );
+        previous = Some(dashboard::history::read(&out.join("history.json")).expect("h"));
     }
     let h = previous.expect("h");
-    let ids: Vec<&str> = h.runs.iter().map(|r| r.run_id.as_str()).collect();
+    let ids: Vec<&str> = h.runs.iter().map(|r| r.run.run_id.as_str()).collect();
     assert_eq!(ids, ["4003", "4004"]);
     assert_eq!(h.max_runs, 2);
     // Both runs failed the same two tests: they have failed two runs in a row.
@@ -396,9 +387,7 @@ fn ten_thousand_tests_are_paged_in_the_browser_not_rendered_whole() {
     assert!(tests.len() < 20_000, "{} bytes", tests.len());
     let data = read(&out.join("data/tests.js"));
     assert_eq!(data.matches("does thing").count(), 10_000);
-    let h: History =
-        ci_medic_core::document::read(&out.join("history.json"), dashboard::HISTORY_SCHEMA)
-            .expect("h");
+    let h: History = dashboard::history::read(&out.join("history.json")).expect("h");
     let run = &h.runs[0];
     assert_eq!(
         (run.failed, run.failed_tests.len(), run.dropped_tests),
@@ -463,5 +452,55 @@ fn inputs_of_another_run_are_refused_before_anything_is_written() {
         std::fs::read_dir(tmp.path()).expect("ls").count(),
         0,
         "no staging left behind"
+    );
+}
+
+/// A history a published site wrote before records nested the run context
+/// (`ci-medic/history/v1`, recorded from three real builds) is read, carried
+/// into the next build and written back as v2 with every run, verdict, flaky
+/// and failing test kept.
+#[test]
+fn a_v1_history_from_a_published_site_is_read_and_carried_on() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/history/history.v1.json");
+    let raw: serde_json::Value =
+        serde_json::from_str(&read(&path)).expect("the v1 fixture is JSON");
+    assert_eq!(raw["schema"], dashboard::HISTORY_SCHEMA_V1);
+    let old = dashboard::history::read(&path).expect("v1 is read");
+    assert_eq!(old.schema, dashboard::HISTORY_SCHEMA);
+    assert_eq!(old.runs.len(), 3);
+    for (rec, raw) in old.runs.iter().zip(raw["runs"].as_array().expect("runs")) {
+        assert_eq!(rec.run.run_id, raw["run_id"].as_str().expect("id"));
+        assert_eq!(rec.run.sha.as_deref(), raw["sha"].as_str());
+        assert_eq!(
+            rec.verdict.as_str(),
+            raw["verdict"].as_str().expect("verdict")
+        );
+        assert_eq!(
+            rec.failed_tests.len() + rec.flaky_tests.len(),
+            raw["failed_tests"].as_array().expect("f").len()
+                + raw["flaky_tests"].as_array().expect("f").len()
+        );
+    }
+    let flaky_before = old.flaky_tests(10);
+    assert!(!flaky_before.is_empty(), "the v1 history has a flaky test");
+
+    let r = run("all_green", "9009");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("d");
+    build(&inputs(&r, Some(old)), &out);
+    let new = dashboard::history::read(&out.join("history.json")).expect("v2");
+    let written: serde_json::Value =
+        serde_json::from_str(&read(&out.join("history.json"))).expect("json");
+    assert_eq!(written["schema"], dashboard::HISTORY_SCHEMA);
+    assert_eq!(new.runs.len(), 4);
+    assert_eq!(new.runs[3].run.run_id, "9009");
+    assert_eq!(
+        new.flaky_tests(10).first().map(|f| f.id.clone()),
+        flaky_before.first().map(|f| f.id.clone())
+    );
+    let page = read(&out.join("history.html"));
+    assert!(
+        page.contains("run-timeout_flaky"),
+        "v1 runs are on the history page"
     );
 }

@@ -83,7 +83,7 @@ fn committed_fix_schemas_match_the_model() {
 #[test]
 fn committed_history_schema_matches_the_model() {
     check(
-        "history.v1.json",
+        "history.v2.json",
         ci_medic_core::report::dashboard::history::history_schema(),
     );
 }

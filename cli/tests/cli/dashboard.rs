@@ -104,7 +104,7 @@ fn defaults_pick_up_the_analysis_self_heal_report_and_fix_patch() {
 
     let history: serde_json::Value =
         serde_json::from_str(&read(&dir.join("dashboard/history.json"))).expect("json");
-    validate(&history, "history.v1.json");
+    validate(&history, "history.v2.json");
     let outputs = read(&github_output);
     assert!(
         outputs.contains("dashboard_index=dashboard/index.html"),
@@ -163,7 +163,7 @@ fn history_comes_from_a_file_or_a_url_and_a_bad_one_stops_the_build() {
         .as_array()
         .expect("runs")
         .iter()
-        .map(|r| r["run_id"].as_str().expect("id"))
+        .map(|r| r["run"]["run_id"].as_str().expect("id"))
         .collect();
     assert_eq!(ids, ["run-21", "run-22"]);
 
@@ -220,7 +220,7 @@ fn history_comes_from_a_file_or_a_url_and_a_bad_one_stops_the_build() {
         &[],
     ));
     assert!(
-        err.contains("expected a ci-medic/history/v1 document (JSON)"),
+        err.contains("expected a ci-medic/history/v2 document (JSON)"),
         "{err}"
     );
     assert!(
@@ -228,17 +228,17 @@ fn history_comes_from_a_file_or_a_url_and_a_bad_one_stops_the_build() {
         "{err}"
     );
     std::fs::write(
-        dir.join("v2.json"),
-        br#"{"schema":"ci-medic/history/v2","runs":[]}"#,
+        dir.join("v3.json"),
+        br#"{"schema":"ci-medic/history/v3","runs":[]}"#,
     )
     .expect("w");
     let err = refused(&ci_medic(
         &dir,
-        &["dashboard", "build", "--history", "v2.json"],
+        &["dashboard", "build", "--history", "v3.json"],
         &[],
     ));
     assert!(
-        err.contains("v2.json: at `schema`: expected \"ci-medic/history/v1\""),
+        err.contains("v3.json: at `schema`: expected \"ci-medic/history/v2\""),
         "{err}"
     );
     assert!(err.contains("does not read"), "{err}");

@@ -1,6 +1,10 @@
-//! `history.json` (`ci-medic/history/v1`): one small record per run, carried
+//! `history.json` (`ci-medic/history/v2`): one small record per run, carried
 //! from dashboard to dashboard (the previous site's file is passed back in), so
 //! that trends, flaky tests and "failing since" need no database.
+//!
+//! A record nests the run's [`RunContext`] as the bundle has it. Histories
+//! written as `ci-medic/history/v1` (the context's fields flat in the record)
+//! are still read, by [`parse`], so published sites keep their trends.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,10 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use crate::diagnose::analysis::Analysis;
 use crate::diagnose::taxonomy::ErrorType;
-use crate::model::{Bundle, RunOutcome, TestStatus};
+use crate::document::{self, DocumentError};
+use crate::model::{Bundle, RunContext, RunOutcome, TestStatus};
 
 /// The schema id this build writes and reads.
-pub const HISTORY_SCHEMA: &str = "ci-medic/history/v1";
+pub const HISTORY_SCHEMA: &str = "ci-medic/history/v2";
+
+/// The previous version, still read.
+pub const HISTORY_SCHEMA_V1: &str = "ci-medic/history/v1";
 
 /// Runs kept by default: about three months of daily runs, a few hundred KB.
 pub const DEFAULT_MAX_RUNS: usize = 100;
@@ -24,7 +32,7 @@ pub const MAX_TESTS_PER_RUN: usize = 500;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct History {
-    /// Always `ci-medic/history/v1`.
+    /// Always `ci-medic/history/v2`.
     pub schema: String,
     /// When it was last written.
     pub generated_at: String,
@@ -38,20 +46,9 @@ pub struct History {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RunRecord {
-    /// The workflow run id.
-    pub run_id: String,
-    /// Its attempt (a re-run replaces the record of the same id and attempt).
-    pub run_attempt: u32,
-    /// The commit under test.
-    pub sha: Option<String>,
-    /// The branch or tag.
-    pub ref_name: Option<String>,
-    /// The triggering event.
-    pub event: Option<String>,
-    /// The pull request, when there is one.
-    pub pr_number: Option<u64>,
-    /// Link to the run.
-    pub run_url: Option<String>,
+    /// The run, as its bundle identifies it (a re-run replaces the record of
+    /// the same id and attempt).
+    pub run: RunContext,
     /// When the tests started, as the report says; else when the bundle was written.
     pub started_at: String,
     /// Wall time of the run in milliseconds.
@@ -106,7 +103,7 @@ impl History {
         match self
             .runs
             .iter_mut()
-            .find(|r| r.run_id == run.run_id && r.run_attempt == run.run_attempt)
+            .find(|r| r.run.run_id == run.run.run_id && r.run.run_attempt == run.run.run_attempt)
         {
             Some(existing) => *existing = run,
             None => self.runs.push(run),
@@ -179,11 +176,11 @@ impl History {
             out.insert(
                 t.id.clone(),
                 FailingSince {
-                    run_id: run.run_id.clone(),
-                    run_attempt: run.run_attempt,
-                    run_url: run.run_url.clone(),
+                    run_id: run.run.run_id.clone(),
+                    run_attempt: run.run.run_attempt,
+                    run_url: run.run.run_url.clone(),
                     started_at: run.started_at.clone(),
-                    sha: run.sha.clone(),
+                    sha: run.run.sha.clone(),
                     runs: self.runs.len() - first,
                 },
             );
@@ -275,13 +272,7 @@ pub fn record(bundle: &Bundle, analysis: Option<&Analysis>) -> RunRecord {
     let s = &bundle.summary;
     let verdict = RunOutcome::of(&bundle.summary);
     RunRecord {
-        run_id: bundle.run.run_id.clone(),
-        run_attempt: bundle.run.run_attempt,
-        sha: bundle.run.sha.clone(),
-        ref_name: bundle.run.ref_name.clone(),
-        event: bundle.run.event.clone(),
-        pr_number: bundle.run.pr_number,
-        run_url: bundle.run.run_url.clone(),
+        run: bundle.run.clone(),
         started_at: bundle
             .report
             .started_at
@@ -304,13 +295,129 @@ pub fn record(bundle: &Bundle, analysis: Option<&Analysis>) -> RunRecord {
     }
 }
 
-/// The JSON Schema of [`History`], as committed in `schemas/history.v1.json`.
+/// The JSON Schema of [`History`], as committed in `schemas/history.v2.json`.
 pub fn history_schema() -> serde_json::Value {
     crate::model::contract_schema(
         schemars::schema_for!(History),
-        "https://ci-medic.dev/schemas/history.v1.json",
+        "https://ci-medic.dev/schemas/history.v2.json",
         HISTORY_SCHEMA,
     )
+}
+
+/// Parses a history document of this version or of v1 (read into this
+/// version's shape); `origin` names it in errors.
+pub fn parse(bytes: &[u8], origin: &str) -> Result<History, DocumentError> {
+    #[derive(Deserialize)]
+    struct Version {
+        schema: Option<serde_json::Value>,
+    }
+    let v1 = serde_json::from_slice::<Version>(bytes)
+        .ok()
+        .and_then(|v| v.schema)
+        .is_some_and(|s| s == HISTORY_SCHEMA_V1);
+    if v1 {
+        document::parse::<v1::History>(bytes, HISTORY_SCHEMA_V1, origin).map(History::from)
+    } else {
+        document::parse::<History>(bytes, HISTORY_SCHEMA, origin)
+    }
+}
+
+/// Reads the history document at `path` ([`parse`]).
+pub fn read(path: &std::path::Path) -> Result<History, DocumentError> {
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| DocumentError {
+        origin: origin.clone(),
+        field: String::new(),
+        expected: format!("a readable {HISTORY_SCHEMA} file"),
+        found: e.to_string(),
+    })?;
+    parse(&bytes, &origin)
+}
+
+/// `ci-medic/history/v1`: the run's identity flat in each record.
+mod v1 {
+    use serde::Deserialize;
+
+    use super::{RunOutcome, TestRecord};
+    use crate::diagnose::taxonomy::ErrorType;
+    use crate::model::RunContext;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct History {
+        #[allow(dead_code)]
+        schema: String,
+        generated_at: String,
+        max_runs: usize,
+        runs: Vec<RunRecord>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct RunRecord {
+        run_id: String,
+        run_attempt: u32,
+        sha: Option<String>,
+        ref_name: Option<String>,
+        event: Option<String>,
+        pr_number: Option<u64>,
+        run_url: Option<String>,
+        started_at: String,
+        duration_ms: Option<f64>,
+        verdict: RunOutcome,
+        tests: usize,
+        passed: usize,
+        failed: usize,
+        flaky: usize,
+        skipped: usize,
+        error_type: Option<ErrorType>,
+        failed_tests: Vec<TestRecord>,
+        flaky_tests: Vec<TestRecord>,
+        dropped_tests: usize,
+    }
+
+    impl From<History> for super::History {
+        fn from(h: History) -> super::History {
+            super::History {
+                schema: super::HISTORY_SCHEMA.to_owned(),
+                generated_at: h.generated_at,
+                max_runs: h.max_runs,
+                runs: h
+                    .runs
+                    .into_iter()
+                    .map(|r| super::RunRecord {
+                        run: RunContext {
+                            // v1 did not keep where the run came from.
+                            provider: String::new(),
+                            repo: None,
+                            run_id: r.run_id,
+                            run_attempt: r.run_attempt,
+                            sha: r.sha,
+                            ref_name: r.ref_name,
+                            event: r.event,
+                            pr_number: r.pr_number,
+                            workflow: None,
+                            job: None,
+                            runner_os: None,
+                            run_url: r.run_url,
+                        },
+                        started_at: r.started_at,
+                        duration_ms: r.duration_ms,
+                        verdict: r.verdict,
+                        tests: r.tests,
+                        passed: r.passed,
+                        failed: r.failed,
+                        flaky: r.flaky,
+                        skipped: r.skipped,
+                        error_type: r.error_type,
+                        failed_tests: r.failed_tests,
+                        flaky_tests: r.flaky_tests,
+                        dropped_tests: r.dropped_tests,
+                    })
+                    .collect(),
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -327,13 +434,11 @@ mod tests {
                 .collect::<Vec<_>>()
         };
         RunRecord {
-            run_id: id.to_owned(),
-            run_attempt: 1,
-            sha: None,
-            ref_name: None,
-            event: None,
-            pr_number: None,
-            run_url: None,
+            run: RunContext {
+                run_id: id.to_owned(),
+                run_attempt: 1,
+                ..RunContext::default()
+            },
             started_at: format!("2026-01-0{id}T00:00:00Z"),
             duration_ms: None,
             verdict: if failed.is_empty() {
@@ -402,7 +507,7 @@ mod tests {
         assert_eq!(h.runs.len(), 2);
         assert_eq!(h.runs[0].failed_tests[0].id, "y", "replaced where it was");
         h.push(run("3", &[], &[]), "t2", 2);
-        let ids: Vec<&str> = h.runs.iter().map(|r| r.run_id.as_str()).collect();
+        let ids: Vec<&str> = h.runs.iter().map(|r| r.run.run_id.as_str()).collect();
         assert_eq!(ids, ["2", "3"]);
         assert_eq!((h.max_runs, h.generated_at.as_str()), (2, "t2"));
     }

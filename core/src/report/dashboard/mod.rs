@@ -16,7 +16,7 @@ mod site;
 pub mod template;
 mod view;
 
-pub use history::{HISTORY_SCHEMA, History};
+pub use history::{HISTORY_SCHEMA, HISTORY_SCHEMA_V1, History};
 pub use template::Templates;
 
 /// A file in the output directory that says "a ci-medic dashboard lives here":

@@ -515,7 +515,7 @@ fn chart(history: &History, last: usize) -> Chart {
                 x,
                 w: W,
                 label: run_label(r),
-                url: r.run_url.clone(),
+                url: r.run.run_url.clone(),
                 current: i + 1 == runs.len(),
                 segs,
             }
@@ -535,7 +535,7 @@ fn round(v: f64) -> f64 {
 fn run_label(r: &RunRecord) -> String {
     format!(
         "Run {} ({}): {} — {} passed, {} failed, {} flaky, {} skipped",
-        r.run_id,
+        r.run.run_id,
         r.started_at.get(..10).unwrap_or(&r.started_at),
         r.verdict.as_str().replace('_', " "),
         r.passed,
