@@ -158,7 +158,7 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
     );
     let run_url = context.run_url(&docs.bundle.run.run_id, docs.bundle.run.run_url.as_deref());
     let mut summary = pr_comment::render(
-        &pr_comment::Inputs {
+        &pr_comment::CommentInputs {
             bundle: &docs.bundle,
             analysis: &docs.analysis,
             heal: docs.heal.as_ref(),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use ci_medic_core::CollectError;
 use ci_medic_core::collect::redact::Redactor;
-use ci_medic_core::collect::{self, Inputs, Limits};
+use ci_medic_core::collect::{self, Limits, Sources};
 use ci_medic_core::collect::{context, ctrf};
 use ci_medic_core::model::{Bundle, Warning};
 use ci_medic_core::report::summary;
@@ -93,7 +93,10 @@ fn bad_input(err: &CollectError) -> ExitCode {
     ExitCode::from(crate::exit::BAD_INPUT)
 }
 
-fn resolve_inputs(args: &CollectArgs, warnings: &mut Vec<Warning>) -> Result<Inputs, CollectError> {
+fn resolve_inputs(
+    args: &CollectArgs,
+    warnings: &mut Vec<Warning>,
+) -> Result<Sources, CollectError> {
     let found = collect::discover(&args.dir, |k| std::env::var(k).ok());
     let explicit = |given: &Option<PathBuf>,
                     found: Option<PathBuf>|
@@ -113,7 +116,7 @@ fn resolve_inputs(args: &CollectArgs, warnings: &mut Vec<Warning>) -> Result<Inp
     } else {
         collect::expand_globs(&args.backend_log, warnings)?
     };
-    Ok(Inputs {
+    Ok(Sources {
         json: explicit(&args.report, found.json)?,
         junit: explicit(&args.junit, found.junit)?,
         console_log: explicit(&args.log, found.console_log)?,

@@ -96,7 +96,7 @@ pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
         run_url.as_deref(),
     );
     let comment = pr_comment::render(
-        &pr_comment::Inputs {
+        &pr_comment::CommentInputs {
             bundle: &docs.bundle,
             analysis: &docs.analysis,
             heal: docs.heal.as_ref(),

@@ -127,7 +127,7 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         },
         None => None,
     };
-    let inputs = dashboard::Inputs {
+    let inputs = dashboard::SiteInputs {
         bundle: &loaded.bundle,
         bundle_dir: loaded.bundle_dir.as_deref(),
         analysis: &loaded.analysis,
@@ -322,7 +322,7 @@ pub fn build_local(
     } else {
         None
     };
-    let inputs = dashboard::Inputs {
+    let inputs = dashboard::SiteInputs {
         bundle,
         bundle_dir: Some(bundle_dir),
         analysis,

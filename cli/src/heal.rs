@@ -112,7 +112,7 @@ fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
             ("report", path.display().to_string()),
         ],
     )?;
-    let healed = report.verdict == heal::execute::Verdict::Healed;
+    let healed = report.verdict == heal::execute::HealVerdict::Healed;
     Ok(if args.strict && !healed {
         ExitCode::FAILURE
     } else {

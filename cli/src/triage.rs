@@ -79,7 +79,7 @@ pub fn collect_dir(dir: &Path, out: &Path) -> Result<Bundle, CollectError> {
 
 /// A recorded scenario run and the verdict on it.
 #[derive(Debug, Clone, Serialize)]
-pub struct RunVerdict {
+pub struct RecordedRunVerdict {
     /// The scenario.
     pub scenario: String,
     /// Its expected verdict: an error type, or `passed` for a scenario in
@@ -94,7 +94,7 @@ pub struct RunVerdict {
 }
 
 /// Classifies every recorded run under `dir` (those with a `scenario-run.json`).
-pub fn evaluate_runs(c: &Classifier, dir: &Path) -> anyhow::Result<Vec<RunVerdict>> {
+pub fn evaluate_runs(c: &Classifier, dir: &Path) -> anyhow::Result<Vec<RecordedRunVerdict>> {
     let mut out = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
@@ -116,7 +116,7 @@ pub fn evaluate_runs(c: &Classifier, dir: &Path) -> anyhow::Result<Vec<RunVerdic
             .with_context(|| format!("cannot collect {}", run_dir.display()))?;
         let analysis = plan::analyze(c, &bundle, String::new());
         let verdict = analysis.classification.verdict().to_owned();
-        out.push(RunVerdict {
+        out.push(RecordedRunVerdict {
             correct: verdict == expected,
             scenario,
             expected,

@@ -7,11 +7,11 @@ mod common;
 use std::path::Path;
 
 use ci_medic_core::model::TestStatus;
-use ci_medic_core::report::dashboard::{self, History, Inputs, Links, Options, Templates};
+use ci_medic_core::report::dashboard::{self, History, Links, Options, SiteInputs, Templates};
 use common::{AT, Run, run, synthetic};
 
-fn inputs<'a>(r: &'a Run, previous: Option<History>) -> Inputs<'a> {
-    Inputs {
+fn inputs<'a>(r: &'a Run, previous: Option<History>) -> SiteInputs<'a> {
+    SiteInputs {
         bundle: &r.bundle,
         bundle_dir: Some(&r.dir),
         analysis: &r.analysis,
@@ -33,7 +33,7 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-fn build(i: &Inputs<'_>, out: &Path) -> dashboard::Built {
+fn build(i: &SiteInputs<'_>, out: &Path) -> dashboard::Built {
     dashboard::build(i, &Templates::embedded(), out, &Options::default()).expect("build")
 }
 
@@ -350,7 +350,7 @@ fn a_rebuild_of_the_same_run_replaces_its_record_and_the_cap_drops_the_oldest() 
 fn ten_thousand_tests_are_paged_in_the_browser_not_rendered_whole() {
     let (bundle, analysis) = synthetic(10_000, 1_000);
     assert_eq!(bundle.summary.failed, 1_000);
-    let i = Inputs {
+    let i = SiteInputs {
         bundle: &bundle,
         bundle_dir: None,
         analysis: &analysis,

@@ -363,7 +363,7 @@ fn redaction_changes_nothing_in_real_runs_without_secrets() {
     .expect("rules");
     let none = Redactor::with_rules(Vec::<String>::new(), Some(off)).expect("redactor");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let mut inputs: Vec<(String, collect::Inputs)> = Vec::new();
+    let mut inputs: Vec<(String, collect::Sources)> = Vec::new();
     for entry in std::fs::read_dir(root.join("fixtures/runs"))
         .expect("runs")
         .flatten()
@@ -380,9 +380,9 @@ fn redaction_changes_nothing_in_real_runs_without_secrets() {
     {
         inputs.push((
             entry.file_name().to_string_lossy().into_owned(),
-            collect::Inputs {
+            collect::Sources {
                 json: Some(entry.path()),
-                ..collect::Inputs::default()
+                ..collect::Sources::default()
             },
         ));
     }

@@ -4,14 +4,14 @@
 
 mod common;
 
-use ci_medic_core::report::pr_comment::{self, DashboardLink, Inputs, MAX_CHARS};
+use ci_medic_core::report::pr_comment::{self, CommentInputs, DashboardLink, MAX_CHARS};
 use common::{AT, run, synthetic};
 
 fn inputs<'a>(
     bundle: &'a ci_medic_core::Bundle,
     analysis: &'a ci_medic_core::diagnose::analysis::Analysis,
-) -> Inputs<'a> {
-    Inputs {
+) -> CommentInputs<'a> {
+    CommentInputs {
         bundle,
         analysis,
         heal: None,

@@ -33,7 +33,7 @@ use crate::model::{
 
 /// The inputs of a collect run.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Inputs {
+pub struct Sources {
     /// Playwright's JSON report.
     pub json: Option<PathBuf>,
     /// Playwright's JUnit report.
@@ -106,7 +106,7 @@ pub const LOG_CANDIDATES: [&str; 3] = [
 
 /// Finds the inputs under `root`; `env` gives `PLAYWRIGHT_JSON_OUTPUT_NAME` and
 /// `PLAYWRIGHT_JUNIT_OUTPUT_NAME` when the reporters were pointed elsewhere.
-pub fn discover(root: &Path, env: impl Fn(&str) -> Option<String>) -> Inputs {
+pub fn discover(root: &Path, env: impl Fn(&str) -> Option<String>) -> Sources {
     let first = |env_name: &str, candidates: &[&str]| {
         env(env_name)
             .map(|p| root.join(p))
@@ -128,7 +128,7 @@ pub fn discover(root: &Path, env: impl Fn(&str) -> Option<String>) -> Inputs {
     };
     backend_logs.retain(|p| console_log.as_deref().is_none_or(|c| !same(p, c)));
     backend_logs.sort();
-    Inputs {
+    Sources {
         json: first("PLAYWRIGHT_JSON_OUTPUT_NAME", &JSON_CANDIDATES),
         junit: first("PLAYWRIGHT_JUNIT_OUTPUT_NAME", &JUNIT_CANDIDATES),
         console_log,
@@ -195,7 +195,7 @@ fn read(path: &Path) -> Result<Vec<u8>, CollectError> {
 /// Hashing and copying the results tree (the slow part: every byte is read) runs on
 /// all cores while the reports are parsed and merged.
 pub fn collect(
-    inputs: &Inputs,
+    inputs: &Sources,
     limits: &Limits,
     run: RunContext,
     redactor: &Redactor,
@@ -246,7 +246,7 @@ pub fn collect(
 /// Parses and merges the reports, links the results tree and reads the logs. The
 /// tree found late (the report's own outputDir) is returned for hashing.
 fn build(
-    inputs: &Inputs,
+    inputs: &Sources,
     limits: &Limits,
     run: RunContext,
     early_tree: Option<&results_dir::ResultsDir>,

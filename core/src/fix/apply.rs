@@ -8,7 +8,7 @@ use std::time::Instant;
 use super::config::FixConfig;
 use super::dom::Page;
 use super::edit;
-use super::guard::{self, Decision};
+use super::guard::{self, GuardDecision};
 use super::locator_heal::Thresholds;
 use super::metadata::{
     Edit, FailureInput, FixInput, FixMetadata, METADATA_SCHEMA, Outcome, PatchInfo, Proposal,
@@ -58,7 +58,7 @@ struct State<'a> {
     files: BTreeMap<String, FileState>,
     edits: Vec<Edit>,
     proposals: Vec<Proposal>,
-    guardrails: Vec<Decision>,
+    guardrails: Vec<GuardDecision>,
     targets: Vec<Target>,
     refresh: Vec<Target>,
 }

@@ -15,7 +15,7 @@ use super::patch::FileChange;
 /// One guardrail decision, recorded in the metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub struct Decision {
+pub struct GuardDecision {
     /// The check (`path`, `allowlist`, `symlink`, `max_files`, `max_changed_lines`).
     pub check: String,
     /// The file it concerns (`null` for whole-patch caps).
@@ -27,8 +27,12 @@ pub struct Decision {
 }
 
 /// Checks that `rel` may be written under `root`; `Err` holds the failed decision.
-pub fn check_path(root: &Path, rel: &str, config: &FixConfig) -> Result<Decision, Decision> {
-    let refuse = |check: &str, detail: String| Decision {
+pub fn check_path(
+    root: &Path,
+    rel: &str,
+    config: &FixConfig,
+) -> Result<GuardDecision, GuardDecision> {
+    let refuse = |check: &str, detail: String| GuardDecision {
         check: check.into(),
         path: Some(rel.into()),
         ok: false,
@@ -118,7 +122,7 @@ pub fn check_path(root: &Path, rel: &str, config: &FixConfig) -> Result<Decision
             ));
         }
     }
-    Ok(Decision {
+    Ok(GuardDecision {
         check: "allowlist".into(),
         path: Some(rel.into()),
         ok: true,
@@ -146,17 +150,17 @@ fn strip(root: &Path, p: &Path) -> String {
 }
 
 /// Checks the whole patch against the caps.
-pub fn check_caps(changes: &[FileChange], config: &FixConfig) -> Vec<Decision> {
+pub fn check_caps(changes: &[FileChange], config: &FixConfig) -> Vec<GuardDecision> {
     let files = changes.iter().filter(|c| c.old != c.new).count();
     let lines: usize = changes.iter().map(FileChange::changed_lines).sum();
     vec![
-        Decision {
+        GuardDecision {
             check: "max_files".into(),
             path: None,
             ok: files <= config.max_files,
             detail: format!("{files} file(s) changed, the cap is {}", config.max_files),
         },
-        Decision {
+        GuardDecision {
             check: "max_changed_lines".into(),
             path: None,
             ok: lines <= config.max_changed_lines,

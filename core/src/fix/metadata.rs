@@ -4,7 +4,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::guard::Decision;
+use super::guard::GuardDecision;
 use super::locator_heal::Healing;
 use crate::diagnose::analysis::{FixInstruction, FixKind};
 use crate::diagnose::taxonomy::ErrorType;
@@ -124,7 +124,7 @@ pub struct FixMetadata {
     /// Suggestions that are never automatic edits (assertion values, test code).
     pub proposals: Vec<Proposal>,
     /// Guardrail decisions.
-    pub guardrails: Vec<Decision>,
+    pub guardrails: Vec<GuardDecision>,
     /// The validation rerun.
     pub validation: Validation,
     /// `test-only` or `app-code`.

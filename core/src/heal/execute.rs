@@ -29,7 +29,7 @@ const LOG_TAIL_LINES: usize = 40;
 /// The outcome of a heal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
-pub enum Verdict {
+pub enum HealVerdict {
     /// Every rerun test passed.
     Healed,
     /// Some rerun tests passed.
@@ -40,14 +40,14 @@ pub enum Verdict {
     Refused,
 }
 
-impl Verdict {
+impl HealVerdict {
     /// The name used in reports and the state record.
     pub const fn as_str(self) -> &'static str {
         match self {
-            Verdict::Healed => "healed",
-            Verdict::PartiallyHealed => "partially_healed",
-            Verdict::NotHealed => "not_healed",
-            Verdict::Refused => "refused",
+            HealVerdict::Healed => "healed",
+            HealVerdict::PartiallyHealed => "partially_healed",
+            HealVerdict::NotHealed => "not_healed",
+            HealVerdict::Refused => "refused",
         }
     }
 }
@@ -61,7 +61,7 @@ pub struct HealReport {
     /// The workflow run.
     pub run_id: String,
     /// The verdict.
-    pub verdict: Verdict,
+    pub verdict: HealVerdict,
     /// Why, in one line.
     pub reason: String,
     /// Wall time of the whole execution, in milliseconds.
@@ -165,7 +165,7 @@ pub fn execute(
     let mut report = HealReport {
         schema: REPORT_SCHEMA.to_owned(),
         run_id: ctx.run.run_id.clone(),
-        verdict: Verdict::Refused,
+        verdict: HealVerdict::Refused,
         reason: String::new(),
         duration_ms: 0,
         actions: Vec::new(),
@@ -222,7 +222,7 @@ pub fn execute(
                 passed: false,
                 detail: format!("cannot record the tracked tree of {} ({e}): without it no code edit could be caught, so nothing runs", paths.repo.display()),
             });
-            report.verdict = Verdict::NotHealed;
+            report.verdict = HealVerdict::NotHealed;
             report.reason = "the tracked tree could not be recorded".into();
             report.duration_ms = ms(started.elapsed());
             return report;
@@ -344,24 +344,24 @@ pub fn execute(
         .count();
     (report.verdict, report.reason) = if !tree_ok {
         (
-            Verdict::NotHealed,
+            HealVerdict::NotHealed,
             "an action changed tracked files: a guardrail violation".into(),
         )
     } else if after.is_none() {
-        (Verdict::NotHealed, "the rerun wrote no report".into())
+        (HealVerdict::NotHealed, "the rerun wrote no report".into())
     } else if passed == report.tests.len() && passed > 0 {
         (
-            Verdict::Healed,
+            HealVerdict::Healed,
             format!("all {passed} rerun test(s) passed"),
         )
     } else if passed > 0 {
         (
-            Verdict::PartiallyHealed,
+            HealVerdict::PartiallyHealed,
             format!("{passed} of {} rerun test(s) passed", report.tests.len()),
         )
     } else {
         (
-            Verdict::NotHealed,
+            HealVerdict::NotHealed,
             format!("none of the {} rerun test(s) passed", report.tests.len()),
         )
     };
@@ -582,7 +582,7 @@ pub fn record_attempt(
             run_id: ctx.run.run_id.clone(),
             attempts: Vec::new(),
         });
-    if report.verdict != Verdict::Refused {
+    if report.verdict != HealVerdict::Refused {
         s.attempts.push(StateAttempt {
             run_attempt: ctx.run.run_attempt,
             at,

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use crate::diagnose::analysis::{Analysis, Trigger};
 use crate::fix::metadata::{FixMetadata, Outcome};
-use crate::heal::execute::{HealReport, Verdict};
+use crate::heal::execute::{HealReport, HealVerdict};
 use crate::model::RunOutcome;
 use crate::model::{Bundle, TestStatus};
 use crate::text::one_line;
@@ -83,7 +83,7 @@ impl DashboardLink {
 
 /// What the comment is made of.
 #[derive(Debug, Clone)]
-pub struct Inputs<'a> {
+pub struct CommentInputs<'a> {
     /// The run's bundle.
     pub bundle: &'a Bundle,
     /// Its analysis.
@@ -121,7 +121,7 @@ pub struct Comment {
 /// to `listed_failures`, then with fewer rows until it fits, saying how many were
 /// left out; only if even the shortest form is too long is the text cut, with a
 /// note saying so.
-pub fn render(inputs: &Inputs<'_>, max_chars: usize) -> Comment {
+pub fn render(inputs: &CommentInputs<'_>, max_chars: usize) -> Comment {
     let failures = inputs.analysis.classification.failures.len();
     let wanted = inputs.listed_failures.min(failures);
     let fits = |rows: usize| {
@@ -191,7 +191,7 @@ fn cut(text: &str, max_chars: usize) -> String {
 }
 
 /// The body with `rows` failures listed.
-fn body(inputs: &Inputs<'_>, rows: usize) -> String {
+fn body(inputs: &CommentInputs<'_>, rows: usize) -> String {
     let bundle = inputs.bundle;
     let analysis = inputs.analysis;
     let s = &bundle.summary;
@@ -371,10 +371,10 @@ fn heal_status(report: Option<&HealReport>, trigger: &Trigger) -> String {
                 .filter(|t| t.after == Some(TestStatus::Expected))
                 .count();
             let word = match r.verdict {
-                Verdict::Healed => "✅ healed",
-                Verdict::PartiallyHealed => "🟡 partially healed",
-                Verdict::NotHealed => "❌ not healed",
-                Verdict::Refused => "⏸️ refused",
+                HealVerdict::Healed => "✅ healed",
+                HealVerdict::PartiallyHealed => "🟡 partially healed",
+                HealVerdict::NotHealed => "❌ not healed",
+                HealVerdict::Refused => "⏸️ refused",
             };
             let rerun = if r.tests.is_empty() {
                 String::new()

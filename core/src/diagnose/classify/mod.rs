@@ -43,7 +43,7 @@ pub struct Classifier {
 
 /// The decision for one failure.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Verdict {
+pub struct FailureVerdict {
     /// The chosen type (`unknown` when nothing is confident).
     pub error_type: ErrorType,
     /// Its confidence (for `unknown`: the best candidate's, below the threshold).
@@ -81,28 +81,28 @@ impl Classifier {
     }
 
     /// Classifies one failure on its own.
-    pub fn classify(&self, doc: &FailureDoc) -> Verdict {
+    pub fn classify(&self, doc: &FailureDoc) -> FailureVerdict {
         self.classify_with(&mut self.rules.scanner(), doc)
     }
 
-    fn classify_with(&self, scanner: &mut rules::Scanner<'_>, doc: &FailureDoc) -> Verdict {
+    fn classify_with(&self, scanner: &mut rules::Scanner<'_>, doc: &FailureDoc) -> FailureVerdict {
         self.decide_on(doc, scanner.scan(&doc.texts()))
     }
 
     /// The verdict for `doc` given what its texts matched.
-    fn decide_on(&self, doc: &FailureDoc, matches: Matches) -> Verdict {
+    fn decide_on(&self, doc: &FailureDoc, matches: Matches) -> FailureVerdict {
         let fired = self.rules.fired(&matches, doc.facts);
         self.decide(fired, matches)
     }
 
     /// Classifies one pasted failure text.
-    pub fn classify_text(&self, text: &str) -> (FailureDoc, Verdict) {
+    pub fn classify_text(&self, text: &str) -> (FailureDoc, FailureVerdict) {
         let doc = signals::from_text(text);
         let verdict = self.classify(&doc);
         (doc, verdict)
     }
 
-    fn decide(&self, mut fired: Vec<usize>, matches: rules::Matches) -> Verdict {
+    fn decide(&self, mut fired: Vec<usize>, matches: rules::Matches) -> FailureVerdict {
         fired.sort_by(|a, b| {
             self.rules
                 .rule(*b)
@@ -139,7 +139,7 @@ impl Classifier {
             .iter()
             .find(|i| self.rules.rule(**i).error_type == error_type)
             .map(|i| self.rules.rule(*i).id.clone());
-        Verdict {
+        FailureVerdict {
             error_type,
             confidence,
             rule,
@@ -150,7 +150,7 @@ impl Classifier {
     }
 
     /// The evidence behind a verdict: every fired rule with its quoted lines.
-    pub fn evidence(&self, doc: &FailureDoc, verdict: &Verdict) -> Vec<Evidence> {
+    pub fn evidence(&self, doc: &FailureDoc, verdict: &FailureVerdict) -> Vec<Evidence> {
         let texts = doc.texts();
         verdict
             .fired
@@ -222,7 +222,7 @@ impl Classifier {
         drop(scanner);
         mark_server_down(&mut docs, &matches);
         mark_login_page(&mut docs, &matches);
-        let decide_all = |docs: &[FailureDoc], matches: Vec<Matches>| -> Vec<Verdict> {
+        let decide_all = |docs: &[FailureDoc], matches: Vec<Matches>| -> Vec<FailureVerdict> {
             use rayon::prelude::*;
             docs.par_iter()
                 .zip(matches)
@@ -331,7 +331,7 @@ fn mark_login_page(docs: &mut [FailureDoc], matches: &[Matches]) {
 
 /// Marks failures whose missing element is a record that a data_seed failure of
 /// the same run expected and did not find. Returns whether anything changed.
-fn mark_missing_seed_records(docs: &mut [FailureDoc], verdicts: &[Verdict]) -> bool {
+fn mark_missing_seed_records(docs: &mut [FailureDoc], verdicts: &[FailureVerdict]) -> bool {
     let mut records: Vec<String> = Vec::new();
     for (d, v) in docs.iter().zip(verdicts) {
         if v.error_type == ErrorType::DataSeed {
@@ -412,9 +412,9 @@ fn fact_quote(doc: &FailureDoc, fact: Fact) -> Option<Quote> {
 fn build_failures(
     c: &Classifier,
     docs: &[FailureDoc],
-    verdicts: &[Verdict],
+    verdicts: &[FailureVerdict],
 ) -> Vec<FailureClassification> {
-    let pairs: Vec<(usize, (&FailureDoc, &Verdict))> =
+    let pairs: Vec<(usize, (&FailureDoc, &FailureVerdict))> =
         docs.iter().zip(verdicts).enumerate().collect();
     let first_run_error = docs.iter().position(|d| d.test_id.is_none()).unwrap_or(0);
     par_map(&pairs, |&(i, (d, v))| {

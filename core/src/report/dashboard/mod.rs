@@ -83,7 +83,7 @@ pub struct Links {
 
 /// Everything a dashboard is built from.
 #[derive(Debug, Clone)]
-pub struct Inputs<'a> {
+pub struct SiteInputs<'a> {
     /// The run.
     pub bundle: &'a Bundle,
     /// The bundle's directory, for its screenshots (none: pages say they are missing).
@@ -150,7 +150,7 @@ pub struct Built {
 /// is assembled in a sibling directory and moved into place whole, so a failed
 /// build leaves the previous site (or nothing) and never half a site.
 pub fn build(
-    inputs: &Inputs<'_>,
+    inputs: &SiteInputs<'_>,
     templates: &Templates,
     out: &Path,
     options: &Options,

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::history::{self, FailingSince, Flakiness, History, RunRecord};
 use super::site::{safe_relative, write};
 use super::template::render_error;
-use super::{Built, DashboardError, Inputs, Options, Templates, diff};
+use super::{Built, DashboardError, Options, SiteInputs, Templates, diff};
 use crate::diagnose::analysis::{FailureClassification, FailureKind};
 use crate::fix::metadata::Edit;
 use crate::heal::execute::TestReport;
@@ -160,7 +160,7 @@ struct Seg {
 
 /// Everything the renderer needs, computed once.
 struct Ctx<'a> {
-    inputs: &'a Inputs<'a>,
+    inputs: &'a SiteInputs<'a>,
     site: Site<'a>,
     tests: HashMap<&'a str, &'a Test>,
     pages: HashMap<&'a str, String>,
@@ -169,7 +169,7 @@ struct Ctx<'a> {
 }
 
 pub(super) fn render(
-    inputs: &Inputs<'_>,
+    inputs: &SiteInputs<'_>,
     templates: &Templates,
     env: &minijinja::Environment<'static>,
     dir: &Path,
@@ -283,7 +283,7 @@ fn measure(dir: &Path) -> (usize, u64) {
         })
 }
 
-fn site<'a>(inputs: &'a Inputs<'a>, history: &History) -> Site<'a> {
+fn site<'a>(inputs: &'a SiteInputs<'a>, history: &History) -> Site<'a> {
     let run = &inputs.bundle.run;
     let repo_url = inputs
         .links
