@@ -48,7 +48,7 @@ pub fn parse(bytes: &[u8]) -> Result<Bundle, BundleError> {
             "a ci-medic bundle (JSON)",
             format!(
                 "{} (line {}, column {}: {})",
-                crate::error::describe_content(bytes),
+                crate::text::describe_content(bytes),
                 e.line(),
                 e.column(),
                 e

@@ -46,7 +46,7 @@ pub fn parse<T: DeserializeOwned>(
             format!("a {schema} document (JSON)"),
             format!(
                 "{} (line {}, column {}: {e})",
-                crate::error::describe_content(bytes),
+                crate::text::describe_content(bytes),
                 e.line(),
                 e.column()
             ),

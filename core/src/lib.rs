@@ -6,8 +6,7 @@
 //! 4. [`report`]: job summary, diagnosis, PR comment, dashboard.
 //!
 //! Shared by every stage: the bundle [`model`] and its [`bundle`] reader,
-//! versioned [`document`]s, [`atomic`] writes, [`error`]s, [`retry`] and
-//! [`text`] helpers. A stage uses the shared modules and earlier stages, never a
+//! versioned [`document`]s, [`atomic`] writes, [`retry`] and [`text`] helpers. A stage uses the shared modules and earlier stages, never a
 //! later one.
 
 pub mod atomic;
@@ -15,7 +14,6 @@ pub mod bundle;
 pub mod collect;
 pub mod diagnose;
 pub mod document;
-pub mod error;
 pub mod fix;
 pub mod heal;
 pub mod model;
@@ -23,6 +21,6 @@ pub mod report;
 pub mod retry;
 pub mod text;
 
+pub use collect::error::CollectError;
 pub use diagnose::taxonomy::{ErrorType, Remediation};
-pub use error::CollectError;
 pub use model::{BUNDLE_SCHEMA, Bundle};

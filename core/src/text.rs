@@ -1,5 +1,6 @@
 //! Text helpers every stage shares: one line of a message for a table cell or
-//! a title, and Markdown cut to a size limit at a line boundary.
+//! a title, Markdown cut to a size limit at a line boundary, and what a byte
+//! buffer looks like for the "found …" of an error message.
 
 /// The first line of `text`, at most `max` characters.
 pub fn one_line(text: &str, max: usize) -> String {
@@ -35,4 +36,22 @@ pub(crate) fn truncate_markdown(mut text: String, max_bytes: usize) -> String {
     text.truncate(cut);
     text.push_str(MARKER);
     text
+}
+
+/// Describes what a byte buffer looks like, for "found …" in error messages.
+pub fn describe_content(bytes: &[u8]) -> String {
+    if bytes.is_empty() {
+        return "an empty file".to_owned();
+    }
+    let head = &bytes[..bytes.len().min(512)];
+    let binary = head.iter().filter(|b| **b == 0 || (**b < 0x09)).count() > 0
+        || std::str::from_utf8(head).is_err()
+            && std::str::from_utf8(&head[..head.len().saturating_sub(3)]).is_err();
+    if binary {
+        return format!("binary data ({} bytes)", bytes.len());
+    }
+    let text = String::from_utf8_lossy(head);
+    let first = text.trim_start().lines().next().unwrap_or("").trim();
+    let shown: String = first.chars().take(60).collect();
+    format!("text starting with {shown:?}")
 }

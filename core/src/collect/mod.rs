@@ -10,6 +10,7 @@
 
 pub mod context;
 pub mod ctrf;
+pub mod error;
 pub mod logs;
 pub mod merge;
 pub mod playwright;
@@ -21,8 +22,8 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest as _, Sha256};
 
+use crate::collect::error::CollectError;
 use crate::collect::logs::Excerpter;
-use crate::error::CollectError;
 
 use crate::collect::playwright::{console, json, junit, results_dir};
 use crate::collect::redact::Redactor;

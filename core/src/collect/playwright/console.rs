@@ -17,7 +17,8 @@
 use std::path::Path;
 
 use super::error_text::{split_call_log, strip_ansi};
-use crate::error::{CollectError, describe_content};
+use crate::collect::error::CollectError;
+use crate::text::describe_content;
 
 /// What the console log says.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -11,11 +11,12 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::error_text::{error_from_text, strip_ansi};
-use crate::error::{CollectError, describe_content};
+use crate::collect::error::CollectError;
 use crate::model::{
     Annotation, Attachment, Attempt, AttemptStatus, ErrorInfo, Location, ReportInfo, Shard, Test,
     TestStatus,
 };
+use crate::text::describe_content;
 
 /// What the JSON report contributes to the model.
 #[derive(Debug, Clone, Default)]

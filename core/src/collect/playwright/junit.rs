@@ -13,10 +13,11 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
 use super::error_text::error_from_text;
-use crate::error::{CollectError, describe_content};
+use crate::collect::error::CollectError;
 use crate::model::{
     Annotation, Attachment, Attempt, AttemptStatus, ErrorInfo, ReportInfo, Test, TestStatus,
 };
+use crate::text::describe_content;
 
 /// What the JUnit report contributes.
 #[derive(Debug, Clone, Default)]

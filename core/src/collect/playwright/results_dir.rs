@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::CollectError;
+use crate::collect::error::CollectError;
 use crate::model::{ArtifactKind, ErrorContext};
 
 /// A file of the results tree.

@@ -1,4 +1,4 @@
-//! Errors of reading inputs and writing bundles.
+//! Collect's errors: reading Playwright's outputs and writing bundles.
 
 use std::path::PathBuf;
 
@@ -28,7 +28,7 @@ pub enum CollectError {
     NothingFound(String),
     /// The repository's redaction rules cannot be used.
     #[error(transparent)]
-    Rules(#[from] crate::collect::redact::RuleError),
+    Rules(#[from] super::redact::RuleError),
 }
 
 impl CollectError {
@@ -52,22 +52,4 @@ impl CollectError {
             found: found.into(),
         }
     }
-}
-
-/// Describes what a byte buffer looks like, for "found …" in error messages.
-pub fn describe_content(bytes: &[u8]) -> String {
-    if bytes.is_empty() {
-        return "an empty file".to_owned();
-    }
-    let head = &bytes[..bytes.len().min(512)];
-    let binary = head.iter().filter(|b| **b == 0 || (**b < 0x09)).count() > 0
-        || std::str::from_utf8(head).is_err()
-            && std::str::from_utf8(&head[..head.len().saturating_sub(3)]).is_err();
-    if binary {
-        return format!("binary data ({} bytes)", bytes.len());
-    }
-    let text = String::from_utf8_lossy(head);
-    let first = text.trim_start().lines().next().unwrap_or("").trim();
-    let shown: String = first.chars().take(60).collect();
-    format!("text starting with {shown:?}")
 }
