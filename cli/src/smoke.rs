@@ -45,6 +45,8 @@ pub fn run(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
         selector: args.selector.clone(),
     };
     let log = std::env::temp_dir().join(format!("ci-medic-smoke-{}.log", std::process::id()));
+    let redactor = ci_medic_core::collect::redact::Redactor::for_repo(std::path::Path::new("."))
+        .map_err(|e| crate::exit::UserError::bad_input(e.to_string()))?;
     let report = match smoke::run(
         &args.urls,
         &expect,
@@ -58,6 +60,11 @@ pub fn run(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     };
+    // URLs and console messages can carry tokens: the report is redacted like
+    // every other document ci-medic writes.
+    let mut value = serde_json::to_value(&report)?;
+    redactor.redact_json(&mut value);
+    let report: smoke::SmokeReport = serde_json::from_value(value)?;
     write_json_atomic(&args.output, &report)?;
     let md = markdown(&report);
     eprint!("{md}");

@@ -262,7 +262,10 @@ fn auth_writes_a_storage_state_and_smoke_finds_broken_pages() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("the login failed"));
 
     let login = format!("{}/login", app.base_url);
-    let missing = format!("{}/no-such-page", app.base_url);
+    // A secret in a URL and one in a console message never reach the report.
+    let url_secret = "Zk8QwP3xL9vR2mT7nB4c";
+    let console_secret = "ghp_9aZ8bY7cX6dW5eV4fU3gT2hS1iR0jQ9kP8lO";
+    let missing = format!("{}/no-such-page?access_token={url_secret}", app.base_url);
     // A page whose script logs an error and throws, served on loopback.
     let server = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let broken = format!("http://{}/broken", server.local_addr().expect("addr"));
@@ -271,7 +274,7 @@ fn auth_writes_a_storage_state_and_smoke_finds_broken_pages() {
         for mut conn in server.incoming().flatten() {
             let mut buf = [0u8; 4096];
             let _ = conn.read(&mut buf);
-            let body = "<!doctype html><title>Broken</title><script>console.error('boom'); undefined_function()</script>";
+            let body = "<!doctype html><title>Broken</title><script>console.error('boom', 'ghp_9aZ8bY7cX6dW5eV4fU3gT2hS1iR0jQ9kP8lO'); undefined_function()</script>";
             let _ = write!(
                 conn,
                 "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
@@ -298,9 +301,19 @@ fn auth_writes_a_storage_state_and_smoke_finds_broken_pages() {
         &[],
     );
     assert_eq!(o.status.code(), Some(1));
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("bad.json")).expect("report"))
-            .expect("json");
+    let written = std::fs::read_to_string(dir.join("bad.json")).expect("report");
+    for secret in [url_secret, console_secret] {
+        assert!(
+            !written.contains(secret),
+            "{secret} in the smoke report: {written}"
+        );
+        assert!(
+            !String::from_utf8_lossy(&o.stderr).contains(secret),
+            "{secret} printed"
+        );
+    }
+    assert!(written.contains("[redacted:"), "{written}");
+    let r: serde_json::Value = serde_json::from_str(&written).expect("json");
     let schema: serde_json::Value = serde_json::from_slice(
         &std::fs::read(repo().join("schemas/smoke.v1.json")).expect("schema"),
     )
