@@ -230,5 +230,6 @@ fn parse_answer(text: &str) -> Result<Analysis, String> {
         );
     };
     let bytes = serde_json::to_vec(upstream).map_err(|e| e.to_string())?;
-    analysis::from_json(&bytes).map_err(|e| format!("`upstream`: {e}"))
+    ci_medic_core::document::parse::<Analysis>(&bytes, analysis::ANALYSIS_SCHEMA, "`upstream`")
+        .map_err(|e| e.to_string())
 }

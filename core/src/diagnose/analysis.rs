@@ -418,45 +418,29 @@ pub fn analysis_schema() -> serde_json::Value {
     )
 }
 
-/// Reads an analysis, rejecting another major version with a clear error.
-pub fn from_json(bytes: &[u8]) -> Result<Analysis, String> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|e| format!("expected JSON, found an error: {e}"))?;
-    match value.get("schema").and_then(|s| s.as_str()) {
-        Some(ANALYSIS_SCHEMA) => {}
-        Some(other) => {
-            return Err(format!(
-                "expected schema {ANALYSIS_SCHEMA:?}, found {other:?} (written by another major version)"
-            ));
-        }
-        None => {
-            return Err(format!(
-                "expected a \"schema\": {ANALYSIS_SCHEMA:?} field, found none"
-            ));
-        }
-    }
-    serde_json::from_value(value).map_err(|e| format!("expected an analysis, found: {e}"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// Analyses are read by the one versioned reader, `document::parse`.
     #[test]
-    fn another_major_version_is_rejected_by_name() {
-        let e = from_json(br#"{"schema": "ci-medic/analysis/v2"}"#).expect_err("v2");
-        assert!(e.contains("found \"ci-medic/analysis/v2\""), "{e}");
-        let e = from_json(br#"{"stats": 1}"#).expect_err("no schema");
-        assert!(e.contains("found none"), "{e}");
-        let e = from_json(br#"{"schema": "ci-medic/analysis/v1"}"#).expect_err("fields");
+    fn another_major_version_or_a_missing_field_is_rejected_by_name() {
+        let read = |b: &[u8]| crate::document::parse::<Analysis>(b, ANALYSIS_SCHEMA, "upstream");
+        let e = read(br#"{"schema": "ci-medic/analysis/v2"}"#).expect_err("v2");
         assert!(
-            e.contains("expected an analysis, found: missing field"),
+            e.to_string()
+                .contains("\"ci-medic/analysis/v2\", a version this build"),
             "{e}"
         );
+        let e = read(br#"{"stats": 1}"#).expect_err("no schema");
+        assert!(e.to_string().contains("no `schema` field"), "{e}");
+        let e = read(br#"{"schema": "ci-medic/analysis/v1"}"#).expect_err("fields");
+        assert!(e.to_string().contains("missing field"), "{e}");
+        let e = read(b"not json").expect_err("json");
         assert!(
-            from_json(b"not json")
-                .expect_err("json")
-                .starts_with("expected JSON")
+            e.to_string()
+                .starts_with("upstream: expected a ci-medic/analysis/v1 document (JSON)"),
+            "{e}"
         );
     }
 }
