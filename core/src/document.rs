@@ -82,14 +82,19 @@ pub fn parse<T: DeserializeOwned>(
 
 /// Reads and parses the document at `path`.
 pub fn read<T: DeserializeOwned>(path: &std::path::Path, schema: &str) -> Result<T, DocumentError> {
-    let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| DocumentError {
-        origin: origin.clone(),
+    let bytes = read_bytes(path, schema)?;
+    parse(&bytes, schema, &path.display().to_string())
+}
+
+/// The bytes of the `schema` document at `path`, for readers that parse
+/// more than one version.
+pub fn read_bytes(path: &std::path::Path, schema: &str) -> Result<Vec<u8>, DocumentError> {
+    std::fs::read(path).map_err(|e| DocumentError {
+        origin: path.display().to_string(),
         field: String::new(),
         expected: format!("a readable {schema} file"),
         found: e.to_string(),
-    })?;
-    parse(&bytes, schema, &origin)
+    })
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use common::walk;
+use common::{copy_dir, walk};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -44,19 +44,6 @@ fn read_json(path: &Path) -> serde_json::Value {
         &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     )
     .expect("json")
-}
-
-/// Copies a directory tree (for tests that change a recorded run).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read_dir").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }
 
 #[test]
@@ -498,7 +485,7 @@ fn github_actions_gets_outputs_summary_and_annotations() {
 fn planted_secrets_never_reach_the_bundle() {
     let dir = tempfile::tempdir().expect("tempdir");
     let run = dir.path().join("run");
-    copy_tree(&repo().join("fixtures/runs/app_error"), &run);
+    copy_dir(&repo().join("fixtures/runs/app_error"), &run);
     let mut secrets: Vec<String> = Vec::new();
     let mut env: Vec<(String, String)> = Vec::new();
     for i in 0..12 {

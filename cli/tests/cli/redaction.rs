@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{ci_medic, commit_all, copy_specs, repo_root, walk};
+use common::{ci_medic, commit_all, copy_dir, copy_specs, repo_root, walk};
 use serde_json::Value;
 
 /// Deterministic "random" text over `alphabet`, so every value has the
@@ -379,18 +379,6 @@ fn plant_results(v: &mut Value, block: &str, n: &mut usize) {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read").flatten() {
-        let target = to.join(entry.file_name());
-        if entry.path().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
-}
-
 /// A one-shot HTTP server that keeps the body of the request it gets (gunzipped
 /// when sent gzip) and answers 503, so `send` falls back to the local analyzer.
 fn capture_one_post() -> (String, std::thread::JoinHandle<Vec<u8>>) {
@@ -585,4 +573,66 @@ fn no_planted_secret_leaves_the_runner_through_any_command() {
         "{masked} masks: {:#}",
         bundle["redaction"]
     );
+}
+
+/// A repository's `.ci-medic/redact.toml` reaches `collect`: its own rule masks
+/// its own token shape, its allowlist keeps a documented example key, and a
+/// mistake stops collect with exit 2 naming the file, rule and field, with
+/// nothing written.
+#[test]
+fn the_repositorys_redaction_rules_are_used_and_a_bad_file_is_refused() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let token = "acme_0123456789abcdef01234567";
+    let example_key = "AKIAIOSFODNN7EXAMPLE";
+    let run = planted_run(
+        tmp.path(),
+        &[format!(
+            "calling the inventory API with {token} and {example_key}"
+        )],
+    );
+    let dir = tmp.path().join("repo");
+    std::fs::create_dir_all(dir.join(".ci-medic")).expect("mkdir");
+    let rules = dir.join(".ci-medic/redact.toml");
+    std::fs::write(
+        &rules,
+        "[[rules]]\nid = \"acme-internal-token\"\ndescription = \"Acme's API tokens\"\n\
+         regex = '''\\bacme_[0-9a-f]{24}\\b'''\nkeywords = [\"acme_\"]\n\n\
+         [allowlist]\nregexes = ['''^AKIAIOSFODNN7EXAMPLE$''']\n",
+    )
+    .expect("rules");
+    let run_arg = run.to_str().expect("utf-8");
+    let o = ci_medic(&dir, &["collect", "--dir", run_arg, "--out", "bundle"], &[]);
+    assert!(o.status.success(), "{}", printed(&o));
+    let bundle = std::fs::read_to_string(dir.join("bundle/bundle.json")).expect("bundle");
+    assert!(
+        !bundle.contains(token),
+        "the repository's rule masks its token"
+    );
+    assert!(bundle.contains("[redacted:acme-internal-token]"));
+    assert!(
+        bundle.contains(example_key),
+        "the allowlisted example survives"
+    );
+    let report: Value = serde_json::from_str(&bundle).expect("json");
+    assert!(
+        report["redaction"]["by_kind"]["acme-internal-token"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{:#}",
+        report["redaction"]
+    );
+
+    std::fs::write(
+        &rules,
+        "[[rules]]\nid = \"acme-internal-token\"\nregex = \"acme_(\"\n",
+    )
+    .expect("rules");
+    let o = ci_medic(&dir, &["collect", "--dir", run_arg, "--out", "again"], &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", printed(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains(".ci-medic/redact.toml: rule 'acme-internal-token', field `regex`: expected a regular expression"),
+        "{err}"
+    );
+    assert!(!dir.join("again").exists(), "nothing written");
 }

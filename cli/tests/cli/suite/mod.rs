@@ -6,6 +6,8 @@ use std::process::{Command, Output};
 
 use scenario_harness::app::{AppLaunch, DemoApp, Started};
 
+use super::common::copy_dir;
+
 pub(crate) fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
@@ -87,18 +89,6 @@ pub(crate) fn checkout(dir: &Path) {
     )
     .expect("ignore");
     super::common::commit_all(dir);
-}
-
-pub(crate) fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("dir").flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            copy_dir(&p, &to.join(e.file_name()));
-        } else {
-            std::fs::copy(&p, to.join(e.file_name())).expect("copy");
-        }
-    }
 }
 
 pub(crate) fn playwright_cli() -> String {

@@ -324,14 +324,8 @@ pub fn parse(bytes: &[u8], origin: &str) -> Result<History, DocumentError> {
 
 /// Reads the history document at `path` ([`parse`]).
 pub fn read(path: &std::path::Path) -> Result<History, DocumentError> {
-    let origin = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|e| DocumentError {
-        origin: origin.clone(),
-        field: String::new(),
-        expected: format!("a readable {HISTORY_SCHEMA} file"),
-        found: e.to_string(),
-    })?;
-    parse(&bytes, &origin)
+    let bytes = document::read_bytes(path, HISTORY_SCHEMA)?;
+    parse(&bytes, &path.display().to_string())
 }
 
 /// `ci-medic/history/v1`: the run's identity flat in each record.
