@@ -6,14 +6,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ci_medic_core::diagnose::analysis::HealAction;
-use ci_medic_core::heal::{self, login};
+use ci_medic_core::heal::login;
 use clap::Args;
 
 /// Options of `ci-medic auth`.
 #[derive(Debug, Args)]
 pub struct AuthArgs {
     /// The repository's configuration (its `[heal.actions.regenerate_storage_state.login]`).
-    #[arg(long, default_value = heal::config::CONFIG_FILE)]
+    #[arg(long, default_value = ci_medic_core::config::CONFIG_FILE)]
     pub config: PathBuf,
     /// The repository root (the storage state path is relative to it).
     #[arg(long, default_value = ".")]
@@ -25,8 +25,8 @@ pub struct AuthArgs {
 
 /// Runs `auth`.
 pub fn run(args: &AuthArgs) -> anyhow::Result<ExitCode> {
-    let config = match heal::config::load(&args.config) {
-        Ok(c) => c,
+    let config = match ci_medic_core::config::load(&args.config) {
+        Ok(c) => c.heal,
         Err(e) => {
             eprintln!("ci-medic auth: error: {e}");
             return Ok(ExitCode::from(2));

@@ -36,6 +36,9 @@ pub struct CollectArgs {
     #[arg(long, value_name = "GLOB")]
     pub backend_log: Vec<String>,
     /// Bundle directory to write (replaced if it holds an earlier bundle).
+    /// The repository's configuration (its `[redact]` table).
+    #[arg(long, default_value = ci_medic_core::config::CONFIG_FILE)]
+    pub config: PathBuf,
     #[arg(long, short, default_value = "bundle")]
     pub out: PathBuf,
     /// Also write the results as CTRF JSON to this file.
@@ -62,7 +65,11 @@ pub fn run(args: &CollectArgs) -> anyhow::Result<ExitCode> {
         Err(err) => return Ok(bad_input(&err)),
     };
     let run = context::detect(|k| std::env::var(k).ok(), &args.dir, &mut warnings);
-    let redactor = match Redactor::for_repo(Path::new(".")) {
+    let config = match ci_medic_core::config::load(&args.config) {
+        Ok(c) => c,
+        Err(err) => return Ok(bad_input(&err.into())),
+    };
+    let redactor = match Redactor::for_repo(Path::new("."), &config.redact) {
         Ok(r) => r,
         Err(err) => return Ok(bad_input(&err.into())),
     };

@@ -37,21 +37,24 @@ pub struct CommentArgs {
     /// The dashboard artifact's page (actions/upload-artifact's artifact-url output) [default: the run's artifact list].
     #[arg(long, env = "CI_MEDIC_ARTIFACT_URL")]
     pub artifact_url: Option<String>,
-    /// One sticky comment per key: different keys (e.g. one per browser) keep separate comments.
-    #[arg(long, default_value = "default")]
-    pub key: String,
+    /// One sticky comment per key: different keys (e.g. one per browser) keep separate comments [default: `[comment] key`, else "default"].
+    #[arg(long)]
+    pub key: Option<String>,
     /// The login the comment is written as [default: the token's user (GET /user), or github-actions[bot] for an installation token; set it for a GitHub App's token, e.g. my-app[bot]].
     #[arg(long, env = "CI_MEDIC_COMMENT_AUTHOR")]
     pub author: Option<String>,
-    /// Most failures listed in the comment (fewer when it would pass GitHub's size limit).
-    #[arg(long, default_value_t = pr_comment::DEFAULT_LISTED_FAILURES)]
-    pub max_failures: usize,
+    /// Most failures listed in the comment (fewer when it would pass GitHub's size limit) [default: `[comment] max_failures`, else 20].
+    #[arg(long)]
+    pub max_failures: Option<usize>,
     /// Print the comment instead of posting it; with GITHUB_TOKEN, also say whether it would create or update (reads only).
     #[arg(long)]
     pub dry_run: bool,
     /// Exit 1 when the comment could not be posted.
     #[arg(long)]
     pub strict: bool,
+    /// The repository's configuration (its `[comment]` table gives the defaults of these flags).
+    #[arg(long, default_value = ci_medic_core::config::CONFIG_FILE)]
+    pub config: std::path::PathBuf,
 }
 
 /// What was done.
@@ -69,12 +72,25 @@ pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
         eprintln!("ci-medic comment: error: {message}");
         Ok(ExitCode::from(exit::BAD_INPUT))
     };
-    if !pr_comment::valid_key(&args.key) {
+    let config = match ci_medic_core::config::load(&args.config) {
+        Ok(c) => c.comment,
+        Err(e) => return bad(&e.to_string()),
+    };
+    let key = args
+        .key
+        .clone()
+        .or(config.key)
+        .unwrap_or_else(|| "default".to_owned());
+    if !ci_medic_core::config::valid_comment_key(&key) {
         return bad(&format!(
-            "--key {:?}: expected 1-64 letters, digits, '-', '_' or '.'",
-            args.key
+            "--key {key:?}: expected 1-64 letters, digits, '-', '_' or '.'"
         ));
     }
+    let author = args.author.clone().or(config.author);
+    let max_failures = args
+        .max_failures
+        .or(config.max_failures)
+        .unwrap_or(pr_comment::DEFAULT_LISTED_FAILURES);
     let docs = match inputs::load(&args.docs, "comment") {
         Ok(d) => d,
         Err(e) => return bad(&e),
@@ -103,9 +119,9 @@ pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
             fix: docs.fix.as_ref().map(|(m, _)| m),
             dashboard,
             run_url,
-            key: args.key.clone(),
+            key: key.clone(),
             generated_at: ci_medic_core::collect::now_rfc3339(),
-            listed_failures: args.max_failures,
+            listed_failures: max_failures,
         },
         pr_comment::MAX_CHARS,
     );
@@ -154,8 +170,8 @@ pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
     let job = Job {
         github: session.github(),
         repo: &repo,
-        key: &args.key,
-        author: args.author.as_deref(),
+        key: &key,
+        author: author.as_deref(),
         body: &comment.body,
         dry_run: args.dry_run,
     };

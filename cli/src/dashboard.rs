@@ -18,6 +18,9 @@ use clap::{Args, Subcommand};
 use crate::github;
 use crate::inputs::{self, RunDocsArgs};
 
+/// Failures listed on the overview page unless configured.
+const DEFAULT_OVERVIEW_FAILURES: usize = 50;
+
 /// The largest history document read (the default cap keeps it far smaller).
 const MAX_HISTORY_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -48,21 +51,24 @@ pub struct BuildArgs {
     /// The previous history.json: a file, or an https:// URL (the published dashboard's). Missing (no file, HTTP 404) starts a new history.
     #[arg(long)]
     pub history: Option<String>,
-    /// Runs kept in history.json.
-    #[arg(long, default_value_t = dashboard::history::DEFAULT_MAX_RUNS as u32, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub history_max_runs: u32,
+    /// Runs kept in history.json [default: `[dashboard] history_max_runs`, else 100].
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub history_max_runs: Option<u32>,
     /// A template directory (see `ci-medic dashboard template`) [default: the built-in template].
     #[arg(long)]
     pub template_dir: Option<PathBuf>,
     /// Copy trace.zip files into the site (they can be large).
     #[arg(long)]
     pub include_traces: bool,
-    /// Failures listed on the overview page; all of them are in the test explorer.
-    #[arg(long, default_value_t = 50)]
-    pub overview_failures: usize,
+    /// Failures listed on the overview page; all of them are in the test explorer [default: `[dashboard] overview_failures`, else 50].
+    #[arg(long)]
+    pub overview_failures: Option<usize>,
     /// Where the site will be published (GitHub Pages), for links.
     #[arg(long, env = "CI_MEDIC_DASHBOARD_URL")]
     pub dashboard_url: Option<String>,
+    /// The repository's configuration (its `[dashboard]` table gives the defaults of these flags).
+    #[arg(long, default_value = ci_medic_core::config::CONFIG_FILE)]
+    pub config: PathBuf,
 }
 
 /// Options of `ci-medic dashboard template`.
@@ -109,6 +115,11 @@ fn template(args: &TemplateArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
+    let config = match ci_medic_core::config::load(&args.config) {
+        Ok(c) => c.dashboard,
+        Err(e) => return Ok(bad_input(&e.to_string())),
+    };
+    let dashboard_url = args.dashboard_url.clone().or(config.url.clone());
     let templates = match &args.template_dir {
         Some(dir) => match Templates::from_dir(dir) {
             Ok(t) => t,
@@ -138,14 +149,20 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
             patch: p.as_deref(),
         }),
         previous,
-        links: links(&loaded.bundle, args.dashboard_url.clone()),
+        links: links(&loaded.bundle, dashboard_url.clone()),
         generated_at: ci_medic_core::collect::now_rfc3339(),
         warnings: loaded.warnings.clone(),
     };
     let options = dashboard::Options {
-        max_runs: args.history_max_runs as usize,
-        overview_failures: args.overview_failures,
-        include_traces: args.include_traces,
+        max_runs: args
+            .history_max_runs
+            .or(config.history_max_runs)
+            .map_or(dashboard::history::DEFAULT_MAX_RUNS, |n| n as usize),
+        overview_failures: args
+            .overview_failures
+            .or(config.overview_failures)
+            .unwrap_or(DEFAULT_OVERVIEW_FAILURES),
+        include_traces: args.include_traces || config.include_traces.unwrap_or(false),
     };
     let built = match dashboard::build(&inputs, &templates, &args.out, &options) {
         Ok(b) => b,
@@ -177,7 +194,7 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         index.display(),
         built.failures,
         built.history_runs,
-        args.dashboard_url
+        dashboard_url
             .as_deref()
             .map(|u| format!(", to be published at {u}"))
             .unwrap_or_default()

@@ -21,7 +21,7 @@ pub struct HealArgs {
     #[command(flatten)]
     pub context: ContextArgs,
     /// The repository's configuration.
-    #[arg(long, global = true, default_value = heal::config::CONFIG_FILE)]
+    #[arg(long, global = true, default_value = ci_medic_core::config::CONFIG_FILE)]
     pub config: PathBuf,
     /// The repository root (commands run there; its tracked tree is guarded).
     #[arg(long, global = true, default_value = ".")]
@@ -83,9 +83,9 @@ fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
         repo: args.repo.clone(),
         out: args.context.out.clone(),
     };
-    let redactor = ci_medic_core::collect::redact::Redactor::for_repo(&args.repo)
+    let redactor = ci_medic_core::collect::redact::Redactor::for_repo(&args.repo, &config.redact)
         .map_err(|e| UserError::bad_input(e.to_string()))?;
-    let report = heal::execute::execute(&paths, &config, &ctx, &decision, &redactor);
+    let report = heal::execute::execute(&paths, &config.heal, &ctx, &decision, &redactor);
     let path = args
         .context
         .out
@@ -232,11 +232,11 @@ fn read_state(path: &Path) -> Result<Option<HealState>, String> {
     }
 }
 
-type Decided = (heal::HealConfig, HealContext, heal::Decision);
+type Decided = (ci_medic_core::config::Config, HealContext, heal::Decision);
 
 fn decide(args: &HealArgs) -> anyhow::Result<Decided> {
-    let config =
-        heal::config::load(&args.config).map_err(|e| UserError::bad_input(e.to_string()))?;
+    let config = ci_medic_core::config::load(&args.config)
+        .map_err(|e| UserError::bad_input(e.to_string()))?;
     let path = args.context.out.join("context.json");
     // The context of `heal context`, or built now when there is none.
     let ctx: HealContext = match std::fs::read(&path) {
@@ -254,7 +254,7 @@ fn decide(args: &HealArgs) -> anyhow::Result<Decided> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => context(&args.context)?,
         Err(e) => return Err(e).with_context(|| path.display().to_string()),
     };
-    let d = heal::decide(&ctx, &config);
+    let d = heal::decide(&ctx, &config.heal);
     let out = args.context.out.join("decision.json");
     write_json_atomic(&out, &d)?;
     let md = markdown(&d);

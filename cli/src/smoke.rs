@@ -30,6 +30,9 @@ pub struct SmokeArgs {
     /// Seconds for the whole run.
     #[arg(long, default_value_t = 120)]
     pub timeout: u64,
+    /// The repository's configuration (its `[redact]` table).
+    #[arg(long, default_value = ci_medic_core::config::CONFIG_FILE)]
+    pub config: PathBuf,
 }
 
 /// Runs `smoke`.
@@ -45,8 +48,13 @@ pub fn run(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
         selector: args.selector.clone(),
     };
     let log = std::env::temp_dir().join(format!("ci-medic-smoke-{}.log", std::process::id()));
-    let redactor = ci_medic_core::collect::redact::Redactor::for_repo(std::path::Path::new("."))
+    let config = ci_medic_core::config::load(&args.config)
         .map_err(|e| crate::exit::UserError::bad_input(e.to_string()))?;
+    let redactor = ci_medic_core::collect::redact::Redactor::for_repo(
+        std::path::Path::new("."),
+        &config.redact,
+    )
+    .map_err(|e| crate::exit::UserError::bad_input(e.to_string()))?;
     let report = match smoke::run(
         &args.urls,
         &expect,

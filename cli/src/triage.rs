@@ -70,7 +70,10 @@ pub fn collect_dir(dir: &Path, out: &Path) -> Result<Bundle, CollectError> {
         &inputs,
         &Limits::default(),
         run,
-        &Redactor::for_repo(Path::new("."))?,
+        &Redactor::for_repo(
+            Path::new("."),
+            &ci_medic_core::config::RedactConfig::default(),
+        )?,
         out,
         warnings,
     )?;

@@ -12,6 +12,7 @@
 pub mod atomic;
 pub mod bundle;
 pub mod collect;
+pub mod config;
 pub mod diagnose;
 pub mod document;
 pub mod fix;

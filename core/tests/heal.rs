@@ -5,10 +5,11 @@ mod common;
 
 use std::path::Path;
 
+use ci_medic_core::config::HealConfig;
 use ci_medic_core::diagnose::analysis::HealAction;
 use ci_medic_core::diagnose::classify::Classifier;
 use ci_medic_core::diagnose::plan;
-use ci_medic_core::heal::{self, HealConfig, HealState, context::StateAttempt};
+use ci_medic_core::heal::{self, HealState, context::StateAttempt};
 use common::bundle_of;
 
 const CONFIG: &str = r#"
@@ -21,7 +22,9 @@ run = "npx playwright test --project=setup"
 "#;
 
 fn config() -> HealConfig {
-    heal::config::parse(Path::new(".ci-medic.toml"), CONFIG).expect("config")
+    ci_medic_core::config::parse(Path::new(".ci-medic.toml"), CONFIG)
+        .expect("config")
+        .heal
 }
 
 fn analysis_json(run: &str) -> (ci_medic_core::Bundle, serde_json::Value) {

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
+use ci_medic_core::config::CONFIG_FILE;
+use ci_medic_core::config::FixConfig;
 use ci_medic_core::diagnose::analysis::{ANALYSIS_SCHEMA, Analysis};
 use ci_medic_core::fix::apply::{Setup, apply};
-use ci_medic_core::fix::config::{self as fix_config, FixConfig};
 use ci_medic_core::fix::metadata::{FixInput, FixMetadata, INPUT_SCHEMA, Outcome};
 use ci_medic_core::fix::prepare::prepare;
-use ci_medic_core::heal::config::CONFIG_FILE;
 use clap::{Args, Subcommand};
 
 use crate::classify::{RulesArgs, read_bundle};
@@ -68,7 +68,9 @@ pub enum Step {
 
 /// Runs `fix`.
 pub fn run(args: &FixArgs) -> anyhow::Result<ExitCode> {
-    let config = fix_config::load(&args.config).map_err(|e| UserError::bad_input(e.to_string()))?;
+    let config = ci_medic_core::config::load(&args.config)
+        .map_err(|e| UserError::bad_input(e.to_string()))?
+        .fix;
     match &args.step {
         Some(Step::Prepare) => prepare_step(args, &config).map(|_| ExitCode::SUCCESS),
         Some(Step::Apply) => {

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use ci_medic_core::fix::config::FixConfig;
+use ci_medic_core::config::FixConfig;
 use ci_medic_core::fix::metadata::Outcome;
 use clap::Args;
 

@@ -133,10 +133,7 @@ fn bad_configuration_and_missing_bundles_are_refused_and_write_nothing() {
     let o = ci_medic(tmp.path(), &["heal", "decide"], &[]);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(
-        err.contains(".ci-medic.toml: invalid type") && err.contains("line 2"),
-        "{err}"
-    );
+    assert!(err.contains(".ci-medic.toml:2: invalid type"), "{err}");
     assert!(!tmp.path().join("self-heal/decision.json").exists());
     let o = ci_medic(tmp.path(), &["heal", "context", "--bundle", "nowhere"], &[]);
     assert_eq!(o.status.code(), Some(2));

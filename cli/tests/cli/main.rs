@@ -11,6 +11,7 @@ mod binary;
 mod classify;
 mod collect;
 mod comment;
+mod config;
 mod dashboard;
 mod dashboard_browser;
 mod fix;

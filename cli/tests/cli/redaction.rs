@@ -635,4 +635,22 @@ fn the_repositorys_redaction_rules_are_used_and_a_bad_file_is_refused() {
         "{err}"
     );
     assert!(!dir.join("again").exists(), "nothing written");
+
+    // `[redact] rules` in .ci-medic.toml points at another file: that one is read.
+    std::fs::create_dir_all(dir.join("ci")).expect("mkdir");
+    std::fs::remove_file(&rules).expect("rm");
+    std::fs::write(
+        dir.join("ci/secrets.toml"),
+        "[[rules]]\nid = \"acme-internal-token\"\nregex = '''\\bacme_[0-9a-f]{24}\\b'''\n",
+    )
+    .expect("rules");
+    std::fs::write(
+        dir.join(".ci-medic.toml"),
+        "[redact]\nrules = \"ci/secrets.toml\"\n",
+    )
+    .expect("config");
+    let o = ci_medic(&dir, &["collect", "--dir", run_arg, "--out", "third"], &[]);
+    assert!(o.status.success(), "{}", printed(&o));
+    let bundle = std::fs::read_to_string(dir.join("third/bundle.json")).expect("bundle");
+    assert!(!bundle.contains(token) && bundle.contains("[redacted:acme-internal-token]"));
 }

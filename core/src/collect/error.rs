@@ -29,6 +29,9 @@ pub enum CollectError {
     /// The repository's redaction rules cannot be used.
     #[error(transparent)]
     Rules(#[from] super::redact::RuleError),
+    /// The repository's configuration cannot be used.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 impl CollectError {

@@ -5,7 +5,6 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use super::config::FixConfig;
 use super::dom::Page;
 use super::edit;
 use super::guard::{self, GuardDecision};
@@ -16,6 +15,7 @@ use super::metadata::{
 };
 use super::patch::{self, FileChange};
 use super::validate::{self, Target, Worktree};
+use crate::config::FixConfig;
 use crate::diagnose::analysis::{FixInstruction, FixKind};
 use crate::diagnose::classify::Classifier;
 use crate::diagnose::taxonomy::ErrorType;

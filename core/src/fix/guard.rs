@@ -9,8 +9,8 @@ use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
 
-use super::config::FixConfig;
 use super::patch::FileChange;
+use crate::config::FixConfig;
 
 /// One guardrail decision, recorded in the metadata.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]

@@ -5,28 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use thirtyfour::extensions::cdp::ChromeDevTools;
 
 use crate::heal::browser::{Browser, Driver};
-
-/// `[fix.live]`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LiveConfig {
-    /// The app's base URL; a test's `page.goto('/path')` is resolved against it.
-    pub base_url: String,
-    /// Playwright's storage state (cookies) to sign in with.
-    pub storage_state: Option<std::path::PathBuf>,
-    /// Time limit for one page.
-    #[serde(default = "default_timeout", with = "crate::heal::config::duration")]
-    pub timeout: Duration,
-}
-
-fn default_timeout() -> Duration {
-    Duration::from_secs(60)
-}
 
 /// The URL the test was on at `line`: its last `goto(…)` before that line.
 pub fn url_at(source: &str, test_line: u32, line: u32, base_url: &str) -> Option<String> {

@@ -9,7 +9,6 @@
 
 pub mod apply;
 pub mod chain;
-pub mod config;
 pub mod dom;
 pub mod edit;
 pub mod guard;

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use git2::{Repository, WorktreeAddOptions, WorktreePruneOptions};
 
-use super::config::FixConfig;
+use crate::config::FixConfig;
 use crate::heal::process::{self, Spec};
 use crate::model::{Test, TestStatus};
 

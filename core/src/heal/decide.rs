@@ -5,9 +5,9 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::config::HealConfig;
 use crate::diagnose::analysis::HealAction;
 use crate::diagnose::taxonomy::ErrorType;
-use crate::heal::config::HealConfig;
 use crate::heal::context::HealContext;
 
 /// The schema id of `decision.json`.

@@ -9,8 +9,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::collect::redact::Redactor;
+use crate::config::{ActionConfig, HealConfig};
 use crate::diagnose::analysis::HealAction;
-use crate::heal::config::{ActionConfig, HealConfig};
 use crate::heal::context::{HealContext, HealState, StateAttempt};
 use crate::heal::decide::Decision;
 use crate::heal::guard::TreeGuard;

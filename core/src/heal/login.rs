@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use thirtyfour::extensions::cdp::ChromeDevTools;
 use thirtyfour::prelude::*;
 
+use crate::config::LoginFlow;
 pub use crate::heal::browser::Browser;
 use crate::heal::browser::Driver;
-use crate::heal::config::LoginFlow;
 
 /// What a login produced.
 #[derive(Debug, Clone, PartialEq)]

@@ -3,7 +3,6 @@
 //! executing the decision lives with the CLI.
 
 pub mod browser;
-pub mod config;
 pub mod context;
 pub mod decide;
 pub mod execute;
@@ -12,6 +11,5 @@ pub mod login;
 pub mod process;
 pub mod smoke;
 
-pub use config::{ActionConfig, HealConfig, LoginFlow};
 pub use context::{HealContext, HealState};
 pub use decide::{Decision, decide};

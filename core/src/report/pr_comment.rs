@@ -33,15 +33,6 @@ pub fn marker(key: &str) -> String {
     format!("<!-- ci-medic:sticky-comment key={key} -->")
 }
 
-/// Whether `key` can go into a marker.
-pub fn valid_key(key: &str) -> bool {
-    !key.is_empty()
-        && key.len() <= 64
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-}
-
 /// Whether `body` is a comment with `key`'s marker (on its first line).
 pub fn has_marker(body: &str, key: &str) -> bool {
     body.lines()
@@ -479,9 +470,9 @@ mod tests {
         assert!(has_marker(&format!("{}\nhello", marker("e2e")), "e2e"));
         assert!(!has_marker(&format!("{}\nhello", marker("e2e")), "unit"));
         assert!(!has_marker(&format!("quote:\n{}", marker("e2e")), "e2e"));
-        assert!(valid_key("e2e-chromium_1.x"));
+        assert!(crate::config::valid_comment_key("e2e-chromium_1.x"));
         for bad in ["", "a b", "a-->", "ä", &"k".repeat(65)] {
-            assert!(!valid_key(bad), "{bad:?}");
+            assert!(!crate::config::valid_comment_key(bad), "{bad:?}");
         }
     }
 

@@ -25,7 +25,7 @@ pub use rules::{Allowlist, Rule, RuleError, RuleSet, entropy};
 pub const MIN_SECRET_LEN: usize = 6;
 
 /// Where a repository keeps its own rules and allowlist.
-pub const REPO_RULES_FILE: &str = ".ci-medic/redact.toml";
+pub use crate::config::REDACT_RULES_FILE as REPO_RULES_FILE;
 
 /// Name fragments that make an environment variable secret-like.
 const SECRET_NAME_PARTS: [&str; 14] = [
@@ -96,7 +96,7 @@ impl Redactor {
             .find(|id| !builtin.rules.iter().any(|r| &r.id == *id))
         {
             return Err(RuleError {
-                file: REPO_RULES_FILE.to_owned(),
+                file: repo.file.clone(),
                 rule: None,
                 field: Some("disabled_rules".to_owned()),
                 expected: "ids of built-in rules".to_owned(),
@@ -169,9 +169,13 @@ impl Redactor {
     }
 
     /// A redactor for this process's environment with the rules of the
-    /// repository at `root` (its `.ci-medic/redact.toml`, when there is one).
-    pub fn for_repo(root: &Path) -> Result<Redactor, RuleError> {
-        let file = root.join(REPO_RULES_FILE);
+    /// repository at `root` (its `[redact] rules` file, by default
+    /// `.ci-medic/redact.toml`, when there is one).
+    pub fn for_repo(
+        root: &Path,
+        config: &crate::config::RedactConfig,
+    ) -> Result<Redactor, RuleError> {
+        let file = root.join(&config.rules);
         let repo = if file.is_file() {
             Some(RuleSet::read(&file)?)
         } else {

@@ -148,6 +148,8 @@ impl Rule {
 /// A parsed rules file.
 #[derive(Debug, Default)]
 pub struct RuleSet {
+    /// The file it was read from, as errors name it.
+    pub file: String,
     /// Its rules, in file order.
     pub rules: Vec<Rule>,
     /// What no rule masks.
@@ -300,6 +302,7 @@ impl RuleSet {
             });
         }
         Ok(RuleSet {
+            file: file.to_owned(),
             rules,
             allowlist,
             disabled: spec.disabled_rules,

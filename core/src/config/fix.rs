@@ -2,16 +2,16 @@
 //! how sure it must be, how it validates, and whether it may open a PR. Every
 //! default is the safe one: test files only, small patches, no PR.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::heal::config::{ConfigError, PlaywrightConfig, describe};
+use super::{Invalid, PlaywrightConfig};
 
 /// The `[fix]` table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(default, deny_unknown_fields)]
 pub struct FixConfig {
     /// Globs (relative to the repository root) of the files it may edit.
     #[serde(default = "default_allow")]
@@ -38,7 +38,7 @@ pub struct FixConfig {
     #[serde(default = "default_rounds")]
     pub max_rounds: u32,
     /// The whole validation's time limit.
-    #[serde(default = "default_timeout", with = "crate::heal::config::duration")]
+    #[serde(default = "default_timeout", with = "super::duration")]
     pub timeout: Duration,
     /// How the affected tests are run (as `[heal.playwright]`).
     #[serde(default)]
@@ -59,7 +59,7 @@ pub struct FixConfig {
     /// The PR's base branch (default: the repository's default branch).
     pub base: Option<String>,
     /// Read candidates from the live page when a failure left no DOM snapshot.
-    pub live: Option<super::live::LiveConfig>,
+    pub live: Option<LiveConfig>,
 }
 
 impl Default for FixConfig {
@@ -130,89 +130,57 @@ fn default_prefix() -> String {
     "ci-medic/fix-".to_owned()
 }
 
-#[derive(Deserialize)]
-struct File {
-    #[serde(default)]
-    fix: Option<FixConfig>,
-    #[serde(flatten)]
-    _rest: toml::Table,
-}
-
-/// Reads the `[fix]` table of `path`; a missing file or table is the default.
-pub fn load(path: &Path) -> Result<FixConfig, ConfigError> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FixConfig::default()),
-        Err(source) => {
-            return Err(ConfigError::Io {
-                path: path.to_owned(),
-                source,
-            });
+impl FixConfig {
+    /// What the types cannot say.
+    pub(super) fn validate(&self) -> Result<(), Invalid> {
+        for g in &self.allow {
+            glob::Pattern::new(g)
+                .map_err(|e| Invalid::new("fix.allow", format!("{g:?} is not a glob: {e}")))?;
         }
-    };
-    parse(path, &text)
-}
-
-/// Parses a configuration file's text.
-pub fn parse(path: &Path, text: &str) -> Result<FixConfig, ConfigError> {
-    let invalid = |message: String| ConfigError::Invalid {
-        path: path.to_owned(),
-        message,
-    };
-    let file: File = toml::from_str(text).map_err(|e| invalid(describe(text, &e)))?;
-    let fix = file.fix.unwrap_or_default();
-    for g in &fix.allow {
-        glob::Pattern::new(g)
-            .map_err(|e| invalid(format!("fix.allow: {g:?} is not a glob: {e}")))?;
-    }
-    for (key, v) in [
-        ("min_score", fix.min_score),
-        ("min_margin", fix.min_margin),
-        ("min_confidence", fix.min_confidence),
-    ] {
-        if !(0.0..=1.0).contains(&v) {
-            return Err(invalid(format!(
-                "fix.{key}: expected a number from 0 to 1, found {v}"
-            )));
+        for (key, v) in [
+            ("min_score", self.min_score),
+            ("min_margin", self.min_margin),
+            ("min_confidence", self.min_confidence),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(Invalid::new(
+                    format!("fix.{key}"),
+                    format!("expected a number from 0 to 1, found {v}"),
+                ));
+            }
         }
+        if self.playwright.command.is_empty() {
+            return Err(Invalid::new(
+                "fix.playwright.command",
+                "expected a program and its arguments, found an empty list",
+            ));
+        }
+        if !self.branch_prefix.contains('/') || self.branch_prefix.starts_with('/') {
+            return Err(Invalid::new(
+                "fix.branch_prefix",
+                format!(
+                    "expected a prefix like \"ci-medic/fix-\", found {:?}",
+                    self.branch_prefix
+                ),
+            ));
+        }
+        Ok(())
     }
-    if fix.playwright.command.is_empty() {
-        return Err(invalid(
-            "fix.playwright.command: expected a program and its arguments, found an empty list"
-                .into(),
-        ));
-    }
-    if !fix.branch_prefix.contains('/') || fix.branch_prefix.starts_with('/') {
-        return Err(invalid(format!(
-            "fix.branch_prefix: expected a prefix like \"ci-medic/fix-\", found {:?}",
-            fix.branch_prefix
-        )));
-    }
-    Ok(fix)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// `[fix.live]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    /// The app's base URL; a test's `page.goto('/path')` is resolved against it.
+    pub base_url: String,
+    /// Playwright's storage state (cookies) to sign in with.
+    pub storage_state: Option<PathBuf>,
+    /// Time limit for one page.
+    #[serde(default = "default_live_timeout", with = "super::duration")]
+    pub timeout: Duration,
+}
 
-    #[test]
-    fn defaults_and_errors_name_the_key() {
-        let p = Path::new(".ci-medic.toml");
-        let c = parse(p, "[heal]\nmax_attempts = 1\n").expect("no [fix] is the default");
-        assert_eq!(c, FixConfig::default());
-        let c = parse(p, "[fix]\nmax_files = 2\ntimeout = \"90s\"\n").expect("parses");
-        assert_eq!((c.max_files, c.timeout), (2, Duration::from_secs(90)));
-        let e = parse(p, "[fix]\nmax_file = 2\n")
-            .expect_err("unknown key")
-            .to_string();
-        assert!(e.contains("max_file"), "{e}");
-        let e = parse(p, "[fix]\nmin_score = 1.5\n")
-            .expect_err("range")
-            .to_string();
-        assert!(e.contains("fix.min_score") && e.contains("1.5"), "{e}");
-        let e = parse(p, "[fix]\nallow = [\"[\"]\n")
-            .expect_err("glob")
-            .to_string();
-        assert!(e.contains("fix.allow"), "{e}");
-    }
+fn default_live_timeout() -> Duration {
+    Duration::from_secs(60)
 }
