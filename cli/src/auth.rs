@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use ci_medic_core::diagnose::analysis::HealAction;
-use ci_medic_core::heal::login;
+use ci_medic_exec::heal::login;
 use clap::Args;
 
 /// Options of `ci-medic auth`.

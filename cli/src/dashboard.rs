@@ -12,7 +12,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use ci_medic_core::diagnose::analysis::Analysis;
 use ci_medic_core::model::Bundle;
-use ci_medic_core::report::dashboard::{self, FixDoc, History, Links, Templates};
+use ci_medic_core::report::dashboard::{self, FixDoc, History, Links, PatchDoc, Templates};
 use clap::{Args, Subcommand};
 
 use crate::github;
@@ -138,6 +138,11 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         },
         None => None,
     };
+    let patch_files = loaded
+        .fix
+        .as_ref()
+        .and_then(|(_, p)| p.as_deref())
+        .map(|bytes| ci_medic_exec::fix::patch::read(bytes));
     let inputs = dashboard::SiteInputs {
         bundle: &loaded.bundle,
         bundle_dir: loaded.bundle_dir.as_deref(),
@@ -146,7 +151,10 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         heal: loaded.heal.as_ref(),
         fix: loaded.fix.as_ref().map(|(m, p)| FixDoc {
             metadata: m,
-            patch: p.as_deref(),
+            patch: p
+                .as_deref()
+                .zip(patch_files.as_ref())
+                .map(|(bytes, files)| PatchDoc { bytes, files }),
         }),
         previous,
         links: links(&loaded.bundle, dashboard_url.clone()),

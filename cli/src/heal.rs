@@ -79,13 +79,14 @@ pub fn run(args: &HealArgs) -> anyhow::Result<ExitCode> {
 
 fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
     let (config, ctx, decision) = decide(args)?;
-    let paths = heal::execute::Paths {
+    let paths = ci_medic_exec::heal::execute::Paths {
         repo: args.repo.clone(),
         out: args.context.out.clone(),
     };
     let redactor = ci_medic_core::collect::redact::Redactor::for_repo(&args.repo, &config.redact)
         .map_err(|e| UserError::bad_input(e.to_string()))?;
-    let report = heal::execute::execute(&paths, &config.heal, &ctx, &decision, &redactor);
+    let report =
+        ci_medic_exec::heal::execute::execute(&paths, &config.heal, &ctx, &decision, &redactor);
     let path = args
         .context
         .out
@@ -96,7 +97,7 @@ fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
         Some(p) => read_state(p).ok().flatten(),
         None => read_state(&state_path).ok().flatten(),
     };
-    let state = heal::execute::record_attempt(
+    let state = heal::report::record_attempt(
         previous,
         &ctx,
         &report,
@@ -112,7 +113,7 @@ fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
             ("report", path.display().to_string()),
         ],
     )?;
-    let healed = report.verdict == heal::execute::HealVerdict::Healed;
+    let healed = report.verdict == heal::report::HealVerdict::Healed;
     Ok(if args.strict && !healed {
         ExitCode::FAILURE
     } else {
@@ -121,7 +122,7 @@ fn execute(args: &HealArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The report for people.
-fn report_markdown(r: &heal::execute::HealReport) -> String {
+fn report_markdown(r: &heal::report::HealReport) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
     let _ = writeln!(

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use ci_medic_core::diagnose::analysis::{ANALYSIS_SCHEMA, Analysis, AnalysisSource};
 use ci_medic_core::fix::metadata::{FixMetadata, METADATA_SCHEMA};
-use ci_medic_core::heal::execute::{HealReport, REPORT_SCHEMA};
+use ci_medic_core::heal::report::{HealReport, REPORT_SCHEMA};
 use ci_medic_core::model::Bundle;
 use clap::Args;
 

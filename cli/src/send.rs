@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use ci_medic_core::Bundle;
 use ci_medic_core::diagnose::analysis::{self, Analysis, AnalysisSource};
 use ci_medic_core::diagnose::plan;
-use ci_medic_core::retry::{Backoff, describe_transport_error, error_message, retryable_status};
+use ci_medic_core::retry::{
+    Backoff, Transport, describe_transport_error, error_message, retryable_status,
+};
 use clap::{Args, ValueEnum};
 use sha2::{Digest, Sha256};
 
@@ -192,7 +194,10 @@ fn post(
         }
         match req.send() {
             Err(e) => {
-                last = format!("try {attempt}: {}", describe_transport_error(&e));
+                last = format!(
+                    "try {attempt}: {}",
+                    describe_transport_error(transport(&e), &e)
+                );
                 tracing::warn!("{last}");
             }
             Ok(response) => {
@@ -232,4 +237,15 @@ fn parse_answer(text: &str) -> Result<Analysis, String> {
     let bytes = serde_json::to_vec(upstream).map_err(|e| e.to_string())?;
     ci_medic_core::document::parse::<Analysis>(&bytes, analysis::ANALYSIS_SCHEMA, "`upstream`")
         .map_err(|e| e.to_string())
+}
+
+/// How reqwest says the request failed.
+fn transport(e: &reqwest::Error) -> Transport {
+    if e.is_timeout() {
+        Transport::Timeout
+    } else if e.is_connect() {
+        Transport::Connect
+    } else {
+        Transport::Other
+    }
 }

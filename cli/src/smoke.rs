@@ -6,7 +6,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use ci_medic_core::heal::{login::Browser, smoke};
+use ci_medic_core::heal::smoke;
+use ci_medic_exec::browser::Browser;
 use clap::Args;
 
 use crate::collect::write_json_atomic;
@@ -55,7 +56,7 @@ pub fn run(args: &SmokeArgs) -> anyhow::Result<ExitCode> {
         &config.redact,
     )
     .map_err(|e| crate::exit::UserError::bad_input(e.to_string()))?;
-    let report = match smoke::run(
+    let report = match ci_medic_exec::heal::smoke::run(
         &args.urls,
         &expect,
         &Browser::default(),

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use bytes::Bytes;
-use ci_medic_core::retry::{Backoff, describe_transport_error, error_message, retryable_status};
+use ci_medic_core::retry::{
+    Backoff, Transport, describe_transport_error, error_message, retryable_status,
+};
 
 use crate::error::ApiError;
 
@@ -153,12 +155,12 @@ impl Upstream {
         }
         let response = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Try::Retry(None, describe_transport_error(&e)),
+            Err(e) => return Try::Retry(None, describe_transport_error(transport(&e), &e)),
         };
         let status = response.status().as_u16();
         let body = match response.bytes().await {
             Ok(b) => b,
-            Err(e) => return Try::Retry(Some(status), describe_transport_error(&e)),
+            Err(e) => return Try::Retry(Some(status), describe_transport_error(transport(&e), &e)),
         };
         if (200..300).contains(&status) {
             return match serde_json::from_slice(&body) {
@@ -221,5 +223,16 @@ impl Upstream {
                 b.open_until = Some(Instant::now() + self.config.breaker_cooldown);
             }
         }
+    }
+}
+
+/// How reqwest says the request failed.
+fn transport(e: &reqwest::Error) -> Transport {
+    if e.is_timeout() {
+        Transport::Timeout
+    } else if e.is_connect() {
+        Transport::Connect
+    } else {
+        Transport::Other
     }
 }

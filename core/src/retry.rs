@@ -41,17 +41,27 @@ pub fn retryable_status(status: u16) -> bool {
     matches!(status, 408 | 429) || (500..600).contains(&status) && !matches!(status, 501 | 505)
 }
 
-/// A transport error in words, without its URL (a URL can carry credentials).
-pub fn describe_transport_error(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
+/// How a request failed before any answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// It ran past its time limit.
+    Timeout,
+    /// No connection was made.
+    Connect,
+    /// Anything else.
+    Other,
+}
+
+/// A transport error in words, without its URL (a URL can carry credentials):
+/// the kind and the innermost cause of `e`, whatever HTTP client raised it.
+pub fn describe_transport_error(kind: Transport, e: &(dyn std::error::Error + 'static)) -> String {
+    let kind = match kind {
+        Transport::Timeout => "timed out",
+        Transport::Connect => "could not connect",
+        Transport::Other => "request failed",
     };
     let mut inner = String::new();
-    let mut source = std::error::Error::source(e);
+    let mut source = e.source();
     while let Some(s) = source {
         inner = s.to_string();
         source = s.source();
@@ -99,6 +109,26 @@ mod tests {
         assert_eq!(
             error_message(b"<html>Bad Gateway</html>"),
             "<html>Bad Gateway</html>"
+        );
+    }
+
+    #[test]
+    fn a_transport_error_names_its_kind_and_innermost_cause() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("error sending request for url (https://user:secret@example.test/)")]
+        struct Outer(#[source] std::io::Error);
+        let outer = Outer(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connection refused",
+        ));
+        assert_eq!(
+            describe_transport_error(Transport::Connect, &outer),
+            "could not connect (connection refused)"
+        );
+        let bare = std::io::Error::other("x");
+        assert_eq!(
+            describe_transport_error(Transport::Timeout, &bare),
+            "timed out"
         );
     }
 

@@ -63,7 +63,7 @@ fn committed_heal_schemas_match_the_model() {
     );
     check(
         "heal-report.v1.json",
-        ci_medic_core::heal::execute::report_schema(),
+        ci_medic_core::heal::report::report_schema(),
     );
     check("smoke.v1.json", ci_medic_core::heal::smoke::smoke_schema());
 }

@@ -12,9 +12,9 @@ use anyhow::Context as _;
 use ci_medic_core::config::CONFIG_FILE;
 use ci_medic_core::config::FixConfig;
 use ci_medic_core::diagnose::analysis::{ANALYSIS_SCHEMA, Analysis};
-use ci_medic_core::fix::apply::{Setup, apply};
 use ci_medic_core::fix::metadata::{FixInput, FixMetadata, INPUT_SCHEMA, Outcome};
 use ci_medic_core::fix::prepare::prepare;
+use ci_medic_exec::fix::apply::{Setup, apply};
 use clap::{Args, Subcommand};
 
 use crate::classify::{RulesArgs, read_bundle};

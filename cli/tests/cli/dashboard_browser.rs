@@ -8,7 +8,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ci_medic_core::heal::browser::{Browser, Driver, console_messages};
+use ci_medic_exec::browser::{Browser, Driver, console_messages};
 use common::{checkout_with_run, ci_medic};
 use serde_json::{Value, json};
 use thirtyfour::extensions::cdp::ChromeDevTools;

@@ -9,7 +9,7 @@ use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
 
-use super::patch::FileChange;
+use super::change::FileChange;
 use crate::config::FixConfig;
 
 /// One guardrail decision, recorded in the metadata.

@@ -1,23 +1,20 @@
-//! The fix-agent: scoped, validated edits to test code as a reviewable patch.
+//! The fix-agent's decisions: scoped edits to test code as a reviewable patch.
 //!
 //! `prepare` gathers what an edit needs (the analysis' fix instructions, the
-//! failing specs' sources, page snapshots); `apply` turns instructions into
+//! failing specs' sources, page snapshots); `edit` turns instructions into
 //! edits — locator heals, snapshot refreshes, timeout adjustments, a missing
-//! `await` — checks them against the guardrails, validates them by rerunning
-//! the affected tests in a temporary worktree and writes the patch and its
-//! metadata.
+//! `await` — and `guard` checks them against the guardrails. Applying them in a
+//! worktree, validating by rerunning the affected tests and writing the patch
+//! is `ci-medic-exec`'s `fix`.
 
-pub mod apply;
 pub mod chain;
+pub mod change;
 pub mod dom;
 pub mod edit;
 pub mod guard;
-pub mod live;
 pub mod locator_heal;
 pub mod metadata;
-pub mod patch;
 pub mod pr_body;
 pub mod prepare;
 pub mod source;
 pub mod trace;
-pub mod validate;

@@ -262,9 +262,44 @@ pub fn replace(source: &str, span: (usize, usize), with: &str) -> String {
     out
 }
 
+/// The URL the test was on at `line`: its last `goto(…)` before that line.
+pub fn url_at(source: &str, test_line: u32, line: u32, base_url: &str) -> Option<String> {
+    let begin = line_start(source, test_line)?;
+    let end = line_start(source, line + 1).unwrap_or(source.len());
+    let body = &source[begin..end];
+    let at = body.rfind("goto(")? + "goto(".len();
+    let (args, _) = super::chain::call_args(body, at)?;
+    let target = match args.first()? {
+        super::chain::Arg::Str(s, _) => s.clone(),
+        _ => return None,
+    };
+    if target.starts_with("http://") || target.starts_with("https://") {
+        return Some(target);
+    }
+    Some(format!(
+        "{}/{}",
+        base_url.trim_end_matches('/'),
+        target.trim_start_matches('/')
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_last_goto_before_the_failing_line_gives_the_url() {
+        let src = "test('x', async ({ page }) => {\n  await page.goto('/items');\n  await page.locator('#a').click();\n  await page.goto('https://x.test/account');\n});\n";
+        assert_eq!(
+            url_at(src, 1, 3, "http://127.0.0.1:3000/").as_deref(),
+            Some("http://127.0.0.1:3000/items")
+        );
+        assert_eq!(
+            url_at(src, 1, 5, "http://h").as_deref(),
+            Some("https://x.test/account")
+        );
+        assert_eq!(url_at("test('y', () => {\n});\n", 1, 2, "http://h"), None);
+    }
 
     const SPEC: &str = "import { test, expect } from './fixtures';\n\
 test('lists', async ({ page }) => {\n\

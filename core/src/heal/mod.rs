@@ -1,14 +1,9 @@
-//! Self-heal: context → decide → execute. This module holds the configuration
-//! and the decision, both free of processes and I/O beyond reading the config;
-//! executing the decision lives with the CLI.
+//! Self-heal's decisions: context → decide, and the report's data. Free of
+//! processes, browsers and git: executing a decision is `ci-medic-exec`'s `heal`.
 
-pub mod browser;
 pub mod context;
 pub mod decide;
-pub mod execute;
-pub mod guard;
-pub mod login;
-pub mod process;
+pub mod report;
 pub mod smoke;
 
 pub use context::{HealContext, HealState};

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 
 use crate::diagnose::analysis::{Analysis, Trigger};
 use crate::fix::metadata::{FixMetadata, Outcome};
-use crate::heal::execute::{HealReport, HealVerdict};
+use crate::heal::report::{HealReport, HealVerdict};
 use crate::model::RunOutcome;
 use crate::model::{Bundle, TestStatus};
 use crate::text::one_line;

@@ -6,10 +6,10 @@ use std::path::{Path, PathBuf};
 
 use crate::diagnose::analysis::Analysis;
 use crate::fix::metadata::FixMetadata;
-use crate::heal::execute::HealReport;
+use crate::heal::report::HealReport;
 use crate::model::Bundle;
 
-mod diff;
+pub mod diff;
 mod filters;
 pub mod history;
 mod site;
@@ -66,8 +66,17 @@ pub enum DashboardError {
 pub struct FixDoc<'a> {
     /// `metadata-<run_id>.json`.
     pub metadata: &'a FixMetadata,
-    /// The patch text, when the patch file was found.
-    pub patch: Option<&'a [u8]>,
+    /// The patch, when the patch file was found.
+    pub patch: Option<PatchDoc<'a>>,
+}
+
+/// The fix-agent's patch file and its files as the patch reader read them.
+#[derive(Debug, Clone, Copy)]
+pub struct PatchDoc<'a> {
+    /// The file's bytes (copied into the site for download).
+    pub bytes: &'a [u8],
+    /// Its files and lines, or why it could not be read.
+    pub files: &'a Result<Vec<diff::DiffFile>, String>,
 }
 
 /// Links the site shows; each is optional.

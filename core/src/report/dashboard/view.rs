@@ -10,10 +10,10 @@ use serde::Serialize;
 use super::history::{self, FailingSince, Flakiness, History, RunRecord};
 use super::site::{safe_relative, write};
 use super::template::render_error;
-use super::{Built, DashboardError, Options, SiteInputs, Templates, diff};
+use super::{Built, DashboardError, Options, SiteInputs, Templates};
 use crate::diagnose::analysis::{FailureClassification, FailureKind};
 use crate::fix::metadata::Edit;
-use crate::heal::execute::TestReport;
+use crate::heal::report::TestReport;
 use crate::model::RunOutcome;
 use crate::model::{ArtifactKind, Attempt, Bundle, Test, TestStatus};
 
@@ -685,9 +685,10 @@ fn fix_page<'a>(
     let mut patch_error = None;
     let mut patch_file = None;
     if let Some(f) = fix {
-        if let Some(bytes) = f.patch {
-            match diff::parse(bytes) {
-                Ok(parsed) => files = parsed,
+        if let Some(patch) = f.patch {
+            let bytes = patch.bytes;
+            match patch.files {
+                Ok(parsed) => files.clone_from(parsed),
                 Err(e) => {
                     let msg = format!("the fix-agent patch could not be read: {e}");
                     warnings.push(msg.clone());

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use git2::{Repository, WorktreeAddOptions, WorktreePruneOptions};
 
-use crate::config::FixConfig;
-use crate::heal::process::{self, Spec};
-use crate::model::{Test, TestStatus};
+use crate::process::{self, Spec};
+use ci_medic_core::config::FixConfig;
+use ci_medic_core::model::{Test, TestStatus};
 
 /// A temporary worktree, removed (and pruned from the repository) on drop.
 #[derive(Debug)]
@@ -254,7 +254,7 @@ pub fn run(
             Vec::new(),
             Some(format!("{} could not start: {e}", pw.command[0])),
         ),
-        (_, Ok(bytes)) => match crate::collect::playwright::json::parse(&results, &bytes) {
+        (_, Ok(bytes)) => match ci_medic_core::collect::playwright::json::parse(&results, &bytes) {
             Ok(run) => (run.tests, None),
             Err(e) => (Vec::new(), Some(e.to_string())),
         },

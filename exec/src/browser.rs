@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use thirtyfour::prelude::*;
 
-use crate::heal::process::{Background, Spec};
+use crate::process::{Background, Spec};
 
 /// Chromium's flags for CI machines.
 const CHROMIUM_ARGS: [&str; 7] = [

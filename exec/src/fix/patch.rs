@@ -7,40 +7,8 @@ use std::io::Write as _;
 
 use similar::TextDiff;
 
-/// One changed file: its path in the repository and both contents (`None`: absent).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileChange {
-    /// Path relative to the repository root, `/`-separated.
-    pub path: String,
-    /// Content before (None: a new file).
-    pub old: Option<Vec<u8>>,
-    /// Content after (None: deleted).
-    pub new: Option<Vec<u8>>,
-    /// Whether the file is executable (mode 100755).
-    pub executable: bool,
-}
-
-impl FileChange {
-    /// Lines added plus lines removed (binary files count as one).
-    pub fn changed_lines(&self) -> usize {
-        let old = self.old.as_deref().unwrap_or_default();
-        let new = self.new.as_deref().unwrap_or_default();
-        match (std::str::from_utf8(old), std::str::from_utf8(new)) {
-            (Ok(a), Ok(b)) if !is_binary(old) && !is_binary(new) => {
-                let diff = TextDiff::from_lines(a, b);
-                diff.iter_all_changes()
-                    .filter(|c| c.tag() != similar::ChangeTag::Equal)
-                    .count()
-            }
-            _ => usize::from(old != new),
-        }
-    }
-}
-
-/// Git's test for binary content: a NUL in the first 8000 bytes.
-pub fn is_binary(bytes: &[u8]) -> bool {
-    bytes.iter().take(8000).any(|&b| b == 0)
-}
+use ci_medic_core::fix::change::{FileChange, is_binary};
+use ci_medic_core::report::dashboard::diff::{DiffFile, DiffLine};
 
 /// The git blob id of `bytes`.
 pub fn blob_id(bytes: &[u8]) -> String {
@@ -161,9 +129,131 @@ fn base85(data: &[u8]) -> String {
     s
 }
 
+/// Reads a git patch back into the rows the dashboard shows; an unreadable
+/// patch is an error message for the page.
+pub fn read(patch: &[u8]) -> Result<Vec<DiffFile>, String> {
+    if patch.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Vec::new());
+    }
+    let diff = git2::Diff::from_buffer(patch).map_err(|e| e.message().to_owned())?;
+    let mut files: Vec<DiffFile> = Vec::new();
+    let mut current: Option<usize> = None;
+    let mut last_delta: Option<(Option<std::path::PathBuf>, Option<std::path::PathBuf>)> = None;
+    diff.print(git2::DiffFormat::Patch, |delta, hunk, line| {
+        let key = (
+            delta.old_file().path().map(Into::into),
+            delta.new_file().path().map(Into::into),
+        );
+        if last_delta.as_ref() != Some(&key) {
+            let path = delta
+                .new_file()
+                .path()
+                .or_else(|| delta.old_file().path())
+                .map(|p| p.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            files.push(DiffFile {
+                path,
+                status: match delta.status() {
+                    git2::Delta::Added => "added",
+                    git2::Delta::Deleted => "deleted",
+                    git2::Delta::Renamed => "renamed",
+                    _ => "modified",
+                },
+                binary: delta.flags().is_binary(),
+                added: 0,
+                removed: 0,
+                lines: Vec::new(),
+            });
+            current = Some(files.len() - 1);
+            last_delta = Some(key);
+        }
+        let Some(file) = current.and_then(|i| files.get_mut(i)) else {
+            return true;
+        };
+        let text = String::from_utf8_lossy(line.content())
+            .trim_end_matches(['\n', '\r'])
+            .to_owned();
+        let kind = match line.origin() {
+            '+' => {
+                file.added += 1;
+                "add"
+            }
+            '-' => {
+                file.removed += 1;
+                "del"
+            }
+            ' ' => "ctx",
+            'H' => "hunk",
+            'B' => {
+                file.binary = true;
+                return true;
+            }
+            // File headers and "\ No newline" markers.
+            _ => return true,
+        };
+        let text = if kind == "hunk" {
+            hunk.map(|h| String::from_utf8_lossy(h.header()).trim_end().to_owned())
+                .unwrap_or(text)
+        } else {
+            text
+        };
+        file.lines.push(DiffLine {
+            kind,
+            old: line.old_lineno(),
+            new: line.new_lineno(),
+            text,
+        });
+        true
+    })
+    .map_err(|e| e.message().to_owned())?;
+    Ok(files)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const PATCH: &str = "diff --git a/tests/items.spec.ts b/tests/items.spec.ts
+index 1111111..2222222 100644
+--- a/tests/items.spec.ts
++++ b/tests/items.spec.ts
+@@ -3,3 +3,3 @@ import { test, expect } from '@playwright/test';
+ test('lists', async ({ page }) => {
+-  await page.getByTestId('item-row').click();
++  await page.getByTestId('product-row').click();
+ });
+";
+
+    #[test]
+    fn lines_carry_kinds_and_numbers() {
+        let files = read(PATCH.as_bytes()).expect("parses");
+        assert_eq!(files.len(), 1);
+        let f = &files[0];
+        assert_eq!(
+            (f.path.as_str(), f.status, f.binary),
+            ("tests/items.spec.ts", "modified", false)
+        );
+        assert_eq!((f.added, f.removed), (1, 1));
+        let kinds: Vec<&str> = f.lines.iter().map(|l| l.kind).collect();
+        assert_eq!(kinds, ["hunk", "ctx", "del", "add", "ctx"]);
+        assert!(
+            f.lines[0].text.starts_with("@@ -3,3 +3,3 @@"),
+            "{:?}",
+            f.lines[0]
+        );
+        assert_eq!((f.lines[2].old, f.lines[2].new), (Some(4), None));
+        assert_eq!((f.lines[3].old, f.lines[3].new), (None, Some(4)));
+        assert_eq!(
+            f.lines[3].text,
+            "  await page.getByTestId('product-row').click();"
+        );
+    }
+
+    #[test]
+    fn an_empty_patch_has_no_files_and_garbage_is_an_error() {
+        assert!(read(b"").expect("empty").is_empty());
+        assert!(read(b"diff --git a/x b/x\n@@ nonsense").is_err());
+    }
 
     fn change(path: &str, old: Option<&[u8]>, new: Option<&[u8]>) -> FileChange {
         FileChange {

@@ -5,143 +5,23 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use crate::collect::redact::Redactor;
-use crate::config::{ActionConfig, HealConfig};
-use crate::diagnose::analysis::HealAction;
-use crate::heal::context::{HealContext, HealState, StateAttempt};
-use crate::heal::decide::Decision;
 use crate::heal::guard::TreeGuard;
-use crate::heal::process::{self, Background, Spec};
-use crate::model::TestStatus;
-
-/// The schema id of the report.
-pub const REPORT_SCHEMA: &str = "ci-medic/heal-report/v1";
+use crate::process::{self, Background, Spec};
+use ci_medic_core::collect::redact::Redactor;
+use ci_medic_core::config::{ActionConfig, HealConfig};
+use ci_medic_core::diagnose::analysis::HealAction;
+use ci_medic_core::heal::context::HealContext;
+use ci_medic_core::heal::decide::Decision;
+use ci_medic_core::heal::report::{
+    ActionReport, GuardrailCheck, HealReport, HealVerdict, REPORT_SCHEMA, RerunReport, TestReport,
+};
+use ci_medic_core::model::TestStatus;
 
 /// Default time limit of one action.
 const ACTION_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// Lines of each command's log kept in the report.
 const LOG_TAIL_LINES: usize = 40;
-
-/// The outcome of a heal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum HealVerdict {
-    /// Every rerun test passed.
-    Healed,
-    /// Some rerun tests passed.
-    PartiallyHealed,
-    /// None passed, an action broke a guardrail, or the rerun did not run.
-    NotHealed,
-    /// The decision did not allow healing; nothing ran.
-    Refused,
-}
-
-impl HealVerdict {
-    /// The name used in reports and the state record.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            HealVerdict::Healed => "healed",
-            HealVerdict::PartiallyHealed => "partially_healed",
-            HealVerdict::NotHealed => "not_healed",
-            HealVerdict::Refused => "refused",
-        }
-    }
-}
-
-/// The report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct HealReport {
-    /// Always `ci-medic/heal-report/v1`.
-    pub schema: String,
-    /// The workflow run.
-    pub run_id: String,
-    /// The verdict.
-    pub verdict: HealVerdict,
-    /// Why, in one line.
-    pub reason: String,
-    /// Wall time of the whole execution, in milliseconds.
-    pub duration_ms: u64,
-    /// Each action, in the order it ran.
-    pub actions: Vec<ActionReport>,
-    /// The rerun.
-    pub rerun: Option<RerunReport>,
-    /// Each rerun test, before and after.
-    pub tests: Vec<TestReport>,
-    /// Each guardrail check and its result.
-    pub guardrails: Vec<GuardrailCheck>,
-}
-
-/// One action's run.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ActionReport {
-    /// The action.
-    pub action: HealAction,
-    /// What ran: the program's name (`sh`), or `builtin` (never the command line,
-    /// which can hold secrets).
-    pub command: String,
-    /// Milliseconds.
-    pub duration_ms: u64,
-    /// Exit code (none when it timed out, was skipped or is a builtin).
-    pub exit_code: Option<i32>,
-    /// It ran past its time limit; its process group was killed.
-    pub timed_out: bool,
-    /// It did what it is for.
-    pub ok: bool,
-    /// What happened, in one line.
-    pub detail: String,
-    /// The end of its output, redacted.
-    pub log_tail: String,
-}
-
-/// The rerun.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RerunReport {
-    /// Tests asked for.
-    pub tests: usize,
-    /// `1` when `reduce_workers` applied.
-    pub workers: Option<u32>,
-    /// Playwright's exit code.
-    pub exit_code: Option<i32>,
-    /// It ran past the overall time limit.
-    pub timed_out: bool,
-    /// Milliseconds.
-    pub duration_ms: u64,
-    /// The rerun's JSON report, relative to the output directory.
-    pub results: String,
-    /// The end of its output, redacted.
-    pub log_tail: String,
-}
-
-/// One test before and after.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct TestReport {
-    /// The test id.
-    pub id: String,
-    /// Its status in the failing run.
-    pub before: TestStatus,
-    /// Its status in the rerun (none when the rerun did not report it).
-    pub after: Option<TestStatus>,
-}
-
-/// One guardrail check.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct GuardrailCheck {
-    /// `decision`, `declared_actions`, `tracked_tree`, `timeout`.
-    pub check: String,
-    /// Whether it held.
-    pub passed: bool,
-    /// What was found.
-    pub detail: String,
-}
 
 /// Where things are.
 #[derive(Debug, Clone)]
@@ -266,7 +146,7 @@ pub fn execute(
     let results_rel = "rerun/results.json";
     let results = paths.out.join(results_rel);
     let _ = std::fs::remove_file(&results);
-    let targets: Vec<&crate::heal::context::FailureInput> = ctx
+    let targets: Vec<&ci_medic_core::heal::context::FailureInput> = ctx
         .failures
         .iter()
         .filter(|f| rerun.tests.contains(&f.id))
@@ -277,7 +157,7 @@ pub fn execute(
     drop(background); // the apps started for the rerun
     let after = std::fs::read(&results)
         .ok()
-        .and_then(|b| crate::collect::playwright::json::parse(&results, &b).ok());
+        .and_then(|b| ci_medic_core::collect::playwright::json::parse(&results, &b).ok());
     report.rerun = Some(RerunReport {
         tests: targets.len(),
         workers: rerun.workers,
@@ -533,7 +413,7 @@ fn wait_for_health(
 fn rerun_spec(
     config: &HealConfig,
     paths: &Paths,
-    targets: &[&crate::heal::context::FailureInput],
+    targets: &[&ci_medic_core::heal::context::FailureInput],
     workers: Option<u32>,
     results: &Path,
     logs: &Path,
@@ -567,36 +447,4 @@ fn rerun_spec(
         timeout: config.timeout,
         log: logs.join("rerun.log"),
     }
-}
-
-/// The state record after this attempt.
-pub fn record_attempt(
-    state: Option<HealState>,
-    ctx: &HealContext,
-    report: &HealReport,
-    at: String,
-) -> HealState {
-    let mut s = state
-        .filter(|s| s.run_id == ctx.run.run_id)
-        .unwrap_or_else(|| HealState {
-            run_id: ctx.run.run_id.clone(),
-            attempts: Vec::new(),
-        });
-    if report.verdict != HealVerdict::Refused {
-        s.attempts.push(StateAttempt {
-            run_attempt: ctx.run.run_attempt,
-            at,
-            verdict: report.verdict.as_str().to_owned(),
-        });
-    }
-    s
-}
-
-/// The JSON Schema of the report (committed as `schemas/heal-report.v1.json`).
-pub fn report_schema() -> serde_json::Value {
-    crate::model::contract_schema(
-        schemars::schema_for!(HealReport),
-        "https://ci-medic.dev/schemas/heal-report.v1.json",
-        REPORT_SCHEMA,
-    )
 }

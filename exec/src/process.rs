@@ -196,7 +196,7 @@ fn kill_group(child: &mut Child, grace: Duration) {
 }
 
 /// The last `n` lines of a log, redacted.
-pub fn tail(log: &Path, n: usize, redactor: &crate::collect::redact::Redactor) -> String {
+pub fn tail(log: &Path, n: usize, redactor: &ci_medic_core::collect::redact::Redactor) -> String {
     let text = std::fs::read(log)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();

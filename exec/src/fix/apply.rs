@@ -5,21 +5,22 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
-use super::dom::Page;
-use super::edit;
-use super::guard::{self, GuardDecision};
-use super::locator_heal::Thresholds;
-use super::metadata::{
+use super::patch;
+use super::validate::{self, Target, Worktree};
+use ci_medic_core::config::FixConfig;
+use ci_medic_core::diagnose::analysis::{FixInstruction, FixKind};
+use ci_medic_core::diagnose::classify::Classifier;
+use ci_medic_core::diagnose::taxonomy::ErrorType;
+use ci_medic_core::fix::change::FileChange;
+use ci_medic_core::fix::dom::Page;
+use ci_medic_core::fix::edit;
+use ci_medic_core::fix::guard::{self, GuardDecision};
+use ci_medic_core::fix::locator_heal::Thresholds;
+use ci_medic_core::fix::metadata::{
     Edit, FailureInput, FixInput, FixMetadata, METADATA_SCHEMA, Outcome, PatchInfo, Proposal,
     Round, Validation,
 };
-use super::patch::{self, FileChange};
-use super::validate::{self, Target, Worktree};
-use crate::config::FixConfig;
-use crate::diagnose::analysis::{FixInstruction, FixKind};
-use crate::diagnose::classify::Classifier;
-use crate::diagnose::taxonomy::ErrorType;
-use crate::model::{ArtifactKind, AttemptStatus, TestStatus};
+use ci_medic_core::model::{ArtifactKind, AttemptStatus, TestStatus};
 
 /// What `apply` needs besides the input.
 #[derive(Debug)]
@@ -310,7 +311,7 @@ impl State<'_> {
         let (Some(test_line), Some(line)) = (f.test_line, f.line) else {
             return Err("the failing line is unknown".into());
         };
-        let url = super::live::url_at(source, test_line, line, &live.base_url)
+        let url = ci_medic_core::fix::source::url_at(source, test_line, line, &live.base_url)
             .ok_or("the test navigates nowhere before the failing line")?;
         let state = live.storage_state.as_ref().map(|p| self.setup.repo.join(p));
         let log = self.setup.out.join("live/chromedriver.log");
@@ -404,7 +405,7 @@ impl State<'_> {
             let dir = out.join(format!("round-{round}"));
             let targets = self.targets.clone();
             let r = validate::run(wt, self.setup.config, &targets, &dir, &[], deadline);
-            let failed: Vec<&crate::model::Test> = r
+            let failed: Vec<&ci_medic_core::model::Test> = r
                 .tests
                 .iter()
                 .filter(|t| matches!(t.status, TestStatus::Unexpected | TestStatus::Flaky))
@@ -494,7 +495,7 @@ impl State<'_> {
     /// Heals a selector_drift failure of a validation round; returns 1 when it made an edit.
     fn heal_revealed(
         &mut self,
-        t: &crate::model::Test,
+        t: &ci_medic_core::model::Test,
         input: &FixInput,
         wt: &Worktree,
         round: u32,
@@ -560,7 +561,7 @@ impl State<'_> {
             .find_map(|a| a.path.clone());
         let page = trace
             .as_deref()
-            .and_then(|p| super::trace::last_snapshot(Path::new(p)).ok())
+            .and_then(|p| ci_medic_core::fix::trace::last_snapshot(Path::new(p)).ok())
             .map(|s| Page::parse(&s.html));
         let line = attempt
             .errors
@@ -724,7 +725,7 @@ impl State<'_> {
             pr_title: format!("ci-medic: {title}"),
             pr_body: String::new(),
         };
-        metadata.pr_body = super::pr_body::render(&metadata, input);
+        metadata.pr_body = ci_medic_core::fix::pr_body::render(&metadata, input);
         Applied { patch, metadata }
     }
 }
@@ -798,7 +799,7 @@ fn is_test_file(rel: &str) -> bool {
 }
 
 /// The locator a call log waited for and never found (no `resolved to` after it).
-fn unresolved(errors: &[crate::model::ErrorInfo]) -> Option<String> {
+fn unresolved(errors: &[ci_medic_core::model::ErrorInfo]) -> Option<String> {
     for e in errors {
         let log: Vec<&str> = e
             .call_log
@@ -815,7 +816,7 @@ fn unresolved(errors: &[crate::model::ErrorInfo]) -> Option<String> {
             .iter()
             .rev()
             .find_map(|l| l.strip_prefix("waiting for "))
-            && super::chain::Chain::parse(w).is_some()
+            && ci_medic_core::fix::chain::Chain::parse(w).is_some()
         {
             return Some(w.to_owned());
         }
@@ -832,7 +833,7 @@ pub fn page_for(f: &FailureInput, bundle_dir: &Path) -> (Option<Page>, String) {
         } else {
             bundle_dir.join(t)
         };
-        match super::trace::last_snapshot(&p) {
+        match ci_medic_core::fix::trace::last_snapshot(&p) {
             Ok(s) => {
                 return (
                     Some(Page::parse(&s.html)),

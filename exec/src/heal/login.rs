@@ -11,9 +11,9 @@ use serde_json::{Value, json};
 use thirtyfour::extensions::cdp::ChromeDevTools;
 use thirtyfour::prelude::*;
 
-use crate::config::LoginFlow;
-pub use crate::heal::browser::Browser;
-use crate::heal::browser::Driver;
+pub use crate::browser::Browser;
+use crate::browser::Driver;
+use ci_medic_core::config::LoginFlow;
 
 /// What a login produced.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +55,8 @@ pub fn login(
     })?;
     let (doc, logged) = state;
     let path = root.join(&flow.storage_state);
-    crate::atomic::write_json(&path, &doc).map_err(|e| format!("{}: {e}", path.display()))?;
+    ci_medic_core::atomic::write_json(&path, &doc)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(logged)
 }
 

@@ -1,0 +1,8 @@
+//! The fix-agent's effects: edits applied in a temporary git worktree,
+//! validated by rerunning the affected tests, the live page read when a failure
+//! left no DOM snapshot, and the patch written and read back by libgit2.
+
+pub mod apply;
+pub mod live;
+pub mod patch;
+pub mod validate;
