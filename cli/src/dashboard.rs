@@ -142,7 +142,7 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         .fix
         .as_ref()
         .and_then(|(_, p)| p.as_deref())
-        .map(|bytes| ci_medic_exec::fix::patch::read(bytes));
+        .map(ci_medic_exec::fix::patch::read);
     let inputs = dashboard::SiteInputs {
         bundle: &loaded.bundle,
         bundle_dir: loaded.bundle_dir.as_deref(),

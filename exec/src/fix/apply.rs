@@ -659,14 +659,16 @@ impl State<'_> {
                 .unwrap_or_else(|| "no fix instruction calls for an edit".into());
             (String::new(), Outcome::NoPatch, format!("no patch: {why}"))
         } else {
-            let patch = patch::render(&changes);
-            match validation.passed {
-                Some(true) => (patch, Outcome::Validated, validation.detail.clone()),
-                _ => (
-                    patch,
-                    Outcome::NeedsManualReview,
-                    format!("needs manual review: validation {}", validation.detail),
-                ),
+            match patch::render(&changes) {
+                Err(e) => (String::new(), Outcome::NoPatch, format!("no patch: {e}")),
+                Ok(patch) => match validation.passed {
+                    Some(true) => (patch, Outcome::Validated, validation.detail.clone()),
+                    _ => (
+                        patch,
+                        Outcome::NeedsManualReview,
+                        format!("needs manual review: validation {}", validation.detail),
+                    ),
+                },
             }
         };
         let applied: Vec<&Edit> = self.edits.iter().filter(|e| e.applied).collect();

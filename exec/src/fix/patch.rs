@@ -1,132 +1,104 @@
-//! Git-style patches: `diff --git` headers, unified text hunks (from `similar`)
-//! and `GIT binary patch` literals for images, in the form both `git apply`
-//! and libgit2's `Diff::from_buffer` read.
+//! Git patches, written and read by libgit2: the fix-agent's changes as the
+//! patch `git apply` takes (text hunks, `GIT binary patch` literals for
+//! screenshots), and a patch read back into the rows the dashboard shows.
 
-use std::fmt::Write as _;
-use std::io::Write as _;
-
-use similar::TextDiff;
-
-use ci_medic_core::fix::change::{FileChange, is_binary};
+use ci_medic_core::fix::change::FileChange;
 use ci_medic_core::report::dashboard::diff::{DiffFile, DiffLine};
 
-/// The git blob id of `bytes`.
-pub fn blob_id(bytes: &[u8]) -> String {
-    git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
-        .map(|o| o.to_string())
-        .unwrap_or_else(|_| "0".repeat(40))
+/// Why a patch could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write the patch ({path}): {source}")]
+pub struct PatchError {
+    /// The file being written, or `patch` for the diff itself.
+    pub path: String,
+    /// libgit2's error.
+    pub source: git2::Error,
 }
 
-const ZERO: &str = "0000000000000000000000000000000000000000";
+/// Writes the patch for `changes` with libgit2 (unchanged files skipped): both
+/// sides become blobs and trees in an in-memory object database, and the patch
+/// is the tree-to-tree diff, binary files as `GIT binary patch` literals with
+/// the full blob ids `git apply` needs for them. Files come in path order.
+pub fn render(changes: &[FileChange]) -> Result<String, PatchError> {
+    let err = |path: &str| {
+        let path = path.to_owned();
+        move |source| PatchError { path, source }
+    };
+    let odb = git2::Odb::new().map_err(err("patch"))?;
+    odb.add_new_mempack_backend(1000).map_err(err("patch"))?;
+    let repo = git2::Repository::from_odb(odb).map_err(err("patch"))?;
+    let mut old = Vec::new();
+    let mut new = Vec::new();
+    for c in changes.iter().filter(|c| c.old != c.new) {
+        let mode = if c.executable { 0o100_755 } else { 0o100_644 };
+        if let Some(bytes) = &c.old {
+            old.push((
+                c.path.as_str(),
+                repo.blob(bytes).map_err(err(&c.path))?,
+                mode,
+            ));
+        }
+        if let Some(bytes) = &c.new {
+            new.push((
+                c.path.as_str(),
+                repo.blob(bytes).map_err(err(&c.path))?,
+                mode,
+            ));
+        }
+    }
+    let old = tree(&repo, &old).map_err(err("patch"))?;
+    let new = tree(&repo, &new).map_err(err("patch"))?;
+    let mut opts = git2::DiffOptions::new();
+    opts.show_binary(true).context_lines(3).id_abbrev(40);
+    let diff = repo
+        .diff_tree_to_tree(Some(&old), Some(&new), Some(&mut opts))
+        .map_err(err("patch"))?;
+    let mut out = Vec::new();
+    diff.print(git2::DiffFormat::Patch, |_, _, line| {
+        if matches!(line.origin(), '+' | '-' | ' ') {
+            out.push(line.origin() as u8);
+        }
+        out.extend_from_slice(line.content());
+        true
+    })
+    .map_err(err("patch"))?;
+    // The contents are the files' own bytes: a patch of UTF-8 files is UTF-8,
+    // and binary files are base85 literals.
+    String::from_utf8(out).map_err(|e| PatchError {
+        path: "patch".into(),
+        source: git2::Error::from_str(&format!("not UTF-8 text: {e}")),
+    })
+}
 
-/// Writes the patch for `changes` (files in the given order; unchanged files skipped).
-pub fn render(changes: &[FileChange]) -> String {
-    let mut out = String::new();
-    for c in changes {
-        if c.old == c.new {
-            continue;
-        }
-        let mode = if c.executable { "100755" } else { "100644" };
-        let a = format!("a/{}", c.path);
-        let b = format!("b/{}", c.path);
-        let _ = writeln!(out, "diff --git {a} {b}");
-        let old_id = c.old.as_deref().map_or_else(|| ZERO.to_owned(), blob_id);
-        let new_id = c.new.as_deref().map_or_else(|| ZERO.to_owned(), blob_id);
-        match (&c.old, &c.new) {
-            (None, Some(_)) => {
-                let _ = writeln!(out, "new file mode {mode}");
-                let _ = writeln!(out, "index {old_id}..{new_id}");
-            }
-            (Some(_), None) => {
-                let _ = writeln!(out, "deleted file mode {mode}");
-                let _ = writeln!(out, "index {old_id}..{new_id}");
-            }
-            _ => {
-                let _ = writeln!(out, "index {old_id}..{new_id} {mode}");
-            }
-        }
-        let old = c.old.as_deref().unwrap_or_default();
-        let new = c.new.as_deref().unwrap_or_default();
-        let from = if c.old.is_some() {
-            a.as_str()
-        } else {
-            "/dev/null"
-        };
-        let to = if c.new.is_some() {
-            b.as_str()
-        } else {
-            "/dev/null"
-        };
-        let text = (!is_binary(old) && !is_binary(new))
-            .then(|| {
-                Some((
-                    std::str::from_utf8(old).ok()?,
-                    std::str::from_utf8(new).ok()?,
-                ))
-            })
-            .flatten();
-        match text {
-            Some((o, n)) => {
-                let _ = writeln!(out, "--- {from}");
-                let _ = writeln!(out, "+++ {to}");
-                let diff = TextDiff::from_lines(o, n);
-                for hunk in diff.unified_diff().context_radius(3).iter_hunks() {
-                    let _ = write!(out, "{hunk}");
-                    if !out.ends_with('\n') {
-                        out.push('\n');
-                    }
+/// A tree of `files` (`/`-separated paths, blob ids, modes), nested as their
+/// paths say.
+fn tree<'r>(
+    repo: &'r git2::Repository,
+    files: &[(&str, git2::Oid, i32)],
+) -> Result<git2::Tree<'r>, git2::Error> {
+    fn build(
+        repo: &git2::Repository,
+        files: &[(&str, git2::Oid, i32)],
+    ) -> Result<git2::Oid, git2::Error> {
+        let mut builder = repo.treebuilder(None)?;
+        let mut dirs: std::collections::BTreeMap<&str, Vec<(&str, git2::Oid, i32)>> =
+            std::collections::BTreeMap::new();
+        for &(path, id, mode) in files {
+            match path.split_once('/') {
+                Some((dir, rest)) => dirs.entry(dir).or_default().push((rest, id, mode)),
+                None => {
+                    builder.insert(path, id, mode)?;
                 }
-                // `similar` writes "\ No newline at end of file" itself.
-            }
-            None => {
-                out.push_str("GIT binary patch\n");
-                literal(&mut out, new);
-                out.push('\n');
-                literal(&mut out, old);
-                out.push('\n');
             }
         }
-    }
-    out
-}
-
-/// A `literal <size>` block: zlib-deflated content in git's base85 lines.
-fn literal(out: &mut String, data: &[u8]) {
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
-    let _ = z.write_all(data);
-    let deflated = z.finish().unwrap_or_default();
-    let _ = writeln!(out, "literal {}", data.len());
-    for chunk in deflated.chunks(52) {
-        let n = chunk.len();
-        let len_char = if n <= 26 {
-            (b'A' + n as u8 - 1) as char
-        } else {
-            (b'a' + (n - 26) as u8 - 1) as char
-        };
-        out.push(len_char);
-        out.push_str(&base85(chunk));
-        out.push('\n');
-    }
-}
-
-const B85: &[u8; 85] =
-    b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~";
-
-/// Git's base85: big-endian 4-byte groups (the last zero-padded) as 5 digits.
-fn base85(data: &[u8]) -> String {
-    let mut s = String::with_capacity(data.len().div_ceil(4) * 5);
-    for group in data.chunks(4) {
-        let mut word = [0u8; 4];
-        word[..group.len()].copy_from_slice(group);
-        let mut v = u32::from_be_bytes(word);
-        let mut digits = [0u8; 5];
-        for d in digits.iter_mut().rev() {
-            *d = B85[(v % 85) as usize];
-            v /= 85;
+        for (dir, inner) in dirs {
+            let id = build(repo, &inner)?;
+            builder.insert(dir, id, 0o040_000)?;
         }
-        s.extend(digits.iter().map(|&b| b as char));
+        builder.write()
     }
-    s
+    let id = build(repo, files)?;
+    repo.find_tree(id)
 }
 
 /// Reads a git patch back into the rows the dashboard shows; an unreadable
@@ -213,6 +185,13 @@ pub fn read(patch: &[u8]) -> Result<Vec<DiffFile>, String> {
 mod tests {
     use super::*;
 
+    /// The git blob id of `bytes`.
+    fn blob_id(bytes: &[u8]) -> String {
+        git2::Oid::hash_object(git2::ObjectType::Blob, bytes)
+            .map(|o| o.to_string())
+            .unwrap_or_else(|_| "0".repeat(40))
+    }
+
     const PATCH: &str = "diff --git a/tests/items.spec.ts b/tests/items.spec.ts
 index 1111111..2222222 100644
 --- a/tests/items.spec.ts
@@ -282,12 +261,21 @@ index 1111111..2222222 100644
             change("tests/snap.png", Some(&png), Some(&png2)),
             change("tests/same.ts", Some(b"x\n"), Some(b"x\n")),
             change("tests/nonl.ts", Some(b"a\nb"), Some(b"a\nc")),
-        ]);
+        ])
+        .expect("writes");
         assert!(patch.contains("diff --git a/tests/a.spec.ts b/tests/a.spec.ts\n"));
         assert!(patch.contains("-two\n+2\n"));
         assert!(patch.contains("new file mode 100644\n"));
         assert!(patch.contains("deleted file mode 100644\n"));
-        assert!(patch.contains("GIT binary patch\nliteral 3001\n"));
+        assert!(
+            patch.contains("GIT binary patch\nliteral 3001\n")
+                || patch.contains("GIT binary patch\ndelta "),
+            "{patch}"
+        );
+        assert!(
+            patch.contains(&format!("index {}..{}", blob_id(&png), blob_id(&png2))),
+            "binary changes carry full blob ids"
+        );
         assert!(!patch.contains("same.ts"));
         assert!(patch.contains("\\ No newline at end of file"));
         let diff = git2::Diff::from_buffer(patch.as_bytes()).expect("libgit2 reads it");
@@ -314,7 +302,8 @@ index 1111111..2222222 100644
             ),
             change("tests/snap.png", Some(&png), Some(&png2)),
             change("tests/new.png", None, Some(&png)),
-        ]);
+        ])
+        .expect("writes");
         std::fs::write(dir.path().join("p.diff"), &patch).expect("w");
         let git = |args: &[&str]| {
             std::process::Command::new("git")
