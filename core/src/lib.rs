@@ -5,7 +5,9 @@
 //! 3. [`heal`] (safe non-code remediation) and [`fix`] (validated test edits);
 //! 4. [`report`]: job summary, diagnosis, PR comment, dashboard.
 //!
-//! Shared by every stage: the bundle [`model`] and its [`bundle`] reader,
+//! Shared by every stage: the bundle [`model`] and its [`bundle`] reader, the
+//! one [`page`] model (ARIA snapshot, trace DOM, live page), the one
+//! [`locator`] model with its element-matching engine, the [`config`],
 //! versioned [`document`]s, [`atomic`] writes, [`retry`] and [`text`] helpers. A stage uses the shared modules and earlier stages, never a
 //! later one.
 
@@ -17,7 +19,9 @@ pub mod diagnose;
 pub mod document;
 pub mod fix;
 pub mod heal;
+pub mod locator;
 pub mod model;
+pub mod page;
 pub mod report;
 pub mod retry;
 pub mod text;

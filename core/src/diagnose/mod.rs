@@ -7,9 +7,7 @@
 //! [`corpus`] scores the classifier on labeled failure texts.
 
 pub mod analysis;
-pub mod aria;
 pub mod classify;
 pub mod corpus;
-pub mod locator;
 pub mod plan;
 pub mod taxonomy;

@@ -12,19 +12,15 @@ use crate::diagnose::analysis::{
     FailureClassification, FixInstruction, FixKind, HealAction, LocatorCandidate, PlannedAction,
     SelfHealPlan, Trigger, Triggers,
 };
-use crate::diagnose::aria;
 use crate::diagnose::classify::{Classifier, FailureDoc, Field};
-use crate::diagnose::locator::Locator;
 use crate::diagnose::taxonomy::{ErrorType, Remediation};
+use crate::locator::Chain;
+use crate::locator::matching::{self, Thresholds};
 use crate::model::{Bundle, TestStatus};
+use crate::page::Page;
 
 /// Failures under this confidence drive no action (they still trigger `notify`).
 pub const ACTION_MIN_CONFIDENCE: f64 = 0.6;
-
-/// A replacement locator is proposed only when its score is at least this…
-pub const LOCATOR_MIN_SCORE: f64 = 0.5;
-/// …and beats the runner-up by at least this.
-pub const LOCATOR_MIN_MARGIN: f64 = 0.1;
 
 /// Classifies a bundle and plans: the whole `analysis.json`.
 pub fn analyze(classifier: &Classifier, bundle: &Bundle, generated_at: String) -> Analysis {
@@ -212,37 +208,44 @@ fn fix_instructions(c: &Classification, docs: &[FailureDoc]) -> Vec<FixInstructi
         };
         let instruction = match f.error_type {
             ErrorType::SelectorDrift => {
-                let old = doc
-                    .unresolved_locator
-                    .clone()
-                    .or_else(|| Locator::parse(message).map(|l| l.source));
-                let candidates: Vec<LocatorCandidate> = old
-                    .as_deref()
-                    .and_then(Locator::parse)
-                    .map(|loc| {
-                        aria::candidates(&loc, &aria::parse(doc.text(Field::Page)), 5)
-                            .into_iter()
-                            .map(|c| LocatorCandidate {
-                                locator: c.locator,
-                                role: c.node.role.clone(),
-                                name: c.node.label().map(str::to_owned),
-                                score: c.score,
-                                snapshot_line: c.node.line,
-                            })
-                            .collect()
+                let old = doc.unresolved_locator.clone().or_else(|| {
+                    Chain::parse(message).map(|c| message[c.span.0..c.span.1].to_owned())
+                });
+                // The matching engine, as the fix-agent runs it, on the page
+                // the snapshot shows and the failing statement of the snippet.
+                let page = Page::from_aria(doc.text(Field::Page));
+                let healing = old.as_deref().and_then(|o| {
+                    matching::heal_printed(
+                        o,
+                        &page,
+                        doc.snippet.as_deref(),
+                        doc.text(Field::Message),
+                        Thresholds::default(),
+                    )
+                });
+                let candidates: Vec<LocatorCandidate> = healing
+                    .iter()
+                    .flat_map(|h| &h.candidates)
+                    .take(5)
+                    .filter_map(|c| {
+                        Some(LocatorCandidate {
+                            locator: c.chain.clone()?,
+                            role: c.role.clone(),
+                            name: Some(c.name.clone()).filter(|n| !n.is_empty()),
+                            score: c.score,
+                            snapshot_line: c.snapshot_line?,
+                        })
                     })
-                    .unwrap_or_default();
-                let clear = match candidates.as_slice() {
-                    [best, second, ..] => {
-                        best.score >= LOCATOR_MIN_SCORE
-                            && best.score - second.score >= LOCATOR_MIN_MARGIN
-                    }
-                    [best] => best.score >= LOCATOR_MIN_SCORE,
-                    [] => false,
-                };
+                    .collect();
+                let new = healing
+                    .as_ref()
+                    .filter(|h| h.replacement.is_some())
+                    .and_then(|h| h.candidates.first())
+                    .and_then(|c| c.chain.clone());
+                let clear = new.is_some();
                 FixInstruction {
                     kind: FixKind::UpdateLocator,
-                    new: clear.then(|| candidates[0].locator.clone()),
+                    new,
                     needs_review: !clear,
                     old,
                     candidates,

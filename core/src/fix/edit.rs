@@ -2,10 +2,11 @@
 //! fixed sleep replaced by a web-first assertion, a missing `await`. Each takes
 //! a spec's text and returns the new text with a one-line account, or why not.
 
-use super::chain::Chain;
-use super::dom::Page;
-use super::locator_heal::{Healing, Thresholds, heal};
-use super::source::{context_of, context_of_use, find, line_of, line_start, replace, statement_at};
+use super::source::replace;
+use crate::locator::Chain;
+use crate::locator::matching::{Healing, Thresholds, heal};
+use crate::locator::statement::{failure_context, line_of, line_start, statement_at};
+use crate::page::Page;
 
 /// A made edit.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,11 +30,13 @@ pub struct LocatorEdit {
     pub made: Result<Made, String>,
 }
 
-/// Heals the `broken` locator (as a call log prints it) written in `source`.
+/// Heals the `broken` locator (as a call log prints it) written in `source`,
+/// with what the failure's `message` says the assertion expected.
 pub fn locator(
     source: &str,
     line: Option<u32>,
     broken: &str,
+    message: &str,
     page: &Page,
     t: Thresholds,
 ) -> LocatorEdit {
@@ -43,7 +46,7 @@ pub fn locator(
             made: Err(format!("{broken:?} is not a locator ci-medic can read")),
         };
     };
-    let occurrences = find(source, line, &chain);
+    let (occurrences, ctx) = failure_context(source, line, &chain, message);
     let Some(first) = occurrences.first() else {
         return LocatorEdit {
             healing: None,
@@ -52,23 +55,6 @@ pub fn locator(
                 chain.canonical()
             )),
         };
-    };
-    let stmt = &source[first.statement.0..first.statement.1];
-    let at_failure = line.is_none_or(|l| {
-        let first_line = line_of(source, first.statement.0);
-        let last_line = line_of(source, first.statement.1);
-        (first_line..=last_line).contains(&l)
-    });
-    let ctx = if at_failure {
-        context_of(
-            stmt,
-            first.chain.span.0 - first.statement.0,
-            first.chain.span.1 - first.statement.0,
-        )
-    } else {
-        line.and_then(|l| statement_at(source, l))
-            .map(|(s, e)| context_of_use(&source[s..e]))
-            .unwrap_or_default()
     };
     // Heal the chain as written: its quotes, its scope.
     let written = Chain {
@@ -269,7 +255,7 @@ pub fn timeout(
         .ok_or("no assertion or action to give a timeout to")?;
     let open = fs + call.0;
     let (args, close) =
-        super::chain::call_args(source, open).ok_or("cannot read the call's arguments")?;
+        crate::locator::call_args(source, open).ok_or("cannot read the call's arguments")?;
     let inside = &source[open..close];
     let old = stmt.trim().to_owned();
     let new_source = if let Some(i) = inside.find("timeout:") {
@@ -283,7 +269,7 @@ pub fn timeout(
             (num_start, num_start + digits_len),
             &format!(" {}", raised(n)),
         )
-    } else if let Some(super::chain::Arg::Object(_)) = args.last() {
+    } else if let Some(crate::locator::Arg::Object(_)) = args.last() {
         // An options object is there: add the key.
         let brace = source[..close]
             .rfind('}')
@@ -318,49 +304,6 @@ fn receiver_start(stmt: &str, chain_start: usize) -> usize {
     let trimmed =
         before.trim_end_matches(|c: char| c.is_alphanumeric() || c == '_' || c == '$' || c == '.');
     trimmed.len()
-}
-
-/// An ARIA snapshot as markup with explicit roles and names, so that pages
-/// known only from `error-context.md` are scored like DOM snapshots (without
-/// ids, test ids or classes, which an ARIA snapshot does not record).
-pub fn aria_page(snapshot: &str) -> Page {
-    let nodes = crate::diagnose::aria::parse(snapshot);
-    let mut html = String::from("<!DOCTYPE html><html><body>");
-    let mut open: Vec<usize> = Vec::new();
-    for n in &nodes {
-        while open.last().is_some_and(|&d| d >= n.depth) {
-            open.pop();
-            html.push_str("</div>");
-        }
-        if n.role == "text" {
-            html.push_str(&escape(n.text.as_deref().unwrap_or_default()));
-            continue;
-        }
-        html.push_str(&format!("<div role=\"{}\"", escape(&n.role)));
-        if let Some(name) = &n.name {
-            html.push_str(&format!(" aria-label=\"{}\"", escape(name)));
-        }
-        if let Some(level) = n.attributes.iter().find_map(|a| a.strip_prefix("level=")) {
-            html.push_str(&format!(" aria-level=\"{}\"", escape(level)));
-        }
-        html.push('>');
-        if let Some(t) = n.text.as_deref().or(n.name.as_deref()) {
-            html.push_str(&escape(t));
-        }
-        open.push(n.depth);
-    }
-    for _ in open {
-        html.push_str("</div>");
-    }
-    html.push_str("</body></html>");
-    Page::parse(&html)
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[cfg(test)]
@@ -422,24 +365,5 @@ mod tests {
             "{}",
             m.source
         );
-    }
-
-    #[test]
-    fn aria_snapshots_become_pages() {
-        let page = aria_page(
-            "- main:\n  - heading \"Items\" [level=1]\n  - link \"New item\":\n    - /url: /items/new\n  - paragraph: 5 items\n",
-        );
-        let link = page
-            .elements
-            .iter()
-            .find(|e| e.role == "link")
-            .expect("link");
-        assert_eq!(link.name, "New item");
-        let h = page
-            .elements
-            .iter()
-            .find(|e| e.role == "heading")
-            .expect("h");
-        assert_eq!(h.level, Some(1));
     }
 }

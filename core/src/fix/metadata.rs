@@ -5,9 +5,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::guard::GuardDecision;
-use super::locator_heal::Healing;
 use crate::diagnose::analysis::{FixInstruction, FixKind};
 use crate::diagnose::taxonomy::ErrorType;
+use crate::locator::matching::Healing;
 use crate::model::RunContext;
 
 /// Schema id of `input.json`.

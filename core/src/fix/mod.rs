@@ -7,14 +7,10 @@
 //! worktree, validating by rerunning the affected tests and writing the patch
 //! is `ci-medic-exec`'s `fix`.
 
-pub mod chain;
 pub mod change;
-pub mod dom;
 pub mod edit;
 pub mod guard;
-pub mod locator_heal;
 pub mod metadata;
 pub mod pr_body;
 pub mod prepare;
 pub mod source;
-pub mod trace;

@@ -12,15 +12,15 @@ use ci_medic_core::diagnose::analysis::{FixInstruction, FixKind};
 use ci_medic_core::diagnose::classify::Classifier;
 use ci_medic_core::diagnose::taxonomy::ErrorType;
 use ci_medic_core::fix::change::FileChange;
-use ci_medic_core::fix::dom::Page;
 use ci_medic_core::fix::edit;
 use ci_medic_core::fix::guard::{self, GuardDecision};
-use ci_medic_core::fix::locator_heal::Thresholds;
 use ci_medic_core::fix::metadata::{
     Edit, FailureInput, FixInput, FixMetadata, METADATA_SCHEMA, Outcome, PatchInfo, Proposal,
     Round, Validation,
 };
+use ci_medic_core::locator::matching::Thresholds;
 use ci_medic_core::model::{ArtifactKind, AttemptStatus, TestStatus};
+use ci_medic_core::page::Page;
 
 /// What `apply` needs besides the input.
 #[derive(Debug)]
@@ -239,7 +239,14 @@ impl State<'_> {
                     self.edits.push(e);
                     return;
                 };
-                let out = edit::locator(&source, f.line, &broken, &page, self.thresholds());
+                let out = edit::locator(
+                    &source,
+                    f.line,
+                    &broken,
+                    &f.message,
+                    &page,
+                    self.thresholds(),
+                );
                 if let Some(h) = &out.healing {
                     e.confidence =
                         round(ins.confidence.min(h.score.unwrap_or(0.0).max(0.0)).max(0.0));
@@ -561,7 +568,7 @@ impl State<'_> {
             .find_map(|a| a.path.clone());
         let page = trace
             .as_deref()
-            .and_then(|p| ci_medic_core::fix::trace::last_snapshot(Path::new(p)).ok())
+            .and_then(|p| ci_medic_core::page::trace::last_snapshot(Path::new(p)).ok())
             .map(|s| Page::parse(&s.html));
         let line = attempt
             .errors
@@ -593,7 +600,14 @@ impl State<'_> {
         let Ok(source) = self.content(&spec) else {
             return 0;
         };
-        let out = edit::locator(&source, line, &broken, &page, self.thresholds());
+        let out = edit::locator(
+            &source,
+            line,
+            &broken,
+            &err.message,
+            &page,
+            self.thresholds(),
+        );
         e.healing = out.healing;
         if let Some(h) = &e.healing {
             e.confidence = self::round(verdict.confidence.min(h.score.unwrap_or(0.0)));
@@ -818,7 +832,7 @@ fn unresolved(errors: &[ci_medic_core::model::ErrorInfo]) -> Option<String> {
             .iter()
             .rev()
             .find_map(|l| l.strip_prefix("waiting for "))
-            && ci_medic_core::fix::chain::Chain::parse(w).is_some()
+            && ci_medic_core::locator::Chain::parse(w).is_some()
         {
             return Some(w.to_owned());
         }
@@ -835,7 +849,7 @@ pub fn page_for(f: &FailureInput, bundle_dir: &Path) -> (Option<Page>, String) {
         } else {
             bundle_dir.join(t)
         };
-        match ci_medic_core::fix::trace::last_snapshot(&p) {
+        match ci_medic_core::page::trace::last_snapshot(&p) {
             Ok(s) => {
                 return (
                     Some(Page::parse(&s.html)),
@@ -845,7 +859,7 @@ pub fn page_for(f: &FailureInput, bundle_dir: &Path) -> (Option<Page>, String) {
             Err(e) => {
                 if let Some(a) = &f.page_snapshot {
                     return (
-                        Some(edit::aria_page(a)),
+                        Some(Page::from_aria(a)),
                         format!("the error-context ARIA snapshot ({e})"),
                     );
                 }
@@ -855,7 +869,7 @@ pub fn page_for(f: &FailureInput, bundle_dir: &Path) -> (Option<Page>, String) {
     }
     match &f.page_snapshot {
         Some(a) => (
-            Some(edit::aria_page(a)),
+            Some(Page::from_aria(a)),
             "the error-context ARIA snapshot (no trace)".into(),
         ),
         None => (

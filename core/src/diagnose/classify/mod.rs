@@ -26,8 +26,8 @@ use crate::diagnose::analysis::{
     Alternative, Classification, Cluster, Evidence, FailureClassification, FailureKind, Quote,
     TypeCount,
 };
-use crate::diagnose::locator::Locator;
 use crate::diagnose::taxonomy::ErrorType;
+use crate::locator::Chain;
 use crate::model::{Bundle, RunOutcome, TestStatus};
 pub use rules::{Fact, Facts, Field, Matches, RuleSet, RulesError, RulesFile, Signal};
 pub use signals::FailureDoc;
@@ -353,7 +353,7 @@ fn mark_missing_seed_records(docs: &mut [FailureDoc], verdicts: &[FailureVerdict
         let target = d
             .unresolved_locator
             .as_deref()
-            .and_then(Locator::parse)
+            .and_then(Chain::parse)
             .map(|l| l.target_text().trim().to_lowercase());
         if target.is_some_and(|t| !t.is_empty() && records.contains(&t)) {
             d.facts.insert(Fact::MissingSeedRecord);
@@ -373,12 +373,16 @@ fn fact_quote(doc: &FailureDoc, fact: Fact) -> Option<Quote> {
             let c = doc.similar_element.as_ref()?;
             format!(
                 "page has {} (snapshot line {}, similarity {:.2}) for {}",
-                c.locator,
-                c.node.line,
+                c.chain.as_deref().unwrap_or(&c.element),
+                c.snapshot_line.unwrap_or_default(),
                 c.score,
                 doc.unresolved_locator.as_deref().unwrap_or("the locator")
             )
         }
+        Fact::ExpectedTextOnPage => format!(
+            "the page shows what the assertion expected, yet {} matched nothing",
+            doc.unresolved_locator.as_deref().unwrap_or("the locator")
+        ),
         Fact::PassedOnRetry => format!("failed, then passed on retry ({} attempts)", doc.attempts),
         Fact::FailedEveryAttempt => format!("failed all {} attempts the same way", doc.attempts),
         Fact::TimedOut => "an attempt ran past the test timeout".to_owned(),

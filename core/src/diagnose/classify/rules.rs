@@ -171,11 +171,14 @@ pub enum Fact {
     MissingSeedRecord,
     /// A retrying assertion saw different wrong values: the page had not settled.
     ValueChangedWhileRetrying,
+    /// The locator matched nothing, yet the page shows every text the
+    /// assertion expected: the content is there, the locator lost it.
+    ExpectedTextOnPage,
 }
 
 impl Fact {
     /// Every fact.
-    pub const ALL: [Fact; 13] = [
+    pub const ALL: [Fact; 14] = [
         Fact::TimedOut,
         Fact::PassedOnRetry,
         Fact::FailedEveryAttempt,
@@ -189,6 +192,7 @@ impl Fact {
         Fact::LoginPageRunWide,
         Fact::MissingSeedRecord,
         Fact::ValueChangedWhileRetrying,
+        Fact::ExpectedTextOnPage,
     ];
 
     /// The name used in rules files and evidence.
@@ -207,6 +211,7 @@ impl Fact {
             Fact::LoginPageRunWide => "login_page_run_wide",
             Fact::MissingSeedRecord => "missing_seed_record",
             Fact::ValueChangedWhileRetrying => "value_changed_while_retrying",
+            Fact::ExpectedTextOnPage => "expected_text_on_page",
         }
     }
 

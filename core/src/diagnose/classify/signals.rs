@@ -5,10 +5,10 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use crate::diagnose::aria;
 use crate::diagnose::classify::rules::{Fact, Facts, Field};
-use crate::diagnose::locator::Locator;
+use crate::locator::matching::{self, Candidate, MIN_IDENTITY, Thresholds};
 use crate::model::{AttemptStatus, Bundle, ErrorInfo, Location, Test, TestStatus};
+use crate::page::Page;
 
 /// A failure as the rules see it.
 #[derive(Debug, Clone)]
@@ -37,8 +37,10 @@ pub struct FailureDoc {
     pub primary: String,
     /// The locator the call log waited for and never found.
     pub unresolved_locator: Option<String>,
-    /// The best element on the page for that locator, with its score.
-    pub similar_element: Option<aria::Candidate>,
+    /// The matching engine's best element on the page for that locator.
+    pub similar_element: Option<Candidate>,
+    /// The first error's code snippet (the failing statement, marked `>`).
+    pub snippet: Option<String>,
     /// The distinct values a retrying assertion received, in order.
     pub values_seen: Vec<String>,
 }
@@ -192,6 +194,7 @@ pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
         primary,
         unresolved_locator: None,
         similar_element: None,
+        snippet: None,
         values_seen: Vec::new(),
     })
 }
@@ -218,6 +221,7 @@ pub fn from_run_error(error: &ErrorInfo, backend: &str) -> FailureDoc {
         primary,
         unresolved_locator: None,
         similar_element: None,
+        snippet: None,
         values_seen: Vec::new(),
     })
 }
@@ -284,6 +288,7 @@ pub fn from_text(text: &str) -> FailureDoc {
         primary,
         unresolved_locator: None,
         similar_element: None,
+        snippet: None,
         values_seen: Vec::new(),
     })
 }
@@ -303,6 +308,8 @@ pub fn backend_text(bundle: &Bundle) -> String {
 #[derive(Default)]
 struct Builder {
     fields: [String; 9],
+    /// The first error's code snippet, as Playwright printed it.
+    snippet: Option<String>,
     /// Field and hash of every text pushed: retries repeat the same error.
     seen: Vec<(Field, u64)>,
 }
@@ -368,6 +375,9 @@ impl Builder {
         self.push(Field::CallLog, &e.call_log.join("\n"));
         if let Some(s) = &e.snippet {
             self.push(Field::Source, s);
+            if self.snippet.is_none() {
+                self.snippet = Some(s.clone());
+            }
         }
         if let Some(s) = &e.stack {
             let frames: Vec<&str> = s.lines().filter(|l| is_stack_line(l)).collect();
@@ -383,14 +393,26 @@ impl Builder {
         if unresolved {
             doc.facts.insert(Fact::LocatorUnresolved);
             doc.unresolved_locator = locator.clone();
-            if let Some(loc) = locator.as_deref().and_then(Locator::parse) {
-                let nodes = aria::parse(&self.fields[Field::Page as usize]);
-                doc.similar_element = aria::candidates(&loc, &nodes, 1).into_iter().next();
-                if doc
-                    .similar_element
-                    .as_ref()
-                    .is_some_and(|c| c.score >= SIMILAR_ELEMENT_SCORE)
-                {
+            let snapshot = &self.fields[Field::Page as usize];
+            if expected_text_on_page(&self.fields[Field::Message as usize], snapshot) {
+                doc.facts.insert(Fact::ExpectedTextOnPage);
+            }
+            if let Some(printed) = locator.as_deref()
+                && !snapshot.trim().is_empty()
+            {
+                let page = Page::from_aria(snapshot);
+                let snippet = self.snippet.as_deref();
+                doc.similar_element = matching::heal_printed(
+                    printed,
+                    &page,
+                    snippet,
+                    &self.fields[Field::Message as usize],
+                    Thresholds::default(),
+                )
+                .and_then(|h| h.candidates.into_iter().next());
+                if doc.similar_element.as_ref().is_some_and(|c| {
+                    c.score >= SIMILAR_ELEMENT_SCORE && c.features.identity >= MIN_IDENTITY
+                }) {
                     doc.facts.insert(Fact::SimilarElementOnPage);
                 }
             }
@@ -399,6 +421,7 @@ impl Builder {
         if doc.values_seen.len() >= 2 {
             doc.facts.insert(Fact::ValueChangedWhileRetrying);
         }
+        doc.snippet = self.snippet;
         // `any` patterns run over every field (see `RuleSet::scan`): no joined copy.
         doc.fields = self.fields;
         doc
@@ -425,6 +448,20 @@ fn values_seen(call_log: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// Whether the page snapshot shows every text the assertion expected (as
+/// Playwright's message prints them), at least one of them three characters or
+/// more (a digit alone is on every page).
+fn expected_text_on_page(message: &str, snapshot: &str) -> bool {
+    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let texts = crate::locator::statement::expectations(message).expected_texts;
+    let page = norm(snapshot);
+    !page.is_empty()
+        && texts
+            .iter()
+            .any(|t| t.chars().filter(|c| c.is_alphanumeric()).count() >= 3)
+        && texts.iter().all(|t| page.contains(&norm(t)))
 }
 
 /// The score from which an element on the page counts as "the same thing, renamed".

@@ -24,9 +24,9 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::chain::{By, Chain, Segment, XCond, render, resolve_segments, xpath_conditions};
-use super::dom::{Element, Page};
-use crate::diagnose::locator::words;
+use super::{By, Chain, Segment, XCond, render, resolve_segments, xpath_conditions};
+use crate::locator::words::words;
+use crate::page::{Element, Page};
 
 /// A heal's identity similarity below this is never a heal, whatever the rest says.
 pub const MIN_IDENTITY: f64 = 0.5;
@@ -108,6 +108,15 @@ pub struct Candidate {
     pub matches: usize,
     /// `role "name"` `<tag id class>` of the element.
     pub element: String,
+    /// The element's role.
+    #[serde(default)]
+    pub role: String,
+    /// The element's accessible name (empty when it has none).
+    #[serde(default)]
+    pub name: String,
+    /// Its line in the ARIA snapshot, for a page made from one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot_line: Option<usize>,
     /// Its outer HTML, bounded.
     pub html: String,
 }
@@ -216,6 +225,9 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
             features,
             matches,
             element: describe(&page.elements[i]),
+            role: page.elements[i].role.clone(),
+            name: page.elements[i].name.clone(),
+            snapshot_line: page.elements[i].snapshot_line,
             html: page.outer_html(i, 240),
         });
     }
@@ -283,6 +295,27 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
         ),
         candidates,
     }
+}
+
+/// The engine on a locator as a call log or an error message prints it
+/// (`getByRole('link', { name: 'Add item' })`), with what the failing
+/// statement of the error's code snippet does with it: the planner's
+/// proposals and the classifier's "a similar element is on the page" are this
+/// call, so they can never disagree with each other or with a heal of the same
+/// failure on the same page. `None` when the text holds no locator.
+pub fn heal_printed(
+    printed: &str,
+    page: &Page,
+    snippet: Option<&str>,
+    message: &str,
+    t: Thresholds,
+) -> Option<Healing> {
+    let chain = Chain::parse(printed)?;
+    let (code, line) = snippet
+        .and_then(super::statement::snippet_code)
+        .map_or((String::new(), None), |(code, line)| (code, Some(line)));
+    let (_, ctx) = super::statement::failure_context(&code, line, &chain, message);
+    Some(heal(&chain, page, &ctx, t))
 }
 
 fn round(x: f64) -> f64 {

@@ -1,13 +1,17 @@
-//! The page a failing locator was looking at, as elements with the properties
-//! locators use: role, accessible name, text, test id, id, classes, label,
-//! placeholder, alt, title and place in the tree.
+//! The one page model: the page a failing locator was looking at, as elements
+//! with the properties locators use: role, accessible name, text, test id, id,
+//! classes, label, placeholder, alt, title and place in the tree.
 //!
-//! Two sources give full markup: the DOM snapshots Playwright stores in
-//! `trace.zip` (see [`crate::fix::trace`]) and a live page's `outerHTML`. Both are
+//! Three sources become a [`Page`]: the DOM snapshots Playwright stores in
+//! `trace.zip` ([`trace`]), a live page's `outerHTML`, and the ARIA snapshot of
+//! `error-context.md` ([`aria`], roles and names only). Markup is
 //! parsed with `scraper` (html5ever), so CSS selectors match exactly as a browser
 //! would; roles and names follow the HTML-AAM implicit roles and a reduced
 //! accessible-name computation (aria-labelledby, aria-label, label, content,
 //! alt, title, placeholder).
+
+pub mod aria;
+pub mod trace;
 
 use std::collections::HashMap;
 
@@ -51,6 +55,8 @@ pub struct Element {
     pub path: String,
     /// Whether it is rendered (no `hidden`, `aria-hidden`, `display:none` on it or above).
     pub visible: bool,
+    /// Its line in the ARIA snapshot, for a page made from one.
+    pub snapshot_line: Option<usize>,
     node: NodeId,
 }
 
@@ -236,6 +242,7 @@ fn describe(
         parent,
         path: path.to_owned(),
         visible,
+        snapshot_line: v.attr(aria::SNAPSHOT_LINE).and_then(|l| l.parse().ok()),
         node: el.id(),
         tag,
     }

@@ -287,7 +287,7 @@ mod recorded {
         );
         let s = last_snapshot(&path).expect("snapshot");
         assert!(s.url.ends_with("/items"), "{}", s.url);
-        let page = crate::fix::dom::Page::parse(&s.html);
+        let page = crate::page::Page::parse(&s.html);
         let rows = page
             .select_css("[data-testid=product-row]", None)
             .expect("css");

@@ -1,4 +1,5 @@
-//! Locator chains as written in specs and call logs:
+//! The one locator model, used by diagnosis, the planner and the fix-agent
+//! alike. Locator chains as written in specs and call logs:
 //! `page.locator('ul.items').getByRole('link', { name: 'Blue', exact: true }).nth(1)`,
 //! `getByTestId('item-row').filter({ hasText: 'Blue' }).first()`, `text=Save`,
 //! `xpath=//button[@id='save']`.
@@ -8,8 +9,14 @@
 //! Evaluation runs a chain against a [`Page`] with Playwright's semantics for
 //! the parts healing needs (CSS through a real selector engine, role + name,
 //! text, label, placeholder, test id, alt, title, a common XPath subset).
+//! Python's and .NET's spellings (`get_by_role`, `GetByRole`) read as the
+//! same methods. [`matching`] is the one element-matching engine.
 
-use super::dom::{Element, Page};
+pub mod matching;
+pub mod statement;
+pub mod words;
+
+use crate::page::{Element, Page};
 
 /// What one segment selects by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -152,6 +159,27 @@ impl Chain {
             .rposition(|s| !matches!(s.by, By::Nth(_) | By::Filter(_)))
     }
 
+    /// What the target segment names: a role's name, a text, label, test id,
+    /// or a CSS/XPath selector as written ("" for a role without a name).
+    pub fn target_text(&self) -> &str {
+        let Some(seg) = self.target_index().map(|i| &self.segments[i]) else {
+            return "";
+        };
+        match &seg.by {
+            By::Role { name, .. } => name.as_deref().unwrap_or(""),
+            By::Css(s)
+            | By::XPath(s)
+            | By::Text(s)
+            | By::Label(s)
+            | By::Placeholder(s)
+            | By::TestId(s)
+            | By::AltText(s)
+            | By::Title(s)
+            | By::Filter(s) => s,
+            By::Nth(_) => "",
+        }
+    }
+
     /// The chain in Playwright's canonical form (as call logs print it).
     pub fn canonical(&self) -> String {
         self.segments
@@ -260,8 +288,8 @@ fn matches_by(by: &By, exact: bool, e: &Element) -> bool {
 /// Playwright's text matching: case-insensitive substring after collapsing
 /// whitespace, or whole-string when exact.
 pub fn text_matches(have: &str, want: &str, exact: bool) -> bool {
-    let have = super::dom::collapse(have);
-    let want = super::dom::collapse(want);
+    let have = crate::page::collapse(have);
+    let want = crate::page::collapse(want);
     if exact {
         have == want
     } else {
@@ -394,16 +422,40 @@ fn method_at(text: &str, i: usize) -> Option<(&'static str, usize)> {
         }
     }
     let rest = &text[i..];
-    for m in METHODS {
-        if let Some(after) = rest.strip_prefix(m) {
+    let spelled = METHODS
+        .iter()
+        .map(|m| (*m, *m))
+        .chain(OTHER_SPELLINGS.iter().copied());
+    for (written, m) in spelled {
+        if let Some(after) = rest.strip_prefix(written) {
             let ws = after.len() - after.trim_start().len();
             if after[ws..].starts_with('(') {
-                return Some((m, i + m.len() + ws + 1));
+                return Some((m, i + written.len() + ws + 1));
             }
         }
     }
     None
 }
+
+/// Python's and .NET's names of the same methods (as their call logs print
+/// them), read as the JavaScript ones.
+const OTHER_SPELLINGS: &[(&str, &str)] = &[
+    ("get_by_role", "getByRole"),
+    ("get_by_text", "getByText"),
+    ("get_by_label", "getByLabel"),
+    ("get_by_placeholder", "getByPlaceholder"),
+    ("get_by_test_id", "getByTestId"),
+    ("get_by_alt_text", "getByAltText"),
+    ("get_by_title", "getByTitle"),
+    ("GetByRole", "getByRole"),
+    ("GetByText", "getByText"),
+    ("GetByLabel", "getByLabel"),
+    ("GetByPlaceholder", "getByPlaceholder"),
+    ("GetByTestId", "getByTestId"),
+    ("GetByAltText", "getByAltText"),
+    ("GetByTitle", "getByTitle"),
+    ("Locator", "locator"),
+];
 
 /// A JavaScript literal argument.
 #[derive(Debug, Clone, PartialEq)]
@@ -767,6 +819,22 @@ pub fn quoted(s: &str, quote: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_forms_call_logs_print_are_read() {
+        let c =
+            Chain::parse("waiting for getByRole('link', { name: 'Blue Widget' })").expect("role");
+        assert_eq!(c.target_text(), "Blue Widget");
+        assert_eq!(c.canonical(), "getByRole('link', { name: 'Blue Widget' })");
+        let c = Chain::parse("locator('.list').getByText(\"Saved it\")").expect("chain");
+        assert_eq!((c.segments.len(), c.target_text()), (2, "Saved it"));
+        let c = Chain::parse("waiting for get_by_placeholder(\"Search model\")").expect("python");
+        assert_eq!(c.canonical(), "getByPlaceholder('Search model')");
+        let c = Chain::parse("GetByTestId(\"cart-total\")").expect(".NET");
+        assert_eq!(c.target_text(), "cart-total");
+        assert!(Chain::parse("navigating to \"http://x\"").is_none());
+        assert!(Chain::parse("my_get_by_text(\"x\")").is_none());
+    }
 
     #[test]
     fn parses_chains_with_spans_and_options() {
