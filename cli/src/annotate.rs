@@ -90,7 +90,7 @@ pub fn run(args: &AnnotateArgs) -> anyhow::Result<ExitCode> {
     }
     let docs = match inputs::load(&args.docs, "annotate") {
         Ok(d) => d,
-        Err(e) => return bad(&e),
+        Err(e) => return bad(&e.to_string()),
     };
     let context = match Context::from_env() {
         Ok(c) => c,

@@ -1,6 +1,7 @@
 //! `ci-medic classify`: a bundle → `analysis.json`; or one pasted failure text;
 //! or a JSON-lines batch of texts.
 
+use crate::exit::UserError;
 use std::io::{BufRead, BufWriter, Read, Write};
 
 use anyhow::Context as _;
@@ -52,19 +53,19 @@ pub struct RulesArgs {
 
 impl RulesArgs {
     /// The built-in rules merged with the repository's file.
-    pub fn classifier(&self) -> Result<Classifier, String> {
+    pub fn classifier(&self) -> Result<Classifier, UserError> {
         let path = match &self.rules {
             Some(p) => Some(p.clone()),
             None => Some(PathBuf::from(DEFAULT_RULES)).filter(|p| p.is_file()),
         };
         let user = match &path {
-            Some(p) => Some(RulesFile::load(p).map_err(|e| e.to_string())?),
+            Some(p) => Some(RulesFile::load(p).map_err(|e| UserError::bad_input(e.to_string()))?),
             None => None,
         };
         let name = path.as_ref().map(|p| p.display().to_string());
         RuleSet::with_user(name.as_deref().zip(user))
             .map(Classifier::new)
-            .map_err(|e| e.to_string())
+            .map_err(|e| UserError::bad_input(e.to_string()))
     }
 }
 
@@ -72,7 +73,7 @@ impl RulesArgs {
 pub fn run(args: &ClassifyArgs) -> anyhow::Result<ExitCode> {
     let classifier = match args.rules.classifier() {
         Ok(c) => c,
-        Err(e) => return Ok(bad_input(&e)),
+        Err(e) => return Ok(bad_input(&e.to_string())),
     };
     if let Some(path) = &args.text {
         return classify_text(&classifier, path, args.json);
@@ -85,7 +86,7 @@ pub fn run(args: &ClassifyArgs) -> anyhow::Result<ExitCode> {
     };
     let bundle = match read_bundle(bundle_path) {
         Ok(b) => b,
-        Err(e) => return Ok(bad_input(&e)),
+        Err(e) => return Ok(bad_input(&e.to_string())),
     };
     let analysis = plan::analyze(&classifier, &bundle, ci_medic_core::collect::now_rfc3339());
     write_analysis(&args.output, &analysis)?;
@@ -99,20 +100,22 @@ fn bad_input(message: &str) -> ExitCode {
 }
 
 /// Reads a bundle from its directory or its `bundle.json`, rejecting other schemas.
-pub fn read_bundle(path: &Path) -> Result<Bundle, String> {
+pub fn read_bundle(path: &Path) -> Result<Bundle, UserError> {
     let file = if path.is_dir() {
         path.join("bundle.json")
     } else {
         path.to_owned()
     };
     if !path.exists() {
-        return Err(format!(
+        return Err(UserError::bad_input(format!(
             "{}: expected a bundle directory or its bundle.json, found nothing at that path",
             path.display()
-        ));
+        )));
     }
-    let bytes = std::fs::read(&file).map_err(|e| format!("{}: {e}", file.display()))?;
-    ci_medic_core::bundle::parse(&bytes).map_err(|e| format!("{}: {e}", file.display()))
+    let bytes = std::fs::read(&file)
+        .map_err(|e| UserError::bad_input(format!("{}: {e}", file.display())))?;
+    ci_medic_core::bundle::parse(&bytes)
+        .map_err(|e| UserError::bad_input(format!("{}: {e}", file.display())))
 }
 
 /// Writes `analysis` atomically.

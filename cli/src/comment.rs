@@ -93,7 +93,7 @@ pub fn run(args: &CommentArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or(pr_comment::DEFAULT_LISTED_FAILURES);
     let docs = match inputs::load(&args.docs, "comment") {
         Ok(d) => d,
-        Err(e) => return bad(&e),
+        Err(e) => return bad(&e.to_string()),
     };
     for w in &docs.warnings {
         eprintln!("ci-medic comment: warning: {w}");

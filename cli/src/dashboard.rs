@@ -5,6 +5,7 @@
 //! Inputs given by flag must be there and valid (exit 2 otherwise); the
 //! default paths are used when they exist, and the build says which it used.
 
+use crate::exit::UserError;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -129,12 +130,12 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     };
     let mut loaded = match inputs::load(&args.docs, "dashboard") {
         Ok(l) => l,
-        Err(e) => return Ok(bad_input(&e)),
+        Err(e) => return Ok(bad_input(&e.to_string())),
     };
     let previous = match &args.history {
         Some(source) => match read_history(source, &mut loaded.warnings) {
             Ok(h) => h,
-            Err(e) => return Ok(bad_input(&e)),
+            Err(e) => return Ok(bad_input(&e.to_string())),
         },
         None => None,
     };
@@ -224,7 +225,7 @@ fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
 /// Reads the previous history from a file or URL. Missing means "first run"
 /// (a warning); anything else that is wrong stops the build, because writing a
 /// new history over an unreadable one would lose it.
-fn read_history(source: &str, warnings: &mut Vec<String>) -> Result<Option<History>, String> {
+fn read_history(source: &str, warnings: &mut Vec<String>) -> Result<Option<History>, UserError> {
     let bytes = if source.starts_with("https://") || source.starts_with("http://") {
         match fetch(source)? {
             Some(b) => b,
@@ -242,67 +243,70 @@ fn read_history(source: &str, warnings: &mut Vec<String>) -> Result<Option<Histo
                 warnings.push(format!("{source}: no history file yet: this run starts it"));
                 return Ok(None);
             }
-            Err(e) => return Err(format!("{source}: {e}")),
+            Err(e) => return Err(UserError::bad_input(format!("{source}: {e}"))),
             Ok(m) if m.len() > MAX_HISTORY_BYTES => {
-                return Err(format!(
+                return Err(UserError::bad_input(format!(
                     "{source}: expected a history of at most {MAX_HISTORY_BYTES} bytes, found {} bytes",
                     m.len()
-                ));
+                )));
             }
-            Ok(_) => std::fs::read(path).map_err(|e| format!("{source}: {e}"))?,
+            Ok(_) => {
+                std::fs::read(path).map_err(|e| UserError::bad_input(format!("{source}: {e}")))?
+            }
         }
     };
     dashboard::history::parse(&bytes, source)
         .map(Some)
-        .map_err(|e| format!("{e} (drop --history to start a new history)"))
+        .map_err(|e| UserError::bad_input(format!("{e} (drop --history to start a new history)")))
 }
 
 /// GETs a history URL: https anywhere, plain http only on this machine.
-fn fetch(url: &str) -> Result<Option<Vec<u8>>, String> {
-    let parsed = reqwest::Url::parse(url).map_err(|e| format!("{url}: not a URL: {e}"))?;
+fn fetch(url: &str) -> Result<Option<Vec<u8>>, UserError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| UserError::bad_input(format!("{url}: not a URL: {e}")))?;
     let loopback = matches!(parsed.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     if parsed.scheme() != "https" && !loopback {
-        return Err(format!(
+        return Err(UserError::bad_input(format!(
             "{url}: expected an https:// URL (plain http only on this machine), found {}://",
             parsed.scheme()
-        ));
+        )));
     }
     let client = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(30))
         .user_agent(concat!("ci-medic/", env!("CARGO_PKG_VERSION")))
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| UserError::bad_input(e.to_string()))?;
     let response = client
         .get(parsed)
         .send()
-        .map_err(|e| format!("{url}: cannot fetch the history: {e}"))?;
+        .map_err(|e| UserError::bad_input(format!("{url}: cannot fetch the history: {e}")))?;
     let status = response.status();
     if status == reqwest::StatusCode::NOT_FOUND {
         return Ok(None);
     }
     if !status.is_success() {
-        return Err(format!(
+        return Err(UserError::bad_input(format!(
             "{url}: expected the history (HTTP 200), found HTTP {status}"
-        ));
+        )));
     }
     if response
         .content_length()
         .is_some_and(|n| n > MAX_HISTORY_BYTES)
     {
-        return Err(format!(
+        return Err(UserError::bad_input(format!(
             "{url}: expected a history of at most {MAX_HISTORY_BYTES} bytes, found a larger one"
-        ));
+        )));
     }
     let mut bytes = Vec::new();
     use std::io::Read as _;
     response
         .take(MAX_HISTORY_BYTES + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("{url}: cannot read the history: {e}"))?;
+        .map_err(|e| UserError::bad_input(format!("{url}: cannot read the history: {e}")))?;
     if bytes.len() as u64 > MAX_HISTORY_BYTES {
-        return Err(format!(
+        return Err(UserError::bad_input(format!(
             "{url}: expected a history of at most {MAX_HISTORY_BYTES} bytes, found a larger one"
-        ));
+        )));
     }
     Ok(Some(bytes))
 }

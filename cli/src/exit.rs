@@ -32,3 +32,10 @@ impl UserError {
         }
     }
 }
+
+/// A message about bad input is a [`UserError::bad_input`].
+impl From<String> for UserError {
+    fn from(message: String) -> UserError {
+        UserError::bad_input(message)
+    }
+}

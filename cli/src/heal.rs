@@ -172,10 +172,10 @@ fn report_markdown(r: &heal::report::HealReport) -> String {
 }
 
 fn context(a: &ContextArgs) -> anyhow::Result<HealContext> {
-    let bundle = read_bundle(&a.bundle).map_err(UserError::bad_input)?;
+    let bundle = read_bundle(&a.bundle)?;
     let analysis = read_analysis(&a.analysis);
     let state = match &a.state {
-        Some(p) => read_state(p).map_err(UserError::bad_input)?,
+        Some(p) => read_state(p)?,
         None => None,
     };
     let event = a.event.clone().or_else(|| {
@@ -219,17 +219,17 @@ fn read_analysis(path: &Path) -> Result<serde_json::Value, String> {
     }
 }
 
-fn read_state(path: &Path) -> Result<Option<HealState>, String> {
+fn read_state(path: &Path) -> Result<Option<HealState>, UserError> {
     match std::fs::read(path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map(Some).map_err(|e| {
-            format!(
+            UserError::bad_input(format!(
                 "{}: expected a heal state record, found: {e}",
                 path.display()
-            )
+            ))
         }),
         // The first attempt of a run has no record yet.
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err(UserError::bad_input(format!("{}: {e}", path.display()))),
     }
 }
 

@@ -5,6 +5,7 @@
 //! A path given by flag must be there and valid; a default path is used when it
 //! exists. Every problem is a message for exit status 2.
 
+use crate::exit::UserError;
 use std::path::{Path, PathBuf};
 
 use ci_medic_core::diagnose::analysis::{ANALYSIS_SCHEMA, Analysis, AnalysisSource};
@@ -62,7 +63,7 @@ fn chosen(given: Option<&PathBuf>, default: PathBuf) -> Option<PathBuf> {
 }
 
 /// Reads the documents; `command` names the caller in notes on stderr.
-pub fn load(args: &RunDocsArgs, command: &str) -> Result<RunDocs, String> {
+pub fn load(args: &RunDocsArgs, command: &str) -> Result<RunDocs, UserError> {
     let bundle = read_bundle(&args.bundle)?;
     let bundle_dir = if args.bundle.is_dir() {
         Some(args.bundle.clone())
@@ -77,8 +78,8 @@ pub fn load(args: &RunDocsArgs, command: &str) -> Result<RunDocs, String> {
         PathBuf::from("analysis.json"),
     ) {
         Some(path) => {
-            let a: Analysis =
-                ci_medic_core::document::read(&path, ANALYSIS_SCHEMA).map_err(|e| e.to_string())?;
+            let a: Analysis = ci_medic_core::document::read(&path, ANALYSIS_SCHEMA)
+                .map_err(|e| UserError::bad_input(e.to_string()))?;
             let by = match a.source {
                 AnalysisSource::Service => "the cloud-agent service",
                 AnalysisSource::Local => "the local analyzer",
@@ -108,7 +109,7 @@ pub fn load(args: &RunDocsArgs, command: &str) -> Result<RunDocs, String> {
     ) {
         Some(path) => Some(
             ci_medic_core::document::read::<HealReport>(&path, REPORT_SCHEMA)
-                .map_err(|e| e.to_string())?,
+                .map_err(|e| UserError::bad_input(e.to_string()))?,
         ),
         None => None,
     };
@@ -118,8 +119,8 @@ pub fn load(args: &RunDocsArgs, command: &str) -> Result<RunDocs, String> {
         PathBuf::from("fix-agent").join(format!("metadata-{run_id}.json")),
     ) {
         Some(path) => {
-            let metadata: FixMetadata =
-                ci_medic_core::document::read(&path, METADATA_SCHEMA).map_err(|e| e.to_string())?;
+            let metadata: FixMetadata = ci_medic_core::document::read(&path, METADATA_SCHEMA)
+                .map_err(|e| UserError::bad_input(e.to_string()))?;
             let patch = read_patch(&path, &metadata, &mut warnings);
             Some((metadata, patch))
         }
@@ -131,7 +132,7 @@ pub fn load(args: &RunDocsArgs, command: &str) -> Result<RunDocs, String> {
         heal.as_ref(),
         fix.as_ref().map(|(m, _)| m),
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| UserError::bad_input(e.to_string()))?;
     Ok(RunDocs {
         bundle,
         bundle_dir,

@@ -22,6 +22,41 @@ const CHROMIUM_ARGS: [&str; 7] = [
     "--disable-dev-shm-usage",
 ];
 
+/// Why the browser could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum BrowserError {
+    /// No loopback port to give chromedriver.
+    #[error("no free port for chromedriver: {0}")]
+    Port(std::io::Error),
+    /// chromedriver would not start.
+    #[error("{0} (install chromium-driver)")]
+    Driver(std::io::Error),
+    /// chromedriver started but never listened.
+    #[error("chromedriver did not listen on port {0} in time")]
+    DriverSilent(u16),
+    /// The session's async runtime would not start.
+    #[error("cannot start an async runtime: {0}")]
+    Runtime(std::io::Error),
+    /// Chromium would not open a session.
+    #[error("cannot start a browser session: {0}")]
+    Session(Box<WebDriverError>),
+    /// The whole work ran past its deadline.
+    #[error("{0} did not finish in time")]
+    Timeout(String),
+    /// The console could not be read.
+    #[error("cannot read the browser console: {0}")]
+    Console(Box<WebDriverError>),
+    /// A step of the caller's work failed: what it was doing and why.
+    #[error("{0}")]
+    Step(String),
+}
+
+impl From<String> for BrowserError {
+    fn from(step: String) -> BrowserError {
+        BrowserError::Step(step)
+    }
+}
+
 /// Where the browser and its driver are.
 #[derive(Debug, Clone)]
 pub struct Browser {
@@ -55,10 +90,10 @@ pub struct Driver {
 impl Driver {
     /// Starts chromedriver on a free loopback port; everything done with it must
     /// end within `timeout`.
-    pub fn start(browser: &Browser, log: &Path, timeout: Duration) -> Result<Driver, String> {
+    pub fn start(browser: &Browser, log: &Path, timeout: Duration) -> Result<Driver, BrowserError> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port for chromedriver: {e}"))?
+            .map_err(BrowserError::Port)?
             .port();
         let spec = Spec {
             program: browser.driver.display().to_string(),
@@ -69,14 +104,11 @@ impl Driver {
             timeout,
             log: log.to_owned(),
         };
-        let process =
-            Background::start(&spec).map_err(|e| format!("{e} (install chromium-driver)"))?;
+        let process = Background::start(&spec).map_err(BrowserError::Driver)?;
         let deadline = Instant::now() + timeout;
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             if Instant::now() >= deadline {
-                return Err(format!(
-                    "chromedriver did not listen on port {port} in time"
-                ));
+                return Err(BrowserError::DriverSilent(port));
             }
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -88,15 +120,15 @@ impl Driver {
     }
 
     /// Runs `steps` with a new headless session, quitting it afterwards, by the deadline.
-    pub fn run<T, F, Fut>(&self, browser: &Browser, what: &str, steps: F) -> Result<T, String>
+    pub fn run<T, F, Fut>(&self, browser: &Browser, what: &str, steps: F) -> Result<T, BrowserError>
     where
         F: FnOnce(WebDriver) -> Fut,
-        Fut: Future<Output = (WebDriver, Result<T, String>)>,
+        Fut: Future<Output = (WebDriver, Result<T, BrowserError>)>,
     {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(BrowserError::Runtime)?;
         let left = self.deadline.saturating_duration_since(Instant::now());
         runtime.block_on(async {
             let work = async {
@@ -107,13 +139,13 @@ impl Driver {
             };
             tokio::time::timeout(left, work)
                 .await
-                .unwrap_or_else(|_| Err(format!("{what} did not finish in time")))
+                .unwrap_or_else(|_| Err(BrowserError::Timeout(what.to_owned())))
         })
     }
 
-    async fn open(&self, browser: &Browser) -> Result<WebDriver, String> {
+    async fn open(&self, browser: &Browser) -> Result<WebDriver, BrowserError> {
         let mut caps = DesiredCapabilities::chrome();
-        let e = |e: WebDriverError| e.to_string();
+        let e = |e: WebDriverError| BrowserError::Session(Box::new(e));
         caps.set_binary(&browser.binary.display().to_string())
             .map_err(e)?;
         for arg in CHROMIUM_ARGS {
@@ -126,7 +158,7 @@ impl Driver {
         );
         WebDriver::new(self.url.as_str(), caps)
             .await
-            .map_err(|err| format!("cannot start a browser session: {err}"))
+            .map_err(|err| BrowserError::Session(Box::new(err)))
     }
 }
 
@@ -159,7 +191,7 @@ impl thirtyfour::common::command::ExtensionCommand for BrowserLog {
 
 /// The console messages since the last call: what the page logged and what
 /// Chromium reported about it (a resource that failed to load, a blocked request).
-pub async fn console_messages(driver: &WebDriver) -> Result<Vec<ConsoleMessage>, String> {
+pub async fn console_messages(driver: &WebDriver) -> Result<Vec<ConsoleMessage>, BrowserError> {
     driver
         .handle
         .cmd(thirtyfour::common::command::Command::ExtensionCommand(
@@ -167,5 +199,5 @@ pub async fn console_messages(driver: &WebDriver) -> Result<Vec<ConsoleMessage>,
         ))
         .await
         .and_then(|r| r.value::<Vec<ConsoleMessage>>())
-        .map_err(|e| format!("cannot read the browser console: {e}"))
+        .map_err(|e| BrowserError::Console(Box::new(e)))
 }

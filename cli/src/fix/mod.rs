@@ -74,7 +74,7 @@ pub fn run(args: &FixArgs) -> anyhow::Result<ExitCode> {
     match &args.step {
         Some(Step::Prepare) => prepare_step(args, &config).map(|_| ExitCode::SUCCESS),
         Some(Step::Apply) => {
-            let input = read_input(&args.out.join("input.json")).map_err(UserError::bad_input)?;
+            let input = read_input(&args.out.join("input.json"))?;
             apply_step(args, &config, &input)
         }
         Some(Step::Pr(pr_args)) => open_pr::run(args, &config, pr_args),
@@ -86,20 +86,17 @@ pub fn run(args: &FixArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn prepare_step(args: &FixArgs, config: &FixConfig) -> anyhow::Result<FixInput> {
-    let bundle = read_bundle(&args.bundle).map_err(UserError::bad_input)?;
+    let bundle = read_bundle(&args.bundle)?;
     let bundle_dir = if args.bundle.is_dir() {
         args.bundle.clone()
     } else {
         args.bundle.parent().map(Path::to_owned).unwrap_or_default()
     };
     let (analysis, mode) = if args.analysis.exists() {
-        (
-            read_analysis(&args.analysis).map_err(UserError::bad_input)?,
-            "analysis",
-        )
+        (read_analysis(&args.analysis)?, "analysis")
     } else {
         // Artifact-only: classify the bundle here.
-        let classifier = args.rules.classifier().map_err(UserError::bad_input)?;
+        let classifier = args.rules.classifier()?;
         (
             ci_medic_core::diagnose::plan::analyze(
                 &classifier,
@@ -143,7 +140,7 @@ fn prepare_step(args: &FixArgs, config: &FixConfig) -> anyhow::Result<FixInput> 
 }
 
 fn apply_step(args: &FixArgs, config: &FixConfig, input: &FixInput) -> anyhow::Result<ExitCode> {
-    let classifier = args.rules.classifier().map_err(UserError::bad_input)?;
+    let classifier = args.rules.classifier()?;
     let mut config = config.clone();
     if args.no_validate {
         config.validate = false;
@@ -240,23 +237,34 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Reads `analysis.json` strictly: its schema, then every field typed.
-fn read_analysis(path: &Path) -> Result<Analysis, String> {
-    ci_medic_core::document::read(path, ANALYSIS_SCHEMA).map_err(|e| e.to_string())
+fn read_analysis(path: &Path) -> Result<Analysis, UserError> {
+    ci_medic_core::document::read(path, ANALYSIS_SCHEMA)
+        .map_err(|e| UserError::bad_input(e.to_string()))
 }
 
-fn read_input(path: &Path) -> Result<FixInput, String> {
+fn read_input(path: &Path) -> Result<FixInput, UserError> {
     if !path.exists() {
-        return Err(format!(
+        return Err(UserError::bad_input(format!(
             "{}: not found (run `ci-medic fix prepare` first)",
             path.display()
-        ));
+        )));
     }
-    ci_medic_core::document::read(path, INPUT_SCHEMA).map_err(|e| e.to_string())
+    ci_medic_core::document::read(path, INPUT_SCHEMA)
+        .map_err(|e| UserError::bad_input(e.to_string()))
 }
 
 /// Reads a metadata file (for `fix pr`).
-pub fn read_metadata(path: &Path) -> Result<FixMetadata, String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes))
-        .map_err(|e| format!("{}: at {}: {}", path.display(), e.path(), e.inner()))
+pub fn read_metadata(path: &Path) -> Result<FixMetadata, UserError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| UserError::bad_input(format!("{}: {e}", path.display())))?;
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(&bytes)).map_err(
+        |e| {
+            UserError::bad_input(format!(
+                "{}: at {}: {}",
+                path.display(),
+                e.path(),
+                e.inner()
+            ))
+        },
+    )
 }

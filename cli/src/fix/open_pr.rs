@@ -63,9 +63,9 @@ pub(super) fn run(
     };
     let meta_path = match &pr_args.metadata {
         Some(p) => p.clone(),
-        None => only_metadata(&args.out).map_err(UserError::bad_input)?,
+        None => only_metadata(&args.out)?,
     };
-    let meta = read_metadata(&meta_path).map_err(UserError::bad_input)?;
+    let meta = read_metadata(&meta_path)?;
     match meta.outcome {
         Outcome::NoPatch => return skip(&format!("the fix-agent made no patch ({})", meta.reason)),
         Outcome::NeedsManualReview if !pr_args.allow_unvalidated => {
@@ -150,9 +150,11 @@ fn patched(
         .collect()
 }
 
-fn only_metadata(out: &std::path::Path) -> Result<PathBuf, String> {
+fn only_metadata(out: &std::path::Path) -> Result<PathBuf, UserError> {
     let found: Vec<PathBuf> = std::fs::read_dir(out)
-        .map_err(|e| format!("{}: {e} (run `ci-medic fix` first)", out.display()))?
+        .map_err(|e| {
+            UserError::bad_input(format!("{}: {e} (run `ci-medic fix` first)", out.display()))
+        })?
         .flatten()
         .map(|e| e.path())
         .filter(|p| {
@@ -163,14 +165,14 @@ fn only_metadata(out: &std::path::Path) -> Result<PathBuf, String> {
         .collect();
     match found.as_slice() {
         [one] => Ok(one.clone()),
-        [] => Err(format!(
+        [] => Err(UserError::bad_input(format!(
             "no metadata-*.json in {} (run `ci-medic fix` first)",
             out.display()
-        )),
-        many => Err(format!(
+        ))),
+        many => Err(UserError::bad_input(format!(
             "{} metadata files in {}: pass --metadata",
             many.len(),
             out.display()
-        )),
+        ))),
     }
 }

@@ -8,7 +8,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use ci_medic_exec::browser::{Browser, Driver, console_messages};
+use ci_medic_exec::browser::{Browser, BrowserError, Driver, console_messages};
 use common::{checkout_with_run, ci_medic};
 use serde_json::{Value, json};
 use thirtyfour::extensions::cdp::ChromeDevTools;
@@ -115,7 +115,8 @@ async fn text(d: &WebDriver, css: &str) -> Result<String, String> {
 /// request that left the site's directory.
 async fn assert_clean(d: &WebDriver, page: &str) -> Result<(), String> {
     let errors: Vec<String> = console_messages(d)
-        .await?
+        .await
+        .map_err(|e| e.to_string())?
         .into_iter()
         .filter(|m| m.level == "SEVERE" || m.level == "WARNING")
         .map(|m| m.message)
@@ -322,7 +323,7 @@ fn the_overview_failures_and_explorer_work_in_chromium_from_disk() {
                 Ok(())
             }
             .await;
-            (d, r)
+            (d, r.map_err(BrowserError::Step))
         })
         .unwrap_or_else(|e| panic!("{e}"));
     if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
@@ -369,7 +370,7 @@ fn every_page_is_accessible_in_light_and_dark_and_fits_a_phone() {
                 Ok(())
             }
             .await;
-            (d, r)
+            (d, r.map_err(BrowserError::Step))
         })
         .unwrap_or_else(|e| panic!("{e}"));
 }
@@ -405,7 +406,7 @@ fn history_over_three_builds_shows_three_runs_and_the_flaky_test() {
                 Ok(())
             }
             .await;
-            (d, r)
+            (d, r.map_err(BrowserError::Step))
         })
         .unwrap_or_else(|e| panic!("{e}"));
 }

@@ -27,7 +27,24 @@ pub struct LocatorEdit {
     /// Candidates, scores, decision.
     pub healing: Option<Healing>,
     /// The edit.
-    pub made: Result<Made, String>,
+    pub made: Result<Made, Refused>,
+}
+
+/// Why an edit was not made, in words for the metadata and the PR body.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Refused(pub String);
+
+impl From<&str> for Refused {
+    fn from(why: &str) -> Refused {
+        Refused(why.to_owned())
+    }
+}
+
+impl From<String> for Refused {
+    fn from(why: String) -> Refused {
+        Refused(why)
+    }
 }
 
 /// Heals the `broken` locator (as a call log prints it) written in `source`,
@@ -43,7 +60,7 @@ pub fn locator(
     let Some(chain) = Chain::parse(broken) else {
         return LocatorEdit {
             healing: None,
-            made: Err(format!("{broken:?} is not a locator ci-medic can read")),
+            made: Err(format!("{broken:?} is not a locator ci-medic can read").into()),
         };
     };
     let (occurrences, ctx) = failure_context(source, line, &chain, message);
@@ -53,7 +70,8 @@ pub fn locator(
             made: Err(format!(
                 "{} is not written in the spec (built at run time or in another file)",
                 chain.canonical()
-            )),
+            )
+            .into()),
         };
     };
     // Heal the chain as written: its quotes, its scope.
@@ -66,7 +84,7 @@ pub fn locator(
         let reason = healing.reason.clone();
         return LocatorEdit {
             healing: Some(healing),
-            made: Err(reason),
+            made: Err(Refused(reason)),
         };
     };
     let target = &first.chain.segments[first.segment];
@@ -130,7 +148,7 @@ const ASYNC_MATCHERS: &[&str] = &[
 ];
 
 /// Adds `await` to web-first assertions of the test declared at `test_line` that lack one.
-pub fn missing_await(source: &str, test_line: u32) -> Result<Made, String> {
+pub fn missing_await(source: &str, test_line: u32) -> Result<Made, Refused> {
     let (s, e) = statement_at(source, test_line).ok_or("the test's line is not in the file")?;
     let mut inserts: Vec<usize> = Vec::new();
     let mut offset = s;
@@ -176,7 +194,7 @@ pub fn timeout(
     test_line: Option<u32>,
     line: u32,
     message: &str,
-) -> Result<Made, String> {
+) -> Result<Made, Refused> {
     let (fs, fe) = statement_at(source, line).ok_or("the failing line is not in the file")?;
     let stmt = &source[fs..fe];
     // A fixed sleep in the test before the failing step: wait for the step's element instead.

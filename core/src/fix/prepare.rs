@@ -186,14 +186,36 @@ fn same_file(location: &str, report_file: &str) -> bool {
     l == report_file || l.ends_with(&format!("/{report_file}"))
 }
 
+/// Why a report's file name names no one spec in the repository.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecError {
+    /// The name is absolute or climbs out (`..`).
+    #[error("the report's file name {0:?} is not a relative path")]
+    NotRelative(String),
+    /// No file under the Playwright directory ends with it.
+    #[error("no file ending in {name} under {dir}")]
+    Missing {
+        /// The report's file name.
+        name: String,
+        /// The Playwright directory.
+        dir: String,
+    },
+    /// Several do.
+    #[error("{} files end in {name} ({}); the spec is ambiguous", found.len(), found.join(", "))]
+    Ambiguous {
+        /// The report's file name.
+        name: String,
+        /// The files.
+        found: Vec<String>,
+    },
+}
+
 /// The repository path of a report's file name (relative to the test
 /// directory): the one file under the Playwright directory whose path ends with it.
-pub fn resolve_spec(repo: &Path, pw_dir: &Path, report_file: &str) -> Result<String, String> {
+pub fn resolve_spec(repo: &Path, pw_dir: &Path, report_file: &str) -> Result<String, SpecError> {
     let want = report_file.replace('\\', "/");
     if want.is_empty() || want.split('/').any(|c| c == "..") {
-        return Err(format!(
-            "the report's file name {report_file:?} is not a relative path"
-        ));
+        return Err(SpecError::NotRelative(report_file.to_owned()));
     }
     let base = repo.join(pw_dir);
     let mut found: Vec<String> = Vec::new();
@@ -217,18 +239,16 @@ pub fn resolve_spec(repo: &Path, pw_dir: &Path, report_file: &str) -> Result<Str
     }
     match found.len() {
         1 => Ok(found.remove(0)),
-        0 => Err(format!(
-            "no file ending in {want} under {}",
-            if pw_dir.as_os_str().is_empty() {
+        0 => Err(SpecError::Missing {
+            name: want,
+            dir: if pw_dir.as_os_str().is_empty() {
                 Path::new(".")
             } else {
                 pw_dir
             }
             .display()
-        )),
-        n => Err(format!(
-            "{n} files end in {want} ({}); the spec is ambiguous",
-            found.join(", ")
-        )),
+            .to_string(),
+        }),
+        _ => Err(SpecError::Ambiguous { name: want, found }),
     }
 }

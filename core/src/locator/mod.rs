@@ -16,7 +16,7 @@ pub mod matching;
 pub mod statement;
 pub mod words;
 
-use crate::page::{Element, Page};
+use crate::page::{Element, Page, SelectorError};
 
 /// What one segment selects by.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +190,7 @@ impl Chain {
     }
 
     /// The elements the chain matches on `page` (`Err` for an unreadable selector).
-    pub fn resolve(&self, page: &Page) -> Result<Vec<usize>, String> {
+    pub fn resolve(&self, page: &Page) -> Result<Vec<usize>, SelectorError> {
         resolve_segments(&self.segments, page, None)
     }
 }
@@ -200,7 +200,7 @@ pub fn resolve_segments(
     segments: &[Segment],
     page: &Page,
     scope: Option<Vec<usize>>,
-) -> Result<Vec<usize>, String> {
+) -> Result<Vec<usize>, SelectorError> {
     let mut current: Option<Vec<usize>> = scope;
     for seg in segments {
         current = Some(match &seg.by {
@@ -240,7 +240,12 @@ pub fn resolve_segments(
     Ok(current.unwrap_or_default())
 }
 
-fn select(by: &By, exact: bool, page: &Page, scope: Option<usize>) -> Result<Vec<usize>, String> {
+fn select(
+    by: &By,
+    exact: bool,
+    page: &Page,
+    scope: Option<usize>,
+) -> Result<Vec<usize>, SelectorError> {
     if let By::Css(css) = by {
         return page.select_css(css, scope);
     }

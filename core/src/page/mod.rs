@@ -60,6 +60,16 @@ pub struct Element {
     node: NodeId,
 }
 
+/// A CSS selector the selector engine cannot read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{selector:?} is not a CSS selector: {message}")]
+pub struct SelectorError {
+    /// The selector.
+    pub selector: String,
+    /// The parser's message.
+    pub message: String,
+}
+
 /// A parsed page.
 #[derive(Debug)]
 pub struct Page {
@@ -120,8 +130,11 @@ impl Page {
 
     /// The element indices matching a CSS selector inside `scope` (the whole page
     /// when `None`); `Err` with the parser's message for a selector it cannot read.
-    pub fn select_css(&self, css: &str, scope: Option<usize>) -> Result<Vec<usize>, String> {
-        let selector = scraper::Selector::parse(css).map_err(|e| e.to_string())?;
+    pub fn select_css(&self, css: &str, scope: Option<usize>) -> Result<Vec<usize>, SelectorError> {
+        let selector = scraper::Selector::parse(css).map_err(|e| SelectorError {
+            selector: css.to_owned(),
+            message: e.to_string(),
+        })?;
         let mut out = Vec::new();
         match scope {
             None => {

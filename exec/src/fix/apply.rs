@@ -305,7 +305,7 @@ impl State<'_> {
                 }
                 self.target(f);
             }
-            Err(why) => e.reason = why,
+            Err(why) => e.reason = why.0,
         }
         self.edits.push(e);
     }
@@ -322,7 +322,8 @@ impl State<'_> {
             .ok_or("the test navigates nowhere before the failing line")?;
         let state = live.storage_state.as_ref().map(|p| self.setup.repo.join(p));
         let log = self.setup.out.join("live/chromedriver.log");
-        let html = super::live::page_html(&url, state.as_deref(), &log, live.timeout)?;
+        let html = super::live::page_html(&url, state.as_deref(), &log, live.timeout)
+            .map_err(|e| e.to_string())?;
         Ok(Some((Page::parse(&html), url)))
     }
 

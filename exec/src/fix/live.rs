@@ -8,7 +8,23 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use thirtyfour::extensions::cdp::ChromeDevTools;
 
-use crate::browser::{Browser, Driver};
+use crate::browser::{Browser, BrowserError, Driver};
+
+/// Why the live page could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// The storage state file is unreadable or not Playwright's.
+    #[error("{path}: {message}", path = path.display())]
+    StorageState {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What was expected and found.
+        message: String,
+    },
+    /// The browser failed.
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
+}
 
 /// The live page's HTML at `url`, with the storage state's cookies set first.
 pub fn page_html(
@@ -16,16 +32,16 @@ pub fn page_html(
     storage_state: Option<&Path>,
     log: &Path,
     timeout: Duration,
-) -> Result<String, String> {
+) -> Result<String, LiveError> {
     let cookies: Vec<Value> = match storage_state {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let v: Value = serde_json::from_str(&text).map_err(|e| {
-                format!(
-                    "{}: expected Playwright's storage state JSON: {e}",
-                    p.display()
-                )
-            })?;
+            let bad = |message: String| LiveError::StorageState {
+                path: p.to_owned(),
+                message,
+            };
+            let text = std::fs::read_to_string(p).map_err(|e| bad(e.to_string()))?;
+            let v: Value = serde_json::from_str(&text)
+                .map_err(|e| bad(format!("expected Playwright's storage state JSON: {e}")))?;
             v["cookies"].as_array().cloned().unwrap_or_default()
         }
         None => Vec::new(),
@@ -33,7 +49,7 @@ pub fn page_html(
     let browser = Browser::default();
     let driver = Driver::start(&browser, log, timeout)?;
     let url = url.to_owned();
-    driver.run(&browser, "reading the live page", move |d| async move {
+    let html = driver.run(&browser, "reading the live page", move |d| async move {
         let result = async {
             if !cookies.is_empty() {
                 let cdp = ChromeDevTools::new(d.handle.clone());
@@ -73,6 +89,7 @@ pub fn page_html(
             d.source().await.map_err(|e| format!("reading {url}: {e}"))
         }
         .await;
-        (d, result)
-    })
+        (d, result.map_err(BrowserError::Step))
+    })?;
+    Ok(html)
 }

@@ -13,6 +13,39 @@ use crate::process::{self, Spec};
 use ci_medic_core::config::FixConfig;
 use ci_medic_core::model::{Test, TestStatus};
 
+/// Why the validation worktree could not be made or read.
+#[derive(Debug, thiserror::Error)]
+pub enum WorktreeError {
+    /// A file or directory operation failed.
+    #[error("{what} {path}: {source}", path = path.display())]
+    Io {
+        /// What was being done.
+        what: &'static str,
+        /// Where.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// libgit2 refused.
+    #[error("{what}: {message}", message = source.message())]
+    Git {
+        /// What was being done.
+        what: String,
+        /// libgit2's error.
+        source: git2::Error,
+    },
+}
+
+fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> WorktreeError {
+    let path = path.to_owned();
+    move |source| WorktreeError::Io { what, path, source }
+}
+
+fn git(what: impl Into<String>) -> impl FnOnce(git2::Error) -> WorktreeError {
+    let what = what.into();
+    move |source| WorktreeError::Git { what, source }
+}
+
 /// A temporary worktree, removed (and pruned from the repository) on drop.
 #[derive(Debug)]
 pub struct Worktree {
@@ -27,25 +60,25 @@ pub struct Worktree {
 
 impl Worktree {
     /// Adds a worktree of HEAD and links the untracked directories tests need.
-    pub fn create(repo_root: &Path, config: &FixConfig) -> Result<Worktree, String> {
+    pub fn create(repo_root: &Path, config: &FixConfig) -> Result<Worktree, WorktreeError> {
         let repo_root = &repo_root
             .canonicalize()
-            .map_err(|e| format!("{}: {e}", repo_root.display()))?;
-        let repo = Repository::open(repo_root).map_err(|e| {
-            format!(
-                "{}: not a git repository: {}",
-                repo_root.display(),
-                e.message()
-            )
-        })?;
+            .map_err(io("cannot read", repo_root))?;
+        let repo = Repository::open(repo_root).map_err(git(format!(
+            "{}: not a git repository",
+            repo_root.display()
+        )))?;
         let head = repo
             .head()
             .and_then(|h| h.peel_to_commit())
-            .map_err(|e| format!("the repository has no HEAD commit: {}", e.message()))?;
+            .map_err(git("the repository has no HEAD commit"))?;
         let dir = tempfile::Builder::new()
             .prefix("ci-medic-fix-")
             .tempdir()
-            .map_err(|e| format!("cannot create a temporary directory: {e}"))?;
+            .map_err(io(
+                "cannot create a temporary directory in",
+                &std::env::temp_dir(),
+            ))?;
         let name = dir
             .path()
             .file_name()
@@ -56,14 +89,14 @@ impl Worktree {
         // deleted with the worktree.
         let branch = repo
             .branch(&name, &head, false)
-            .map_err(|e| format!("cannot create the temporary branch {name}: {}", e.message()))?;
+            .map_err(git(format!("cannot create the temporary branch {name}")))?;
         let mut opts = WorktreeAddOptions::new();
         opts.reference(Some(branch.get()));
         if let Err(e) = repo.worktree(&name, &path, Some(&opts)) {
             if let Ok(mut b) = repo.find_branch(&name, git2::BranchType::Local) {
                 let _ = b.delete();
             }
-            return Err(format!("cannot add a worktree: {}", e.message()));
+            return Err(git("cannot add a worktree")(e));
         }
         let wt = Worktree {
             repo_root: repo_root.to_owned(),
@@ -76,7 +109,7 @@ impl Worktree {
         Ok(wt)
     }
 
-    fn link(&self, config: &FixConfig) -> Result<(), String> {
+    fn link(&self, config: &FixConfig) -> Result<(), WorktreeError> {
         let mut links: Vec<PathBuf> = config.link.clone();
         // node_modules from the root down to the Playwright directory.
         let mut dir = PathBuf::new();
@@ -95,34 +128,32 @@ impl Worktree {
                 continue;
             }
             if let Some(parent) = to.parent() {
-                std::fs::create_dir_all(parent)
-                    .map_err(|e| format!("{}: {e}", parent.display()))?;
+                std::fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
             }
-            std::os::unix::fs::symlink(&from, &to)
-                .map_err(|e| format!("linking {}: {e}", rel.display()))?;
+            std::os::unix::fs::symlink(&from, &to).map_err(io("cannot link", &rel))?;
         }
         Ok(())
     }
 
     /// Writes `content` at `rel` in the worktree.
-    pub fn write(&self, rel: &str, content: &[u8]) -> Result<(), String> {
+    pub fn write(&self, rel: &str, content: &[u8]) -> Result<(), WorktreeError> {
         let p = self.path.join(rel);
         if let Some(parent) = p.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            std::fs::create_dir_all(parent).map_err(io("cannot create", parent))?;
         }
-        std::fs::write(&p, content).map_err(|e| format!("{}: {e}", p.display()))
+        std::fs::write(&p, content).map_err(io("cannot write", &p))
     }
 
     /// Files that differ from HEAD in the worktree (changed or new), relative paths.
-    pub fn changed(&self) -> Result<Vec<String>, String> {
-        let repo = Repository::open(&self.path).map_err(|e| e.message().to_owned())?;
+    pub fn changed(&self) -> Result<Vec<String>, WorktreeError> {
+        let repo = Repository::open(&self.path).map_err(git("cannot open the worktree"))?;
         let mut opts = git2::StatusOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(true)
             .include_ignored(false);
         let statuses = repo
             .statuses(Some(&mut opts))
-            .map_err(|e| e.message().to_owned())?;
+            .map_err(git("cannot read the worktree's status"))?;
         Ok(statuses
             .iter()
             .filter(|s| !s.status().is_ignored())

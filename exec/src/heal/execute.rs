@@ -332,7 +332,7 @@ fn run_action(
                     );
                 }
                 Err(e) => {
-                    r.detail = e;
+                    r.detail = e.to_string();
                     r.timed_out = Instant::now() >= until;
                 }
             }

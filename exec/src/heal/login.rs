@@ -12,7 +12,7 @@ use thirtyfour::extensions::cdp::ChromeDevTools;
 use thirtyfour::prelude::*;
 
 pub use crate::browser::Browser;
-use crate::browser::Driver;
+use crate::browser::{BrowserError, Driver};
 use ci_medic_core::config::LoginFlow;
 
 /// What a login produced.
@@ -26,6 +26,30 @@ pub struct LoggedIn {
     pub url: String,
 }
 
+/// Why a login failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// A credential variable the flow names is unset.
+    #[error("expected the {what} in ${var}, found it unset")]
+    Credentials {
+        /// `user name` or `password`.
+        what: &'static str,
+        /// The variable.
+        var: String,
+    },
+    /// The browser or a step of the flow failed.
+    #[error(transparent)]
+    Browser(#[from] BrowserError),
+    /// The storage state could not be written.
+    #[error("{path}: {source}", path = path.display())]
+    Write {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// Logs in and writes the storage state to `flow.storage_state` (relative to
 /// `root`), within `timeout`. The credentials come from the variables the flow
 /// names; they are never written anywhere.
@@ -35,18 +59,14 @@ pub fn login(
     browser: &Browser,
     timeout: Duration,
     log: &Path,
-) -> Result<LoggedIn, String> {
-    let user = std::env::var(&flow.username_env).map_err(|_| {
-        format!(
-            "expected the user name in ${}, found it unset",
-            flow.username_env
-        )
+) -> Result<LoggedIn, LoginError> {
+    let user = std::env::var(&flow.username_env).map_err(|_| LoginError::Credentials {
+        what: "user name",
+        var: flow.username_env.clone(),
     })?;
-    let password = std::env::var(&flow.password_env).map_err(|_| {
-        format!(
-            "expected the password in ${}, found it unset",
-            flow.password_env
-        )
+    let password = std::env::var(&flow.password_env).map_err(|_| LoginError::Credentials {
+        what: "password",
+        var: flow.password_env.clone(),
     })?;
     let driver = Driver::start(browser, log, timeout)?;
     let state = driver.run(browser, "the login", |d| async move {
@@ -55,8 +75,10 @@ pub fn login(
     })?;
     let (doc, logged) = state;
     let path = root.join(&flow.storage_state);
-    ci_medic_core::atomic::write_json(&path, &doc)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    ci_medic_core::atomic::write_json(&path, &doc).map_err(|source| LoginError::Write {
+        path: path.clone(),
+        source,
+    })?;
     Ok(logged)
 }
 
@@ -65,7 +87,7 @@ async fn steps(
     flow: &LoginFlow,
     user: &str,
     password: &str,
-) -> Result<(Value, LoggedIn), String> {
+) -> Result<(Value, LoggedIn), BrowserError> {
     let at = |what: &str, sel: &str, err: WebDriverError| format!("{what} `{sel}`: {err}");
     driver
         .goto(flow.url.as_str())

@@ -9,7 +9,7 @@ use serde_json::json;
 use thirtyfour::extensions::cdp::ChromeDevTools;
 use thirtyfour::prelude::*;
 
-use crate::browser::{Browser, Driver};
+use crate::browser::{Browser, BrowserError, Driver};
 use ci_medic_core::heal::smoke::{Expect, PageResult, SMOKE_SCHEMA, SmokeReport};
 
 /// Collects console errors and uncaught exceptions from the first script on.
@@ -28,7 +28,7 @@ pub fn run(
     browser: &Browser,
     timeout: Duration,
     log: &Path,
-) -> Result<SmokeReport, String> {
+) -> Result<SmokeReport, BrowserError> {
     let driver = Driver::start(browser, log, timeout)?;
     driver.run(browser, "the smoke test", |d| async move {
         let r = pages(&d, urls, expect).await;
@@ -40,7 +40,7 @@ async fn pages(
     driver: &WebDriver,
     urls: &[String],
     expect: &Expect,
-) -> Result<SmokeReport, String> {
+) -> Result<SmokeReport, BrowserError> {
     let cdp = ChromeDevTools::new(driver.handle.clone());
     cdp.execute_cdp_with_params(
         "Page.addScriptToEvaluateOnNewDocument",

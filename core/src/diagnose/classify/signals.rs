@@ -454,7 +454,12 @@ fn values_seen(call_log: &str) -> Vec<String> {
 /// Playwright's message prints them), at least one of them three characters or
 /// more (a digit alone is on every page).
 fn expected_text_on_page(message: &str, snapshot: &str) -> bool {
-    let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
     let texts = crate::locator::statement::expectations(message).expected_texts;
     let page = norm(snapshot);
     !page.is_empty()
