@@ -196,7 +196,7 @@ fn post(
             Err(e) => {
                 last = format!(
                     "try {attempt}: {}",
-                    describe_transport_error(transport(&e), &e)
+                    describe_transport_error(Transport::of(e.is_timeout(), e.is_connect()), &e)
                 );
                 tracing::warn!("{last}");
             }
@@ -237,15 +237,4 @@ fn parse_answer(text: &str) -> Result<Analysis, String> {
     let bytes = serde_json::to_vec(upstream).map_err(|e| e.to_string())?;
     ci_medic_core::document::parse::<Analysis>(&bytes, analysis::ANALYSIS_SCHEMA, "`upstream`")
         .map_err(|e| e.to_string())
-}
-
-/// How reqwest says the request failed.
-fn transport(e: &reqwest::Error) -> Transport {
-    if e.is_timeout() {
-        Transport::Timeout
-    } else if e.is_connect() {
-        Transport::Connect
-    } else {
-        Transport::Other
-    }
 }

@@ -155,12 +155,22 @@ impl Upstream {
         }
         let response = match req.send().await {
             Ok(r) => r,
-            Err(e) => return Try::Retry(None, describe_transport_error(transport(&e), &e)),
+            Err(e) => {
+                return Try::Retry(
+                    None,
+                    describe_transport_error(Transport::of(e.is_timeout(), e.is_connect()), &e),
+                );
+            }
         };
         let status = response.status().as_u16();
         let body = match response.bytes().await {
             Ok(b) => b,
-            Err(e) => return Try::Retry(Some(status), describe_transport_error(transport(&e), &e)),
+            Err(e) => {
+                return Try::Retry(
+                    Some(status),
+                    describe_transport_error(Transport::of(e.is_timeout(), e.is_connect()), &e),
+                );
+            }
         };
         if (200..300).contains(&status) {
             return match serde_json::from_slice(&body) {
@@ -223,16 +233,5 @@ impl Upstream {
                 b.open_until = Some(Instant::now() + self.config.breaker_cooldown);
             }
         }
-    }
-}
-
-/// How reqwest says the request failed.
-fn transport(e: &reqwest::Error) -> Transport {
-    if e.is_timeout() {
-        Transport::Timeout
-    } else if e.is_connect() {
-        Transport::Connect
-    } else {
-        Transport::Other
     }
 }

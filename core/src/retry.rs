@@ -52,6 +52,19 @@ pub enum Transport {
     Other,
 }
 
+impl Transport {
+    /// From an HTTP client's own flags (reqwest's `is_timeout`, `is_connect`).
+    pub fn of(timeout: bool, connect: bool) -> Transport {
+        if timeout {
+            Transport::Timeout
+        } else if connect {
+            Transport::Connect
+        } else {
+            Transport::Other
+        }
+    }
+}
+
 /// A transport error in words, without its URL (a URL can carry credentials):
 /// the kind and the innermost cause of `e`, whatever HTTP client raised it.
 pub fn describe_transport_error(kind: Transport, e: &(dyn std::error::Error + 'static)) -> String {

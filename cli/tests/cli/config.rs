@@ -6,6 +6,13 @@ use crate::common;
 
 use common::{checkout_with_run, ci_medic};
 
+/// A checkout with an analyzed selector_drift run and this `.ci-medic.toml`.
+fn configured(run_id: &str, toml: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let (tmp, dir) = checkout_with_run("selector_drift", run_id);
+    std::fs::write(dir.join(".ci-medic.toml"), toml).expect("config");
+    (tmp, dir)
+}
+
 fn out(o: &std::process::Output) -> (String, String) {
     (
         String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -15,12 +22,7 @@ fn out(o: &std::process::Output) -> (String, String) {
 
 #[test]
 fn the_comment_table_sets_the_key_and_the_list_and_a_flag_wins() {
-    let (_tmp, dir) = checkout_with_run("selector_drift", "cfg-1");
-    std::fs::write(
-        dir.join(".ci-medic.toml"),
-        "[comment]\nkey = \"chromium\"\nmax_failures = 1\n",
-    )
-    .expect("config");
+    let (_tmp, dir) = configured("cfg-1", "[comment]\nkey = \"chromium\"\nmax_failures = 1\n");
     let o = ci_medic(&dir, &["comment", "--dry-run", "--pr", "1"], &[]);
     let (stdout, stderr) = out(&o);
     assert!(o.status.success(), "{stderr}");
@@ -98,12 +100,10 @@ fn the_dashboard_table_caps_the_history() {
 
 #[test]
 fn a_mistake_in_any_table_stops_every_command_naming_file_line_and_key() {
-    let (_tmp, dir) = checkout_with_run("selector_drift", "cfg-3");
-    std::fs::write(
-        dir.join(".ci-medic.toml"),
+    let (_tmp, dir) = configured(
+        "cfg-3",
         "[heal]\nmax_attempts = 2\n\n[comment]\nkey = \"two words\"\n",
-    )
-    .expect("config");
+    );
     for args in [
         &["comment", "--dry-run", "--pr", "1"][..],
         &["dashboard", "build", "--out", "site"],
