@@ -56,46 +56,26 @@ fn the_dashboard_table_caps_the_history() {
     let (_tmp, dir) = checkout_with_run("selector_drift", "cfg-2");
     let history = common::repo_root().join("fixtures/history/history.v1.json");
     let history = history.to_str().expect("utf-8");
-    let o = ci_medic(&dir, &["dashboard", "build", "--history", history], &[]);
-    let (stdout, stderr) = out(&o);
-    assert!(o.status.success(), "{stderr}");
-    assert!(stdout.contains("history of 4 run(s)"), "{stdout}");
-
+    let build = |out_dir: &str, extra: &[&str]| {
+        let mut args = vec!["dashboard", "build", "--history", history, "--out", out_dir];
+        args.extend_from_slice(extra);
+        let o = ci_medic(&dir, &args, &[]);
+        let (stdout, stderr) = out(&o);
+        assert!(o.status.success(), "{stderr}");
+        stdout
+    };
+    // The fixture's three runs and this one: no cap configured.
+    assert!(build("all", &[]).contains("history of 4 run(s)"));
     std::fs::write(
         dir.join(".ci-medic.toml"),
         "[dashboard]\nhistory_max_runs = 2\n",
     )
     .expect("config");
-    let o = ci_medic(
-        &dir,
-        &[
-            "dashboard",
-            "build",
-            "--history",
-            history,
-            "--out",
-            "capped",
-        ],
-        &[],
+    assert!(build("capped", &[]).contains("history of 2 run(s)"));
+    assert!(
+        build("flag", &["--history-max-runs", "3"]).contains("history of 3 run(s)"),
+        "the flag wins"
     );
-    let (stdout, stderr) = out(&o);
-    assert!(o.status.success(), "{stderr}");
-    assert!(stdout.contains("history of 2 run(s)"), "{stdout}");
-    let o = ci_medic(
-        &dir,
-        &[
-            "dashboard",
-            "build",
-            "--history",
-            history,
-            "--out",
-            "flag",
-            "--history-max-runs",
-            "3",
-        ],
-        &[],
-    );
-    assert!(out(&o).0.contains("history of 3 run(s)"), "the flag wins");
 }
 
 #[test]
