@@ -20,4 +20,5 @@ mod fix_pr;
 mod heal;
 mod heal_e2e;
 mod redaction;
+mod rehearsal;
 mod send;

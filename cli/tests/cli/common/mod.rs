@@ -2,10 +2,11 @@
 
 use std::path::Path;
 
-/// Makes `dir` a git repository with everything in it (but `.gitignore`d
-/// paths) committed.
+/// Makes `dir` a git repository (when it is not one) with everything in it
+/// (but `.gitignore`d paths) committed on top of HEAD.
 pub(crate) fn commit_all(dir: &Path) {
     let repo = git2::Repository::init(dir).expect("init");
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
     let mut index = repo.index().expect("index");
     index
         .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
@@ -15,7 +16,8 @@ pub(crate) fn commit_all(dir: &Path) {
         .find_tree(index.write_tree().expect("tree"))
         .expect("tree");
     let sig = git2::Signature::now("t", "t@example.com").expect("sig");
-    repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &[])
+    let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+    repo.commit(Some("HEAD"), &sig, &sig, "init", &tree, &parents)
         .expect("commit");
 }
 
