@@ -259,3 +259,63 @@ fn a_drifted_page_ends_with_a_validated_patch_on_the_fix_path() {
     assert!(one(&patch_dir, "patch-").is_file());
     drop(s.ws);
 }
+
+/// A rig for one-job workflows: no demo app, the health URL a closed port.
+fn bare_rig(root: &Path, repo: &Path) -> Rig {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    Rig {
+        root: root.to_owned(),
+        repo: repo.to_owned(),
+        event: "workflow_dispatch".into(),
+        env: Vec::new(),
+        secrets: BTreeMap::new(),
+        substitutions: Vec::new(),
+        overrides: BTreeMap::new(),
+        action_outputs: action_outputs(),
+        health_url: format!("http://127.0.0.1:{port}/healthz"),
+        after_checkout: "true".into(),
+    }
+}
+
+#[test]
+fn a_rerun_without_the_app_and_a_flag_that_does_not_exist_are_caught() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo_dir = tmp.path().join("repo");
+    std::fs::create_dir_all(&repo_dir).expect("repo");
+    std::fs::write(repo_dir.join("README"), "x").expect("file");
+    crate::common::commit_all(&repo_dir);
+    let rig = bare_rig(&tmp.path().join("rig"), &repo_dir);
+    let run = |name: &str, command: &str| {
+        let file = tmp.path().join(format!("{name}.yml"));
+        std::fs::write(
+            &file,
+            format!(
+                "name: t\non: workflow_dispatch\njobs:\n  {name}:\n    runs-on: ubuntu-latest\n    steps:\n      - uses: actions/checkout@v4\n      - uses: ci-medic/ci-medic@v0\n        with:\n          command: {command}\n"
+            ),
+        )
+        .expect("workflow");
+        let wf = workflow::read(&file).expect("parses");
+        runner::rehearse(&wf, &BTreeMap::new(), &rig).expect_err(command)
+    };
+    // The old example's fix-agent-runner: npm ci and Playwright, but no app.
+    let err = run("fix-agent-runner", "fix apply");
+    assert!(
+        err.contains("job fix-agent-runner")
+            && err.contains("`ci-medic fix apply` reruns tests, but the app is not up"),
+        "{err}"
+    );
+    let err = run("self-heal-runner", "heal execute --reseed-everything");
+    assert!(err.contains("the app is not up"), "{err}");
+    let err = run(
+        "send-ci-logs",
+        "collect --dir . --out bundle --no-such-flag",
+    );
+    assert!(
+        err.contains("job send-ci-logs") && err.contains("does not parse"),
+        "{err}"
+    );
+}
