@@ -212,17 +212,24 @@ fn fix_instructions(c: &Classification, docs: &[FailureDoc]) -> Vec<FixInstructi
                     Chain::parse(message).map(|c| message[c.span.0..c.span.1].to_owned())
                 });
                 // The matching engine, as the fix-agent runs it, on the page
-                // the snapshot shows and the failing statement of the snippet.
-                let page = Page::from_aria(doc.text(Field::Page));
-                let healing = old.as_deref().and_then(|o| {
-                    matching::heal_printed(
-                        o,
-                        &page,
-                        doc.snippet.as_deref(),
-                        doc.text(Field::Message),
-                        Thresholds::default(),
-                    )
-                });
+                // the snapshot shows and the failing statement of the snippet:
+                // the classifier's answer when it asked about the same locator.
+                let computed;
+                let healing = if old.is_some() && old == doc.unresolved_locator {
+                    doc.locator_match.as_ref()
+                } else {
+                    let page = Page::from_aria(doc.text(Field::Page));
+                    computed = old.as_deref().and_then(|o| {
+                        matching::heal_printed(
+                            o,
+                            &page,
+                            doc.snippet.as_deref(),
+                            doc.text(Field::Message),
+                            Thresholds::default(),
+                        )
+                    });
+                    computed.as_ref()
+                };
                 let candidates: Vec<LocatorCandidate> = healing
                     .iter()
                     .flat_map(|h| &h.candidates)
@@ -238,7 +245,6 @@ fn fix_instructions(c: &Classification, docs: &[FailureDoc]) -> Vec<FixInstructi
                     })
                     .collect();
                 let new = healing
-                    .as_ref()
                     .filter(|h| h.replacement.is_some())
                     .and_then(|h| h.candidates.first())
                     .and_then(|c| c.chain.clone());

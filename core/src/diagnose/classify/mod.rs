@@ -370,7 +370,7 @@ fn fact_quote(doc: &FailureDoc, fact: Fact) -> Option<Quote> {
             doc.unresolved_locator.as_deref().unwrap_or("the locator")
         ),
         Fact::SimilarElementOnPage => {
-            let c = doc.similar_element.as_ref()?;
+            let c = doc.similar_element()?;
             format!(
                 "page has {} (snapshot line {}, similarity {:.2}) for {}",
                 c.chain.as_deref().unwrap_or(&c.element),

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use crate::diagnose::classify::rules::{Fact, Facts, Field};
-use crate::locator::matching::{self, Candidate, MIN_IDENTITY, Thresholds};
+use crate::locator::matching::{self, Candidate, Healing, MIN_IDENTITY, Thresholds};
 use crate::model::{AttemptStatus, Bundle, ErrorInfo, Location, Test, TestStatus};
 use crate::page::Page;
 
@@ -37,8 +37,9 @@ pub struct FailureDoc {
     pub primary: String,
     /// The locator the call log waited for and never found.
     pub unresolved_locator: Option<String>,
-    /// The matching engine's best element on the page for that locator.
-    pub similar_element: Option<Candidate>,
+    /// The matching engine's answer for that locator on the snapshot's page
+    /// (computed once: the classifier's fact and the planner's proposals).
+    pub locator_match: Option<Healing>,
     /// The first error's code snippet (the failing statement, marked `>`).
     pub snippet: Option<String>,
     /// The distinct values a retrying assertion received, in order.
@@ -55,6 +56,13 @@ pub enum FailureKind {
 }
 
 impl FailureDoc {
+    /// The engine's best element on the page for the unresolved locator.
+    pub fn similar_element(&self) -> Option<&Candidate> {
+        self.locator_match
+            .as_ref()
+            .and_then(|h| h.candidates.first())
+    }
+
     /// The text of `field`.
     pub fn text(&self, field: Field) -> &str {
         &self.fields[field as usize]
@@ -193,7 +201,7 @@ pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
         facts,
         primary,
         unresolved_locator: None,
-        similar_element: None,
+        locator_match: None,
         snippet: None,
         values_seen: Vec::new(),
     })
@@ -220,7 +228,7 @@ pub fn from_run_error(error: &ErrorInfo, backend: &str) -> FailureDoc {
         facts,
         primary,
         unresolved_locator: None,
-        similar_element: None,
+        locator_match: None,
         snippet: None,
         values_seen: Vec::new(),
     })
@@ -287,7 +295,7 @@ pub fn from_text(text: &str) -> FailureDoc {
         facts,
         primary,
         unresolved_locator: None,
-        similar_element: None,
+        locator_match: None,
         snippet: None,
         values_seen: Vec::new(),
     })
@@ -402,15 +410,14 @@ impl Builder {
             {
                 let page = Page::from_aria(snapshot);
                 let snippet = self.snippet.as_deref();
-                doc.similar_element = matching::heal_printed(
+                doc.locator_match = matching::heal_printed(
                     printed,
                     &page,
                     snippet,
                     &self.fields[Field::Message as usize],
                     Thresholds::default(),
-                )
-                .and_then(|h| h.candidates.into_iter().next());
-                if doc.similar_element.as_ref().is_some_and(|c| {
+                );
+                if doc.similar_element().is_some_and(|c| {
                     c.score >= SIMILAR_ELEMENT_SCORE && c.features.identity >= MIN_IDENTITY
                 }) {
                     doc.facts.insert(Fact::SimilarElementOnPage);
