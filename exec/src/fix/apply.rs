@@ -601,7 +601,7 @@ impl State<'_> {
         let Ok(source) = self.content(&spec) else {
             return 0;
         };
-        let out = edit::locator(
+        let mut out = edit::locator(
             &source,
             line,
             &broken,
@@ -609,6 +609,44 @@ impl State<'_> {
             &page,
             self.thresholds(),
         );
+        // The trace's last snapshot is taken when the step starts: a step right
+        // after a navigation can start on the old page. Playwright's ARIA
+        // snapshot at failure shows the page the step gave up on.
+        let at_failure_snapshot = attempt
+            .error_context
+            .as_ref()
+            .and_then(|c| c.page_snapshot.clone())
+            .or_else(|| {
+                let path = attempt
+                    .attachments
+                    .iter()
+                    .filter(|a| a.kind == ArtifactKind::ErrorContext || a.name == "error-context")
+                    .find_map(|a| a.path.clone())?;
+                let text = std::fs::read_to_string(&path).ok()?;
+                ci_medic_core::collect::playwright::results_dir::parse_error_context(&path, &text)
+                    .page_snapshot
+            });
+        if out.made.is_err()
+            && let Some(snapshot) = at_failure_snapshot.as_deref()
+        {
+            let at_failure = edit::locator(
+                &source,
+                line,
+                &broken,
+                &err.message,
+                &Page::from_aria(snapshot),
+                self.thresholds(),
+            );
+            if at_failure.made.is_ok() {
+                out = at_failure;
+                if let Some(h) = out.healing.as_mut() {
+                    h.reason = format!(
+                        "{} (candidates from the ARIA snapshot at failure; the trace's last DOM snapshot showed no match)",
+                        h.reason
+                    );
+                }
+            }
+        }
         e.healing = out.healing;
         if let Some(h) = &e.healing {
             e.confidence = self::round(verdict.confidence.min(h.score.unwrap_or(0.0)));
