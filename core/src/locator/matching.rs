@@ -789,11 +789,21 @@ const SYNONYMS: &[&[&str]] = &[
     &["msg", "message", "notice", "status", "alert"],
 ];
 
+/// Each synonym's group head (the first group that lists it wins).
+static CANONICAL: std::sync::LazyLock<HashMap<&'static str, &'static str>> =
+    std::sync::LazyLock::new(|| {
+        let mut map = HashMap::new();
+        for group in SYNONYMS {
+            for w in *group {
+                map.entry(*w).or_insert(group[0]);
+            }
+        }
+        map
+    });
+
+/// The word its synonym group is known by (the word itself when it has none).
 fn canonical(word: &str) -> &str {
-    SYNONYMS
-        .iter()
-        .find(|group| group.contains(&word))
-        .map_or(word, |group| group[0])
+    CANONICAL.get(word).copied().unwrap_or(word)
 }
 
 fn single_context(e: &Element, ctx: &Context, multi: bool) -> Option<f64> {

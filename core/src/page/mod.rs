@@ -79,6 +79,12 @@ pub struct Page {
     by_node: HashMap<NodeId, usize>,
 }
 
+/// An attribute's value, found by name without interning it (scraper's own
+/// `attr` builds an atom for every lookup, which dominated page building).
+fn attr<'a>(el: &'a scraper::node::Element, name: &str) -> Option<&'a str> {
+    el.attrs().find(|(k, _)| *k == name).map(|(_, v)| v)
+}
+
 const SKIPPED: &[&str] = &[
     "script", "style", "template", "noscript", "head", "meta", "link", "title", "base",
 ];
@@ -199,13 +205,13 @@ impl Page {
 
 fn hidden(el: &ElementRef<'_>) -> bool {
     let v = el.value();
-    v.attr("hidden").is_some()
-        || v.attr("aria-hidden") == Some("true")
-        || v.attr("style").is_some_and(|s| {
+    attr(v, "hidden").is_some()
+        || attr(v, "aria-hidden") == Some("true")
+        || attr(v, "style").is_some_and(|s| {
             let s: String = s.chars().filter(|c| !c.is_whitespace()).collect();
             s.contains("display:none") || s.contains("visibility:hidden")
         })
-        || (v.name() == "input" && v.attr("type") == Some("hidden"))
+        || (v.name() == "input" && attr(v, "type") == Some("hidden"))
 }
 
 fn describe(
@@ -222,12 +228,12 @@ fn describe(
     let label = label_of(html, &el, &tag);
     let text = collapse(&visible_text(&el));
     let name = name_of(html, &el, &role, &text, label.as_deref());
-    let attr = |k: &str| v.attr(k).map(collapse).filter(|s| !s.is_empty());
+    let attr_text = |k: &str| attr(v, k).map(collapse).filter(|s| !s.is_empty());
     let level = tag
         .strip_prefix('h')
         .and_then(|d| d.parse::<u8>().ok())
         .filter(|l| (1..=6).contains(l))
-        .or_else(|| v.attr("aria-level").and_then(|l| l.parse().ok()));
+        .or_else(|| attr(v, "aria-level").and_then(|l| l.parse().ok()));
     let attrs = v
         .attrs()
         .filter(|(k, _)| {
@@ -240,22 +246,22 @@ fn describe(
         role,
         name,
         text,
-        id: attr("id"),
-        test_id: attr("data-testid")
-            .or_else(|| attr("data-test-id"))
-            .or_else(|| attr("data-test")),
+        id: attr_text("id"),
+        test_id: attr_text("data-testid")
+            .or_else(|| attr_text("data-test-id"))
+            .or_else(|| attr_text("data-test")),
         classes: v.classes().map(str::to_owned).collect(),
         label,
-        placeholder: attr("placeholder"),
-        alt: attr("alt"),
-        title: attr("title"),
+        placeholder: attr_text("placeholder"),
+        alt: attr_text("alt"),
+        title: attr_text("title"),
         level,
         attrs,
         depth,
         parent,
         path: path.to_owned(),
         visible,
-        snapshot_line: v.attr(aria::SNAPSHOT_LINE).and_then(|l| l.parse().ok()),
+        snapshot_line: attr(v, aria::SNAPSHOT_LINE).and_then(|l| l.parse().ok()),
         node: el.id(),
         tag,
     }
@@ -282,7 +288,7 @@ fn visible_text(el: &ElementRef<'_>) -> String {
                         continue;
                     }
                     if name == "img" {
-                        if let Some(alt) = e.attr("alt") {
+                        if let Some(alt) = attr(e, "alt") {
                             out.push(' ');
                             out.push_str(alt);
                             out.push(' ');
@@ -308,7 +314,7 @@ fn visible_text(el: &ElementRef<'_>) -> String {
 /// HTML-AAM implicit roles for the elements tests commonly target.
 fn role_of(el: &ElementRef<'_>, tag: &str) -> String {
     let v = el.value();
-    if let Some(r) = v.attr("role").and_then(|r| r.split_whitespace().next()) {
+    if let Some(r) = attr(v, "role").and_then(|r| r.split_whitespace().next()) {
         return r.to_ascii_lowercase();
     }
     let in_sectioning = || {
@@ -318,12 +324,14 @@ fn role_of(el: &ElementRef<'_>, tag: &str) -> String {
             })
         })
     };
-    let named = v.attr("aria-label").is_some() || v.attr("aria-labelledby").is_some();
+    let named = attr(v, "aria-label").is_some() || attr(v, "aria-labelledby").is_some();
     let role = match tag {
-        "a" | "area" if v.attr("href").is_some() => "link",
+        "a" | "area" if attr(v, "href").is_some() => "link",
         "button" => "button",
         "input" => match v
-            .attr("type")
+            .attrs()
+            .find(|(k, _)| *k == "type")
+            .map(|(_, v)| v)
             .unwrap_or("text")
             .to_ascii_lowercase()
             .as_str()
@@ -341,7 +349,8 @@ fn role_of(el: &ElementRef<'_>, tag: &str) -> String {
         },
         "textarea" => "textbox",
         "select" => {
-            if v.attr("multiple").is_some() || v.attr("size").is_some_and(|s| s != "1" && s != "0")
+            if attr(v, "multiple").is_some()
+                || attr(v, "size").is_some_and(|s| s != "1" && s != "0")
             {
                 "listbox"
             } else {
@@ -366,7 +375,7 @@ fn role_of(el: &ElementRef<'_>, tag: &str) -> String {
         "section" if named => "region",
         "article" => "article",
         "dialog" => "dialog",
-        "img" if v.attr("alt") == Some("") => "presentation",
+        "img" if attr(v, "alt") == Some("") => "presentation",
         "img" => "img",
         "p" => "paragraph",
         "hr" => "separator",
@@ -402,16 +411,19 @@ fn is_labelable(tag: &str) -> bool {
 /// The text of the `<label>` for a form control: `label[for=id]` or an enclosing label.
 fn label_of(html: &Html, el: &ElementRef<'_>, tag: &str) -> Option<String> {
     let v = el.value();
-    if let Some(ids) = v.attr("aria-labelledby") {
+    if let Some(ids) = attr(v, "aria-labelledby") {
         return text_of_ids(html, ids);
     }
-    if let Some(l) = v.attr("aria-label").map(collapse).filter(|s| !s.is_empty()) {
+    if let Some(l) = attr(v, "aria-label")
+        .map(collapse)
+        .filter(|s| !s.is_empty())
+    {
         return Some(l);
     }
     if !is_labelable(tag) {
         return None;
     }
-    if let Some(id) = v.attr("id") {
+    if let Some(id) = attr(v, "id") {
         let sel = scraper::Selector::parse(&format!("label[for=\"{}\"]", id.replace('"', "\\\"")))
             .ok()?;
         if let Some(l) = html.select(&sel).next() {
@@ -459,36 +471,39 @@ fn name_of(
     label: Option<&str>,
 ) -> String {
     let v = el.value();
-    if let Some(ids) = v.attr("aria-labelledby")
+    if let Some(ids) = attr(v, "aria-labelledby")
         && let Some(t) = text_of_ids(html, ids)
     {
         return t;
     }
-    if let Some(l) = v.attr("aria-label").map(collapse).filter(|s| !s.is_empty()) {
+    if let Some(l) = attr(v, "aria-label")
+        .map(collapse)
+        .filter(|s| !s.is_empty())
+    {
         return l;
     }
     if let Some(l) = label {
         return l.to_owned();
     }
     let tag = v.name();
-    if (tag == "img" || (tag == "input" && v.attr("type") == Some("image")))
-        && let Some(alt) = v.attr("alt")
+    if (tag == "img" || (tag == "input" && attr(v, "type") == Some("image")))
+        && let Some(alt) = attr(v, "alt")
     {
         return collapse(alt);
     }
     if tag == "input"
-        && matches!(v.attr("type"), Some("submit" | "button" | "reset"))
-        && let Some(val) = v.attr("value")
+        && matches!(attr(v, "type"), Some("submit" | "button" | "reset"))
+        && let Some(val) = attr(v, "value")
     {
         return collapse(val);
     }
     if name_from_content(role) && !text.is_empty() {
         return text.to_owned();
     }
-    if let Some(t) = v.attr("title") {
+    if let Some(t) = attr(v, "title") {
         return collapse(t);
     }
-    if let Some(p) = v.attr("placeholder") {
+    if let Some(p) = attr(v, "placeholder") {
         return collapse(p);
     }
     let _ = html;
