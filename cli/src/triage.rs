@@ -61,7 +61,8 @@ pub fn run(args: &TriageArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Collects a run directory with the default discovery into `out`.
+/// Collects a run directory with the default discovery into `out`, redacted
+/// with the repository's rules (`.ci-medic.toml` `[redact]`).
 pub fn collect_dir(dir: &Path, out: &Path) -> Result<Bundle, CollectError> {
     let inputs = collect::discover(dir, |k| std::env::var(k).ok());
     let mut warnings = Vec::new();
@@ -72,7 +73,7 @@ pub fn collect_dir(dir: &Path, out: &Path) -> Result<Bundle, CollectError> {
         run,
         &Redactor::for_repo(
             Path::new("."),
-            &ci_medic_core::config::RedactConfig::default(),
+            &ci_medic_core::config::load(Path::new(ci_medic_core::config::CONFIG_FILE))?.redact,
         )?,
         out,
         warnings,

@@ -87,11 +87,7 @@ fn a_server_that_is_down_is_restarted_and_the_failing_tests_pass_on_rerun() {
     let ws = Workspace::new(true);
     let dir = ws.dir.clone();
     // Nothing listens on the app's port: every test that needs it fails.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = crate::common::free_port();
     let base_url = format!("http://127.0.0.1:{port}");
     failing_run(&dir, &base_url);
     collect_and_classify(&dir);

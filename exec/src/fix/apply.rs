@@ -239,12 +239,18 @@ impl State<'_> {
                     self.edits.push(e);
                     return;
                 };
-                let out = edit::locator(
+                // A page from the trace can fall back to the snapshot at failure.
+                let at_failure = f
+                    .page_snapshot
+                    .as_deref()
+                    .filter(|_| from.starts_with("the trace"));
+                let (out, from) = heal_locator(
                     &source,
                     f.line,
                     &broken,
                     &f.message,
-                    &page,
+                    (&page, from),
+                    at_failure,
                     self.thresholds(),
                 );
                 if let Some(h) = &out.healing {
@@ -601,18 +607,8 @@ impl State<'_> {
         let Ok(source) = self.content(&spec) else {
             return 0;
         };
-        let mut out = edit::locator(
-            &source,
-            line,
-            &broken,
-            &err.message,
-            &page,
-            self.thresholds(),
-        );
-        // The trace's last snapshot is taken when the step starts: a step right
-        // after a navigation can start on the old page. Playwright's ARIA
-        // snapshot at failure shows the page the step gave up on.
-        let at_failure_snapshot = attempt
+        // Playwright's ARIA snapshot at failure, from the rerun's error context.
+        let at_failure = attempt
             .error_context
             .as_ref()
             .and_then(|c| c.page_snapshot.clone())
@@ -626,26 +622,17 @@ impl State<'_> {
                 ci_medic_core::collect::playwright::results_dir::parse_error_context(&path, &text)
                     .page_snapshot
             });
-        if out.made.is_err()
-            && let Some(snapshot) = at_failure_snapshot.as_deref()
-        {
-            let at_failure = edit::locator(
-                &source,
-                line,
-                &broken,
-                &err.message,
-                &Page::from_aria(snapshot),
-                self.thresholds(),
-            );
-            if at_failure.made.is_ok() {
-                out = at_failure;
-                if let Some(h) = out.healing.as_mut() {
-                    h.reason = format!(
-                        "{} (candidates from the ARIA snapshot at failure; the trace's last DOM snapshot showed no match)",
-                        h.reason
-                    );
-                }
-            }
+        let (mut out, from) = heal_locator(
+            &source,
+            line,
+            &broken,
+            &err.message,
+            (&page, "the rerun's trace".into()),
+            at_failure.as_deref(),
+            self.thresholds(),
+        );
+        if let Some(h) = out.healing.as_mut() {
+            h.reason = format!("{} (candidates from {from})", h.reason);
         }
         e.healing = out.healing;
         if let Some(h) = &e.healing {
@@ -880,6 +867,35 @@ fn unresolved(errors: &[ci_medic_core::model::ErrorInfo]) -> Option<String> {
 }
 
 /// The page the failing locator looked at: the trace's DOM snapshot when there
+/// Heals `broken` on `page` (`from` says which page); when that makes no edit
+/// and Playwright's ARIA snapshot at failure is at hand, on that page instead:
+/// the trace's last DOM snapshot is taken when a step starts, which right after
+/// a navigation can still be the previous page. Returns the edit and the page used.
+fn heal_locator(
+    source: &str,
+    line: Option<u32>,
+    broken: &str,
+    message: &str,
+    (page, from): (&Page, String),
+    at_failure: Option<&str>,
+    t: Thresholds,
+) -> (edit::LocatorEdit, String) {
+    let out = edit::locator(source, line, broken, message, page, t);
+    if out.made.is_ok() {
+        return (out, from);
+    }
+    let Some(snapshot) = at_failure else {
+        return (out, from);
+    };
+    let retry = edit::locator(source, line, broken, message, &Page::from_aria(snapshot), t);
+    if retry.made.is_ok() {
+        let from = format!("the ARIA snapshot at failure ({from} showed no match)");
+        (retry, from)
+    } else {
+        (out, from)
+    }
+}
+
 /// is a trace, else the error-context ARIA snapshot; with where it came from.
 pub fn page_for(f: &FailureInput, bundle_dir: &Path) -> (Option<Page>, String) {
     if let Some(t) = &f.trace {
@@ -915,5 +931,48 @@ pub fn page_for(f: &FailureInput, bundle_dir: &Path) -> (Option<Page>, String) {
             None,
             "the failure has neither a trace nor an error-context page snapshot".into(),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = "test('creates', async ({ page }) => {\n  await page.goto('/items');\n  await page.getByRole('link', { name: 'New item' }).click();\n  await page.getByLabel('Name').fill('Lamp');\n});\n";
+
+    /// The trace caught the step on the list page it had just left; the
+    /// snapshot at failure shows the form, whose "Name" field is now "Title".
+    #[test]
+    fn a_trace_page_without_the_element_falls_back_to_the_snapshot_at_failure() {
+        let list = Page::parse(
+            "<html><body><nav><a href=/items>Items</a></nav><main><h1>Items</h1><ul><li>Blue Widget</li></ul><a href=/items/new>New item</a></main></body></html>",
+        );
+        let form = "- main:\n  - heading \"New item\" [level=1]\n  - textbox \"Title\"\n  - button \"Save item\"\n";
+        let message = "Error: locator.fill: Test timeout of 10000ms exceeded.\nCall log:\n  - waiting for getByLabel('Name')";
+        let t = Thresholds::default();
+        let (out, from) = heal_locator(
+            SPEC,
+            Some(4),
+            "getByLabel('Name')",
+            message,
+            (&list, "the trace".into()),
+            Some(form),
+            t,
+        );
+        let made = out.made.expect("healed on the snapshot at failure");
+        assert_eq!(made.new, "getByLabel('Title')");
+        assert!(from.starts_with("the ARIA snapshot at failure"), "{from}");
+        // Without it, the trace's page alone gives no edit.
+        let (out, from) = heal_locator(
+            SPEC,
+            Some(4),
+            "getByLabel('Name')",
+            message,
+            (&list, "the trace".into()),
+            None,
+            t,
+        );
+        assert!(out.made.is_err());
+        assert_eq!(from, "the trace");
     }
 }

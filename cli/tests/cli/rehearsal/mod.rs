@@ -85,11 +85,7 @@ struct Stage {
 
 fn stage(scenario_app_config: &str, event: &str, no_seed_in: &[&str]) -> Stage {
     let ws = Workspace::new(false);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = crate::common::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let demo = ws.paths.demo_app.display().to_string();
     let seed = format!("{demo} seed --data-dir data");
@@ -262,11 +258,7 @@ fn a_drifted_page_ends_with_a_validated_patch_on_the_fix_path() {
 
 /// A rig for one-job workflows: no demo app, the health URL a closed port.
 fn bare_rig(root: &Path, repo: &Path) -> Rig {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = crate::common::free_port();
     Rig {
         root: root.to_owned(),
         repo: repo.to_owned(),

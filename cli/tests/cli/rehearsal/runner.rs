@@ -696,7 +696,7 @@ fn upload(dir: &Path, paths: &str, hidden: bool, to: &Path) -> Result<usize, Str
             .collect();
         for m in matched {
             if m.is_dir() {
-                for e in walk(&m) {
+                for e in crate::common::walk(&m) {
                     files.push(e);
                 }
             } else {
@@ -732,21 +732,6 @@ fn upload(dir: &Path, paths: &str, hidden: bool, to: &Path) -> Result<usize, Str
     Ok(n)
 }
 
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
-            }
-        }
-    }
-    out
-}
-
 fn download(store: &Path, name: &str, to: &Path, job: &str) -> Result<(), String> {
     let from = store.join(name);
     if !from.is_dir() {
@@ -754,12 +739,7 @@ fn download(store: &Path, name: &str, to: &Path, job: &str) -> Result<(), String
             "job {job} downloads artifact `{name}`, which no earlier job uploaded"
         ));
     }
-    for f in walk(&from) {
-        let rel = f.strip_prefix(&from).map_err(|e| e.to_string())?;
-        let dest = to.join(rel);
-        std::fs::create_dir_all(dest.parent().unwrap_or(to)).map_err(|e| e.to_string())?;
-        std::fs::copy(&f, &dest).map_err(|e| e.to_string())?;
-    }
+    crate::common::copy_dir(&from, to);
     Ok(())
 }
 
