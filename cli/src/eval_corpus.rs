@@ -58,27 +58,51 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             }
         })
         .collect();
-    let eval = corpus::evaluate(&preds);
+    let split = corpus::evaluate_split(&entries, &preds);
+    let coverage = ci_medic_core::diagnose::knowledge::coverage(&classifier);
     let runs = match &args.runs {
         Some(dir) => Some(crate::triage::evaluate_runs(&classifier, dir)?),
         None => None,
     };
     if args.json {
-        let doc = serde_json::json!({ "corpus": eval, "runs": runs });
+        let doc = serde_json::json!({
+            "corpus": split.all,
+            "tuning": split.tuning,
+            "validation": split.validation,
+            "sources": split.units,
+            "playwright_messages": coverage,
+            "runs": runs,
+        });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
     println!(
-        "corpus: {} ({} entries)\n\n{}",
+        "corpus: {} ({} entries, split by source: {} % of sources held out for validation)\n\n{}",
         args.corpus.display(),
         entries.len(),
-        corpus::render(&eval)
+        corpus::VALIDATION_PERCENT,
+        corpus::render_split(&split)
     );
+    println!(
+        "Playwright's error messages (core/knowledge/messages.tsv): {} of {} mapped to their type by a rule ({:.1} %), {} by a hand-written rule; {} have no type of their own\n",
+        coverage.mapped,
+        coverage.errors,
+        100.0 * coverage.share,
+        coverage.by_hand_rule,
+        coverage.untyped
+    );
+    println!("validation part\n\n{}", corpus::render(&split.validation));
+    println!("tuning part\n\n{}", corpus::render(&split.tuning));
     if args.errors {
         println!("misclassified:");
-        for p in &eval.errors {
+        for p in &split.all.errors {
+            let held_out = entries
+                .iter()
+                .find(|e| e.id == p.id)
+                .is_some_and(|e| corpus::part(&e.source) == corpus::Part::Validation);
             println!(
-                "  {:<40} label {:<20} got {:<20} {:.2} {}",
+                "  {} {:<40} label {:<20} got {:<20} {:.2} {}",
+                if held_out { "V" } else { "T" },
                 p.id,
                 p.expected.as_str(),
                 p.predicted.as_str(),

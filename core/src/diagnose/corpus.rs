@@ -310,6 +310,136 @@ fn abbrev(t: &str) -> String {
     .to_owned()
 }
 
+/// Which part of the corpus an entry belongs to. The split is by source, so
+/// that a rule written for one project's failure is measured on projects it was
+/// not written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Part {
+    /// Rules and weights may be tuned on it.
+    Tuning,
+    /// Held out: rules are judged on it, never written for one of its entries.
+    Validation,
+}
+
+/// The unit the split keeps together: the source repository (`owner/name`),
+/// except Playwright's own trackers, where each issue is another team's
+/// project and is its own unit.
+pub fn split_unit(source: &str) -> String {
+    let path = source
+        .trim_start_matches("https://")
+        .trim_start_matches("http://")
+        .trim_start_matches("www.")
+        .trim_start_matches("github.com/");
+    let mut parts = path.split(['/', '#', '?']);
+    let owner = parts.next().unwrap_or_default().to_ascii_lowercase();
+    let name = parts.next().unwrap_or_default().to_ascii_lowercase();
+    if owner == "microsoft" && name.starts_with("playwright") {
+        let number = parts.nth(1).unwrap_or_default();
+        format!("{owner}/{name}#{number}")
+    } else {
+        format!("{owner}/{name}")
+    }
+}
+
+/// The part of `source`: validation for about 30 % of units, fixed by a hash of
+/// the unit (SHA-256, first 8 bytes, modulo 100 below 30), so a new entry's
+/// part never depends on what else is in the corpus.
+pub fn part(source: &str) -> Part {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(split_unit(source).as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    if u64::from_be_bytes(first) % 100 < VALIDATION_PERCENT {
+        Part::Validation
+    } else {
+        Part::Tuning
+    }
+}
+
+/// The share of split units held out for validation, in percent.
+pub const VALIDATION_PERCENT: u64 = 30;
+
+/// Scores on both parts of the corpus and on all of it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SplitEvaluation {
+    /// The tuning part.
+    pub tuning: Evaluation,
+    /// The validation part.
+    pub validation: Evaluation,
+    /// Both.
+    pub all: Evaluation,
+    /// Split units (sources) in each part.
+    pub units: BTreeMap<String, usize>,
+}
+
+/// Scores predictions (in the order of `entries`) on each part.
+pub fn evaluate_split(entries: &[Entry], preds: &[Prediction]) -> SplitEvaluation {
+    let pick = |want: Part| -> Vec<Prediction> {
+        entries
+            .iter()
+            .zip(preds)
+            .filter(|(e, _)| part(&e.source) == want)
+            .map(|(_, p)| p.clone())
+            .collect()
+    };
+    let mut units: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+    for e in entries {
+        let name = match part(&e.source) {
+            Part::Tuning => "tuning",
+            Part::Validation => "validation",
+        };
+        units
+            .entry(name.to_owned())
+            .or_default()
+            .insert(split_unit(&e.source));
+    }
+    SplitEvaluation {
+        tuning: evaluate(&pick(Part::Tuning)),
+        validation: evaluate(&pick(Part::Validation)),
+        all: evaluate(preds),
+        units: units.into_iter().map(|(k, v)| (k, v.len())).collect(),
+    }
+}
+
+/// The headline figures of both parts side by side.
+pub fn render_split(s: &SplitEvaluation) -> String {
+    let mut out = String::new();
+    let rows: [(&str, &Evaluation); 3] = [
+        ("tuning", &s.tuning),
+        ("validation", &s.validation),
+        ("all", &s.all),
+    ];
+    let _ = writeln!(
+        out,
+        "{:<11} {:>7} {:>7} {:>8} {:>8} {:>8} {:>15}",
+        "part", "sources", "entries", "accuracy", "macro-F1", "unknown", "precision@0.8"
+    );
+    for (name, e) in rows {
+        let sources = match name {
+            "all" => s.units.values().sum(),
+            _ => s.units.get(name).copied().unwrap_or(0),
+        };
+        let _ = writeln!(
+            out,
+            "{:<11} {:>7} {:>7} {:>8.3} {:>8.3} {:>7.1}% {:>8.3} ({:>3})",
+            name,
+            sources,
+            e.total,
+            e.accuracy,
+            e.macro_f1,
+            if e.total == 0 {
+                0.0
+            } else {
+                100.0 * e.unknown as f64 / e.total as f64
+            },
+            e.confident_precision,
+            e.confident
+        );
+    }
+    out
+}
+
 /// The evaluation as plain-text tables.
 pub fn render(e: &Evaluation) -> String {
     let mut out = String::new();
@@ -425,5 +555,26 @@ mod tests {
         // selector 2/3, timeout 2/3, app 0 → (0.667 + 0.667 + 0) / 3
         assert!((e.macro_f1 - (2.0 / 3.0 * 2.0) / 3.0).abs() < 1e-9);
         assert!(render(&e).contains("accuracy 0.500"));
+    }
+
+    #[test]
+    fn the_split_keeps_a_repository_together_and_playwright_issues_apart() {
+        assert_eq!(
+            split_unit("https://github.com/Foo/Bar/pull/12#issuecomment-1"),
+            "foo/bar"
+        );
+        assert_eq!(
+            split_unit("https://github.com/microsoft/playwright/issues/23944"),
+            "microsoft/playwright#23944"
+        );
+        assert_eq!(
+            part("https://github.com/foo/bar/issues/1"),
+            part("https://github.com/foo/bar/pull/99")
+        );
+        // About 30 % of many units land in validation.
+        let held = (0..1000)
+            .filter(|i| part(&format!("https://github.com/o{i}/r")) == Part::Validation)
+            .count();
+        assert!((250..350).contains(&held), "{held}");
     }
 }

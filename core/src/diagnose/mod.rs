@@ -9,5 +9,6 @@
 pub mod analysis;
 pub mod classify;
 pub mod corpus;
+pub mod knowledge;
 pub mod plan;
 pub mod taxonomy;

@@ -17,6 +17,7 @@ use regex::bytes::{Regex, RegexBuilder};
 use regex_automata::{MatchKind, PatternSet, meta, util::syntax};
 use serde::Deserialize;
 
+use crate::diagnose::knowledge::{self, TemplatePattern};
 use crate::diagnose::taxonomy::ErrorType;
 
 /// The built-in rules, as shipped.
@@ -319,6 +320,9 @@ pub struct Rule {
     pub not_facts: Vec<Fact>,
     /// Where the rule came from.
     pub origin: RuleOrigin,
+    /// For a rule made from a catalog message (`core/knowledge/`): its
+    /// template as a pattern on the message, matched apart from the field sets.
+    pub catalog: Option<TemplatePattern>,
 }
 
 /// Where a rule was defined.
@@ -540,6 +544,7 @@ fn validate(
         facts: required,
         not_facts: forbidden,
         origin,
+        catalog: None,
     })
 }
 
@@ -670,6 +675,110 @@ struct CompiledRule {
     why: Arc<str>,
     matches: Vec<Condition>,
     unless: Vec<Condition>,
+    /// For a catalog rule: its index in [`Catalog`].
+    known: Option<usize>,
+}
+
+/// The catalog rules' templates: one Aho-Corasick pass over a failure's
+/// message for their literal anchors, then each hit's template confirmed. Kept
+/// apart from the field sets so hundreds of templates cost neither the lazy
+/// DFA's states nor a cold start.
+#[derive(Debug, Clone)]
+struct Catalog {
+    anchors: aho_corasick::AhoCorasick,
+    /// Per anchor: the templates (indices into `patterns`) it starts.
+    by_anchor: Vec<Vec<usize>>,
+    patterns: Vec<Single>,
+}
+
+impl Catalog {
+    fn build(templates: &[&TemplatePattern]) -> Result<Option<Catalog>, RulesError> {
+        if templates.is_empty() {
+            return Ok(None);
+        }
+        let mut anchors: Vec<String> = Vec::new();
+        let mut by_anchor: Vec<Vec<usize>> = Vec::new();
+        for (i, t) in templates.iter().enumerate() {
+            let a = t.anchor.to_ascii_lowercase();
+            match anchors.iter().position(|x| *x == a) {
+                Some(at) => by_anchor[at].push(i),
+                None => {
+                    anchors.push(a);
+                    by_anchor.push(vec![i]);
+                }
+            }
+        }
+        let anchors = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&anchors)
+            .map_err(|e| RulesError::Syntax {
+                path: knowledge::MESSAGES_PATH.into(),
+                message: format!("the catalog's anchors do not compile: {e}"),
+            })?;
+        Ok(Some(Catalog {
+            anchors,
+            by_anchor,
+            patterns: templates
+                .iter()
+                .map(|t| Single {
+                    pattern: t.pattern.clone(),
+                    regex: std::sync::OnceLock::new(),
+                })
+                .collect(),
+        }))
+    }
+
+    /// The templates that match `text`, as bits.
+    fn scan(&self, text: &str) -> Vec<u64> {
+        let mut bits = vec![0u64; self.patterns.len().div_ceil(64)];
+        if text.is_empty() {
+            return bits;
+        }
+        let mut tried = vec![0u64; bits.len()];
+        for hit in self.anchors.find_overlapping_iter(text) {
+            for &t in &self.by_anchor[hit.pattern().as_usize()] {
+                if tried[t / 64] & (1 << (t % 64)) != 0 {
+                    continue;
+                }
+                tried[t / 64] |= 1 << (t % 64);
+                if self.patterns[t]
+                    .regex()
+                    .is_some_and(|re| re.is_match(text.as_bytes()))
+                {
+                    bits[t / 64] |= 1 << (t % 64);
+                }
+            }
+        }
+        bits
+    }
+}
+
+/// The rules made from catalog messages whose `rule` column says the message
+/// is its own rule.
+fn catalog_rules() -> Vec<Rule> {
+    knowledge::messages()
+        .iter()
+        .filter(|m| m.rule == knowledge::SELF_RULE && m.error_type != ErrorType::Unknown)
+        .filter_map(|m| {
+            let catalog = knowledge::template_pattern(&m.message)?;
+            Some(Rule {
+                id: m.rule_id(),
+                error_type: m.error_type,
+                weight: m.confidence.weight(),
+                why: format!(
+                    "Playwright's own message ({}): {}",
+                    m.location,
+                    m.note.split(';').next().unwrap_or(&m.note).trim()
+                ),
+                matches: Vec::new(),
+                unless: Vec::new(),
+                facts: Vec::new(),
+                not_facts: Vec::new(),
+                origin: RuleOrigin::Builtin,
+                catalog: Some(catalog),
+            })
+        })
+        .collect()
 }
 
 /// All enabled rules, compiled: one `RegexSet` per field.
@@ -686,6 +795,8 @@ pub struct RuleSet {
     /// Per field: each pattern alone, compiled on first use (to quote the line
     /// a fired rule matched).
     singles: Vec<Vec<Single>>,
+    /// The catalog rules' templates.
+    catalog: Option<Catalog>,
     /// Failures under this confidence are `unknown`.
     pub min_confidence: f64,
     /// How many rules came from each origin, and which built-ins were replaced or disabled.
@@ -717,6 +828,8 @@ pub struct Matches {
     /// `(any pattern, field it matched in)`, in field order.
     any_in: Vec<(usize, Field)>,
     signals: u8,
+    /// One bit per catalog template that matched the message.
+    known: Vec<u64>,
 }
 
 impl Matches {
@@ -732,11 +845,27 @@ impl RuleSet {
         RuleSet::with_user(None)
     }
 
+    /// The hand-written built-in rules, without the rules made from catalog
+    /// messages: what decides which messages need a rule of their own.
+    pub fn hand_written() -> Result<RuleSet, RulesError> {
+        let builtin = RulesFile::parse(BUILTIN_RULES_NAME, BUILTIN_RULES, RuleOrigin::Builtin)?;
+        let info = RuleSetInfo {
+            builtin: builtin.rules.len(),
+            ..RuleSetInfo::default()
+        };
+        RuleSet::compile(
+            builtin.rules,
+            builtin.min_confidence.unwrap_or(DEFAULT_MIN_CONFIDENCE),
+            info,
+        )
+    }
+
     /// The built-in rules merged with a repository's rules file.
     pub fn with_user(user: Option<(&str, RulesFile)>) -> Result<RuleSet, RulesError> {
         let builtin = RulesFile::parse(BUILTIN_RULES_NAME, BUILTIN_RULES, RuleOrigin::Builtin)?;
         let mut info = RuleSetInfo::default();
         let mut rules = builtin.rules;
+        rules.extend(catalog_rules());
         let mut min_confidence = builtin.min_confidence.unwrap_or(DEFAULT_MIN_CONFIDENCE);
         if let Some((name, user)) = user {
             info.user_file = Some(name.to_owned());
@@ -783,7 +912,18 @@ impl RuleSet {
             }
         };
         let mut compiled = Vec::with_capacity(rules.len());
-        for rule in rules {
+        let mut templates: Vec<&TemplatePattern> = Vec::new();
+        let catalog_of: Vec<Option<usize>> = rules
+            .iter()
+            .map(|r| {
+                r.catalog.as_ref().map(|t| {
+                    templates.push(t);
+                    templates.len() - 1
+                })
+            })
+            .collect();
+        let catalog = Catalog::build(&templates)?;
+        for (rule, known) in rules.into_iter().zip(catalog_of) {
             let conds = |list: &[(Field, Vec<String>)],
                          index: &mut dyn FnMut(Field, &str) -> usize| {
                 list.iter()
@@ -801,6 +941,7 @@ impl RuleSet {
                 rule,
                 matches,
                 unless,
+                known,
             });
         }
         let mut offsets = [0; 10];
@@ -857,6 +998,7 @@ impl RuleSet {
             spare: SparePool::default(),
             offsets,
             singles,
+            catalog,
             min_confidence,
             info,
         })
@@ -919,7 +1061,11 @@ impl RuleSet {
             .iter()
             .enumerate()
             .filter(|(_, r)| {
-                r.matches.iter().all(hit)
+                r.known.is_none_or(|k| {
+                    m.known
+                        .get(k / 64)
+                        .is_some_and(|w| w & (1 << (k % 64)) != 0)
+                }) && r.matches.iter().all(hit)
                     && !r.unless.iter().any(hit)
                     && r.rule.facts.iter().all(|f| facts.contains(*f))
                     && !r.rule.not_facts.iter().any(|f| facts.contains(*f))
@@ -933,6 +1079,15 @@ impl RuleSet {
     pub fn quotes(&self, index: usize, texts: &[&str; 9], m: &Matches) -> Vec<(Field, String)> {
         let rule = &self.rules[index];
         let mut out = Vec::new();
+        if let (Some(k), Some(catalog)) = (rule.known, &self.catalog) {
+            let text = texts[Field::Message.index()];
+            if let Some(hit) = catalog.patterns[k]
+                .regex()
+                .and_then(|re| re.find(text.as_bytes()))
+            {
+                out.push((Field::Message, line_around(text, hit.start(), hit.end())));
+            }
+        }
         for cond in &rule.matches {
             let hits: Vec<(usize, Field)> = if cond.field == Field::Any {
                 m.any_in
@@ -1040,10 +1195,15 @@ impl Scanner<'_> {
                 }
             }
         }
+        let known = match &rules.catalog {
+            Some(c) => c.scan(texts[Field::Message.index()]),
+            None => Vec::new(),
+        };
         Matches {
             bits,
             any_in,
             signals,
+            known,
         }
     }
 }

@@ -1,0 +1,558 @@
+//! What failing runs say, read from the programs that say it: the catalogs of
+//! `core/knowledge/` (Playwright's own messages, Chromium's net errors, Node's
+//! system errors, signals and databases' migration errors), and the mapping of
+//! each message to the rule that classifies it.
+//!
+//! A message of the catalog is mapped by a hand-written rule of
+//! `core/rules/builtin.toml` when one decides it (its `rule` column names it),
+//! or by a rule made from the message itself (`rule` = `message`): its template
+//! becomes a pattern and its type and confidence become the rule's type and
+//! weight. [`coverage`] checks the mapping against the classifier.
+
+use std::sync::LazyLock;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnose::classify::Classifier;
+
+use crate::diagnose::taxonomy::ErrorType;
+
+/// Playwright's messages, as committed.
+pub const MESSAGES_TSV: &str = include_str!("../../knowledge/messages.tsv");
+
+/// Where [`MESSAGES_TSV`] is, in errors.
+pub const MESSAGES_PATH: &str = "<builtin>/core/knowledge/messages.tsv";
+
+/// The `rule` value of a message that is its own rule.
+pub const SELF_RULE: &str = "message";
+
+/// The prefix of the id of a rule made from a catalog message.
+pub const RULE_PREFIX: &str = "pw.";
+
+/// How surely a message's type follows from the message alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    /// The message names the cause.
+    High,
+    /// The message usually means the type.
+    Medium,
+    /// A first judgment; context decides more often than not.
+    Low,
+}
+
+impl Confidence {
+    /// The weight of a rule made from a message of this confidence.
+    pub const fn weight(self) -> f64 {
+        match self {
+            Confidence::High => 0.9,
+            Confidence::Medium => 0.75,
+            Confidence::Low => 0.6,
+        }
+    }
+}
+
+/// Where a message is printed, which decides whether it can be a failure's error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MessageKind {
+    /// Thrown as an error.
+    Throw,
+    /// Printed by a matcher as the failure's message.
+    AssertionOutput,
+    /// A protocol validation error.
+    Protocol,
+    /// A labelled line of a matcher's failure output (`Expected string: …`,
+    /// `Locator: …`): context of the error, not the error.
+    MatcherLine,
+    /// A line of a call log, a launch log or the reporter: context, not an error.
+    Log,
+}
+
+/// One row of `messages.tsv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Message {
+    /// Stable id.
+    pub id: String,
+    /// The template: placeholders as `{…}`, newlines as `\n`.
+    pub message: String,
+    /// `package/path:line` in the Playwright source.
+    pub location: String,
+    /// Where it is printed.
+    pub kind: MessageKind,
+    /// The type the message points to (`unknown` when context decides).
+    pub error_type: ErrorType,
+    /// How surely.
+    pub confidence: Confidence,
+    /// Why, or what else decides.
+    pub note: String,
+    /// The rule that maps it: a built-in rule's id, [`SELF_RULE`], or empty.
+    #[serde(default)]
+    pub rule: String,
+}
+
+impl Message {
+    /// Whether the message can be a failure's error (not a log or matcher line).
+    pub fn is_error(&self) -> bool {
+        !matches!(self.kind, MessageKind::Log | MessageKind::MatcherLine)
+    }
+
+    /// The id of the rule made from this message.
+    pub fn rule_id(&self) -> String {
+        format!("{RULE_PREFIX}{}", self.id)
+    }
+}
+
+/// A catalog that cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: row {row}: expected {expected}, found: {found}")]
+pub struct CatalogError {
+    /// The catalog.
+    pub file: String,
+    /// 1-based data row (the header is row 0).
+    pub row: usize,
+    /// What the row should be.
+    pub expected: String,
+    /// What it is.
+    pub found: String,
+}
+
+/// Reads a `messages.tsv` text.
+pub fn parse_messages(name: &str, text: &str) -> Result<Vec<Message>, CatalogError> {
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b'\t')
+        .flexible(false)
+        .from_reader(text.as_bytes());
+    let mut out = Vec::new();
+    for (i, row) in reader.deserialize::<Message>().enumerate() {
+        out.push(row.map_err(|e| CatalogError {
+            file: name.to_owned(),
+            row: i + 1,
+            expected: "id, message, location, kind (throw, assertion-output, protocol, matcher-line, log), \
+                       error_type, confidence (high, medium, low), note, rule"
+                .to_owned(),
+            found: e.to_string(),
+        })?);
+    }
+    Ok(out)
+}
+
+/// Writes messages as `messages.tsv` text (the format [`parse_messages`] reads).
+pub fn write_messages(messages: &[Message]) -> String {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b'\t')
+        .from_writer(Vec::new());
+    for m in messages {
+        // Serializing plain strings and enums into memory cannot fail.
+        let _ = w.serialize(m);
+    }
+    String::from_utf8(w.into_inner().unwrap_or_default()).unwrap_or_default()
+}
+
+/// Playwright's messages, parsed once.
+pub fn messages() -> &'static [Message] {
+    static MESSAGES: LazyLock<Vec<Message>> = LazyLock::new(|| {
+        parse_messages(MESSAGES_PATH, MESSAGES_TSV)
+            .unwrap_or_else(|e| unreachable!("the committed catalog is checked by tests: {e}"))
+    });
+    &MESSAGES
+}
+
+/// A piece of a template: literal text or a placeholder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Piece<'a> {
+    Text(String),
+    Hole(&'a str),
+}
+
+/// Splits a template at its `{…}` placeholders (nested braces included);
+/// `\n` in the text is a newline.
+fn pieces(template: &str) -> Vec<Piece<'_>> {
+    let mut out = Vec::new();
+    let mut text = String::new();
+    let bytes = template.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'{' {
+            let mut depth = 0usize;
+            let mut end = None;
+            for (j, b) in bytes.iter().enumerate().skip(i) {
+                match b {
+                    b'{' => depth += 1,
+                    b'}' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            end = Some(j);
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(end) = end {
+                if !text.is_empty() {
+                    out.push(Piece::Text(std::mem::take(&mut text)));
+                }
+                out.push(Piece::Hole(&template[i + 1..end]));
+                i = end + 1;
+                continue;
+            }
+        }
+        if template[i..].starts_with("\\n") {
+            text.push('\n');
+            i += 2;
+            continue;
+        }
+        let c = template[i..].chars().next().unwrap_or(' ');
+        text.push(c);
+        i += c.len_utf8();
+    }
+    if !text.is_empty() {
+        out.push(Piece::Text(text));
+    }
+    out
+}
+
+/// A message template as a pattern: its first line specific enough to say
+/// something (a log may wrap or split the rest), literal text with any
+/// whitespace between words and placeholders as any text on the line. `None`
+/// when no line has enough literal text (`{apiName}: {message}`).
+pub fn template_pattern(template: &str) -> Option<TemplatePattern> {
+    let all = pieces(template);
+    // Split the pieces into lines at the newlines of their text.
+    let mut lines: Vec<Vec<Piece<'_>>> = vec![Vec::new()];
+    for p in all {
+        match p {
+            Piece::Hole(h) => lines
+                .last_mut()
+                .map(|l| l.push(Piece::Hole(h)))
+                .unwrap_or(()),
+            Piece::Text(t) => {
+                for (i, part) in t.split('\n').enumerate() {
+                    if i > 0 {
+                        lines.push(Vec::new());
+                    }
+                    if !part.is_empty()
+                        && let Some(l) = lines.last_mut()
+                    {
+                        l.push(Piece::Text(part.to_owned()));
+                    }
+                }
+            }
+        }
+    }
+    lines.into_iter().find_map(line_pattern)
+}
+
+fn line_pattern(mut ps: Vec<Piece<'_>>) -> Option<TemplatePattern> {
+    while matches!(ps.first(), Some(Piece::Hole(_))) {
+        ps.remove(0);
+    }
+    while matches!(ps.last(), Some(Piece::Hole(_))) {
+        ps.pop();
+    }
+    let mut pattern = String::new();
+    let mut anchor = String::new();
+    let mut letters = 0;
+    let mut words = 0;
+    let last = ps.len().saturating_sub(1);
+    for (i, p) in ps.iter().enumerate() {
+        match p {
+            Piece::Hole(_) => pattern.push_str("[^\\n]*?"),
+            Piece::Text(t) => {
+                let tokens: Vec<&str> = t.split_whitespace().collect();
+                if tokens.is_empty() {
+                    pattern.push_str("\\s*");
+                    continue;
+                }
+                if i > 0 && t.starts_with(char::is_whitespace) {
+                    pattern.push_str("\\s+");
+                }
+                let escaped: Vec<String> = tokens.iter().map(|w| regex::escape(w)).collect();
+                pattern.push_str(&escaped.join("\\s+"));
+                if i < last && t.ends_with(char::is_whitespace) {
+                    pattern.push_str("\\s+");
+                }
+                letters += t.chars().filter(|c| c.is_alphabetic()).count();
+                words += tokens
+                    .iter()
+                    .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+                    .count();
+                let line = tokens.join(" ");
+                if line.len() > anchor.len() {
+                    anchor = line;
+                }
+            }
+        }
+    }
+    (letters >= 16 && words >= 2 && anchor.len() >= 10)
+        .then_some(TemplatePattern { pattern, anchor })
+}
+
+/// A template compiled for matching.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplatePattern {
+    /// The regular expression (case-insensitive, as rules' patterns are).
+    pub pattern: String,
+    /// Its longest literal line, searched for first.
+    pub anchor: String,
+}
+
+/// The template with every placeholder filled by a plausible value: what the
+/// message looks like in a log, to check which rule classifies it.
+pub fn instantiate(template: &str) -> String {
+    pieces(template)
+        .into_iter()
+        .map(|p| match p {
+            Piece::Text(t) => t,
+            Piece::Hole(name) => sample(name).to_owned(),
+        })
+        .collect()
+}
+
+fn sample(name: &str) -> &'static str {
+    let n = name.to_ascii_lowercase();
+    let has = |w: &[&str]| w.iter().any(|w| n.contains(w));
+    if has(&[
+        "timeout", "ms", "count", "number", "index", "line", "duration", "width",
+    ]) {
+        "5000"
+    } else if has(&["status"]) {
+        "500"
+    } else if has(&["url", "href"]) {
+        "http://127.0.0.1:3000/items"
+    } else if has(&["selector", "locator"]) {
+        "getByRole('button', { name: 'Save' })"
+    } else if has(&["path", "file"]) {
+        "tests/example.spec.ts"
+    } else {
+        "value"
+    }
+}
+
+/// How one catalog message is classified.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Mapped {
+    /// The message's id.
+    pub id: String,
+    /// Whether it can be a failure's error.
+    pub is_error: bool,
+    /// The catalog's type.
+    pub expected: ErrorType,
+    /// What the classifier says of the message alone.
+    pub predicted: ErrorType,
+    /// The rule behind it.
+    pub rule: Option<String>,
+}
+
+impl Mapped {
+    /// A rule gives the message the catalog's type.
+    pub fn is_mapped(&self) -> bool {
+        self.expected != ErrorType::Unknown && self.predicted == self.expected
+    }
+}
+
+/// Classifies every message of the catalog as a log would show it.
+pub fn classify_messages(classifier: &Classifier, messages: &[Message]) -> Vec<Mapped> {
+    messages
+        .iter()
+        .map(|m| {
+            let (_, v) = classifier.classify_text(&instantiate(&m.message));
+            Mapped {
+                id: m.id.clone(),
+                is_error: m.is_error(),
+                expected: m.error_type,
+                predicted: v.error_type,
+                rule: v.rule,
+            }
+        })
+        .collect()
+}
+
+/// The `rule` column the catalog should have: the hand-written rule that gives
+/// a message its type, else [`SELF_RULE`] when the message has a type and
+/// enough text to be a pattern, else empty. `hand` classifies with the
+/// hand-written rules alone ([`RuleSet::hand_written`](crate::diagnose::classify::RuleSet::hand_written)).
+pub fn rule_column(hand: &Classifier, messages: &[Message]) -> Vec<String> {
+    classify_messages(hand, messages)
+        .into_iter()
+        .zip(messages)
+        .map(|(mapped, m)| {
+            if mapped.is_mapped() {
+                mapped.rule.unwrap_or_default()
+            } else if m.is_error()
+                && m.error_type != ErrorType::Unknown
+                && mapped.predicted == ErrorType::Unknown
+                && template_pattern(&m.message).is_some()
+            {
+                SELF_RULE.to_owned()
+            } else {
+                String::new()
+            }
+        })
+        .collect()
+}
+
+/// The catalog's coverage: of Playwright's error messages (log lines are
+/// context, not errors), how many a rule gives the catalog's type.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Coverage {
+    /// Error messages in the catalog.
+    pub errors: usize,
+    /// Of those, mapped by a rule to their type.
+    pub mapped: usize,
+    /// Of the mapped, by a hand-written rule.
+    pub by_hand_rule: usize,
+    /// mapped / errors.
+    pub share: f64,
+    /// Error messages with no type in the catalog (context decides).
+    pub untyped: usize,
+    /// Typed error messages the classifier gives another type.
+    pub conflicts: Vec<Mapped>,
+}
+
+/// Coverage of the catalog by `classifier`.
+pub fn coverage(classifier: &Classifier) -> Coverage {
+    let all = classify_messages(classifier, messages());
+    let errors: Vec<&Mapped> = all.iter().filter(|m| m.is_error).collect();
+    let mapped = errors.iter().filter(|m| m.is_mapped()).count();
+    let by_hand_rule = errors
+        .iter()
+        .filter(|m| {
+            m.is_mapped()
+                && m.rule
+                    .as_deref()
+                    .is_some_and(|r| !r.starts_with(RULE_PREFIX))
+        })
+        .count();
+    Coverage {
+        errors: errors.len(),
+        mapped,
+        by_hand_rule,
+        share: if errors.is_empty() {
+            0.0
+        } else {
+            mapped as f64 / errors.len() as f64
+        },
+        untyped: errors
+            .iter()
+            .filter(|m| m.expected == ErrorType::Unknown)
+            .count(),
+        conflicts: errors
+            .iter()
+            .filter(|m| {
+                m.expected != ErrorType::Unknown
+                    && m.predicted != ErrorType::Unknown
+                    && m.predicted != m.expected
+            })
+            .map(|m| (*m).clone())
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_catalog_parses() {
+        let m = messages();
+        assert!(m.len() > 900, "{}", m.len());
+        assert!(m.iter().all(|r| !r.id.is_empty() && !r.message.is_empty()));
+    }
+
+    #[test]
+    fn templates_become_patterns_with_placeholders_as_text() {
+        let p =
+            template_pattern("Timed out waiting {timeout}ms from config.webServer.").expect("p");
+        let re = regex::RegexBuilder::new(&p.pattern)
+            .case_insensitive(true)
+            .build()
+            .expect("regex");
+        assert!(re.is_match("Error: Timed out waiting 120000ms from config.webServer."));
+        assert!(!re.is_match("Timed out waiting for the server"));
+        assert_eq!(p.anchor, "ms from config.webServer.");
+    }
+
+    #[test]
+    fn placeholder_only_templates_say_nothing() {
+        assert_eq!(template_pattern("{apiName}: {message}"), None);
+        assert_eq!(template_pattern("Internal error"), None);
+    }
+
+    #[test]
+    fn nested_placeholders_are_one_hole() {
+        let p = pieces("attempting {a ? ' (trial {x})' : ''} action");
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert_eq!(
+            instantiate("Timeout {timeout}ms exceeded."),
+            "Timeout 5000ms exceeded."
+        );
+    }
+
+    /// The committed `rule` column is the one the rules give
+    /// (`UPDATE_KNOWLEDGE=1` rewrites it).
+    #[test]
+    fn the_rule_column_is_current() {
+        let hand =
+            Classifier::new(crate::diagnose::classify::RuleSet::hand_written().expect("rules"));
+        let mut rows = messages().to_vec();
+        let column = rule_column(&hand, &rows);
+        let stale: Vec<String> = rows
+            .iter()
+            .zip(&column)
+            .filter(|(m, c)| m.rule != **c)
+            .map(|(m, c)| format!("{}: {:?} -> {c:?}", m.id, m.rule))
+            .collect();
+        if std::env::var_os("UPDATE_KNOWLEDGE").is_some() {
+            for (m, c) in rows.iter_mut().zip(column) {
+                m.rule = c;
+            }
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/knowledge/messages.tsv");
+            std::fs::write(path, write_messages(&rows)).expect("write");
+            return;
+        }
+        assert!(
+            stale.is_empty(),
+            "{} rows of messages.tsv have a stale `rule` (UPDATE_KNOWLEDGE=1 cargo test -p ci-medic-core knowledge): {}",
+            stale.len(),
+            stale
+                .iter()
+                .take(10)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+
+    /// At least 95 % of Playwright's error messages are mapped to their type,
+    /// and no rule gives a typed message another type than the catalog's but
+    /// the ones listed here with why.
+    #[test]
+    fn the_rules_cover_playwrights_messages() {
+        let c = Classifier::builtin().expect("rules");
+        let cov = coverage(&c);
+        assert!(
+            cov.share >= 0.95,
+            "{} of {} ({:.3})",
+            cov.mapped,
+            cov.errors,
+            cov.share
+        );
+        let conflicts: Vec<&str> = cov.conflicts.iter().map(|m| m.id.as_str()).collect();
+        // `Unknown expect matcher` is also what a second copy of @playwright/test
+        // says (its matchers are not the ones registered): the corpus has it as
+        // environment_setup, the catalog as the test's misuse.
+        assert_eq!(conflicts, ["unknown-expect-matcher"]);
+    }
+
+    #[test]
+    fn a_bad_row_names_the_row_and_what_was_expected() {
+        let text = "id\tmessage\tlocation\tkind\terror_type\tconfidence\tnote\trule\n\
+                    a\tb\tc\tthrown\tunknown\tlow\tn\t\n";
+        let e = parse_messages("m.tsv", text).expect_err("bad kind");
+        let s = e.to_string();
+        assert!(s.starts_with("m.tsv: row 1: expected id, message"), "{s}");
+        assert!(s.contains("thrown"), "{s}");
+    }
+}
