@@ -203,7 +203,7 @@ fn a_passing_run_says_it_passed_and_names_no_error_type() {
     );
     assert!(
         page.contains(&format!(
-            "Verdict: <strong>passed</strong> — all {tests} test(s) passed: nothing to diagnose."
+            "Verdict: <strong>passed</strong> — All {tests} test(s) passed."
         )),
         "{page}"
     );

@@ -113,6 +113,11 @@ pub struct Classification {
     pub confidence: Option<f64>,
     /// One sentence on how the verdict was reached (or that the run passed).
     pub reason: String,
+    /// The run's cause in one plain sentence, for the comment and the
+    /// dashboard: what the evidence of the whole run shows and what it means
+    /// ("The page showed \"No items yet\" in 4 of 5 failures …: the test data
+    /// was not seeded."), or that the run passed.
+    pub cause: String,
     /// Failures per error type, most first.
     pub by_type: Vec<TypeCount>,
     /// One entry per failure.

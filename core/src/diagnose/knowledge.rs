@@ -370,17 +370,27 @@ pub fn classify_messages(classifier: &Classifier, messages: &[Message]) -> Vec<M
 }
 
 /// The `rule` column the catalog should have: the hand-written rule that gives
-/// a message its type, else [`SELF_RULE`] when the message has a type and
-/// enough text to be a pattern, else empty. `hand` classifies with the
-/// hand-written rules alone ([`RuleSet::hand_written`](crate::diagnose::classify::RuleSet::hand_written)).
+/// a message its type, alone or in the context its facts ask for; else
+/// [`SELF_RULE`] when no hand-written rule addresses the message and it has a
+/// type and enough text to be a pattern; else empty. `hand` classifies with the
+/// hand-written rules alone
+/// ([`RuleSet::hand_written`](crate::diagnose::classify::RuleSet::hand_written)).
 pub fn rule_column(hand: &Classifier, messages: &[Message]) -> Vec<String> {
     classify_messages(hand, messages)
         .into_iter()
         .zip(messages)
         .map(|(mapped, m)| {
             if mapped.is_mapped() {
-                mapped.rule.unwrap_or_default()
-            } else if m.is_error()
+                return mapped.rule.unwrap_or_default();
+            }
+            let addressing = addressing(hand, m);
+            if let Some(id) = addressing
+                .iter()
+                .find(|(_, t)| *t == m.error_type && m.error_type != ErrorType::Unknown)
+            {
+                id.0.clone()
+            } else if addressing.is_empty()
+                && m.is_error()
                 && m.error_type != ErrorType::Unknown
                 && mapped.predicted == ErrorType::Unknown
                 && template_pattern(&m.message).is_some()
@@ -390,6 +400,18 @@ pub fn rule_column(hand: &Classifier, messages: &[Message]) -> Vec<String> {
                 String::new()
             }
         })
+        .collect()
+}
+
+/// The hand-written rules whose patterns match a message, with their types.
+fn addressing(c: &Classifier, m: &Message) -> Vec<(String, ErrorType)> {
+    let doc = crate::diagnose::classify::signals::from_text(&instantiate(&m.message));
+    let rules = c.rules();
+    let matches = rules.scan(&doc.texts());
+    rules
+        .addressing(&matches)
+        .into_iter()
+        .map(|i| (rules.rule(i).id.clone(), rules.rule(i).error_type))
         .collect()
 }
 
@@ -411,9 +433,24 @@ pub struct Coverage {
     pub conflicts: Vec<Mapped>,
 }
 
-/// Coverage of the catalog by `classifier`.
+/// Coverage of the catalog by `classifier`: a message is mapped when the
+/// classifier gives it its type on its own, or when its `rule` names a
+/// hand-written rule of its type that addresses it (one whose facts decide in
+/// context, as `Timeout {timeout}ms exceeded.` is decided by the call log).
 pub fn coverage(classifier: &Classifier) -> Coverage {
-    let all = classify_messages(classifier, messages());
+    let mut all = classify_messages(classifier, messages());
+    for (mapped, m) in all.iter_mut().zip(messages()) {
+        if mapped.is_mapped() || m.rule.is_empty() || m.rule == SELF_RULE {
+            continue;
+        }
+        if addressing(classifier, m)
+            .iter()
+            .any(|(id, t)| *id == m.rule && *t == m.error_type)
+        {
+            mapped.predicted = m.error_type;
+            mapped.rule = Some(m.rule.clone());
+        }
+    }
     let errors: Vec<&Mapped> = all.iter().filter(|m| m.is_error).collect();
     let mapped = errors.iter().filter(|m| m.is_mapped()).count();
     let by_hand_rule = errors

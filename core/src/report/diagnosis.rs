@@ -17,7 +17,7 @@ pub fn markdown(analysis: &Analysis, max_bytes: usize) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "## ci-medic diagnosis\n");
     let Some(error_type) = c.error_type else {
-        let _ = writeln!(out, "**Verdict: `{}`** — {}.", c.outcome.as_str(), c.reason);
+        let _ = writeln!(out, "**Verdict: `{}`** — {}", c.outcome.as_str(), c.cause);
         return out;
     };
     let _ = writeln!(
@@ -27,7 +27,7 @@ pub fn markdown(analysis: &Analysis, max_bytes: usize) -> String {
         c.confidence.unwrap_or(0.0),
         error_type.meaning()
     );
-    let _ = writeln!(out, "{}\n", c.reason);
+    let _ = writeln!(out, "{}\n\nHow: {}.\n", c.cause, c.reason);
     let _ = writeln!(
         out,
         "{} test(s): {} failed, {} flaky, {} run error(s); {} failure(s) in {} cluster(s).\n",

@@ -237,7 +237,7 @@ fn body(inputs: &CommentInputs<'_>, rows: usize) -> String {
             "**Diagnosis:** `{}` (confidence {:.2}) — {}\n",
             c.verdict(),
             c.confidence.unwrap_or(0.0),
-            text(&one_line(&c.reason, EXCERPT_CHARS))
+            text(&one_line(&c.cause, EXCERPT_CHARS))
         );
         let _ = writeln!(out, "| Error type | Failures |\n|---|---:|");
         for t in &c.by_type {
@@ -285,7 +285,7 @@ fn body(inputs: &CommentInputs<'_>, rows: usize) -> String {
             out,
             "**Verdict:** `{}` — {}\n",
             c.verdict(),
-            text(&one_line(&c.reason, EXCERPT_CHARS))
+            text(&one_line(&c.cause, EXCERPT_CHARS))
         );
     }
 

@@ -12,6 +12,7 @@
 //! failure of the same run already found missing.
 
 pub mod rules;
+pub mod run;
 pub mod signals;
 pub mod signature;
 
@@ -236,13 +237,27 @@ impl Classifier {
             verdicts = decide_all(&docs, matches);
         }
         let mut failures = build_failures(self, &docs, &verdicts);
+        let cause = run::explain(bundle, &docs, &mut failures);
         let clusters = clusters(&mut failures);
         let outcome = RunOutcome::of(&bundle.summary);
-        let (error_type, confidence, reason) = if failures.is_empty() {
-            (None, None, nothing_to_diagnose(outcome, &bundle.summary))
+        let (error_type, confidence, reason, cause) = if failures.is_empty() {
+            let reason = nothing_to_diagnose(outcome, &bundle.summary);
+            let cause = passed_sentence(outcome, &bundle.summary);
+            (None, None, reason, cause)
         } else {
             let (t, c, r) = run_verdict(&failures);
-            (Some(t), Some(c), r)
+            match cause {
+                Some(cause) => (
+                    Some(cause.error_type),
+                    Some(cause.confidence),
+                    format!("run-level cause {}; {r}", cause.error_type.as_str()),
+                    cause.sentence,
+                ),
+                None => {
+                    let sentence = run::sentence_for(t, &failures, &bundle.summary);
+                    (Some(t), Some(c), r, sentence)
+                }
+            }
         };
         let mut by_type: Vec<TypeCount> = {
             let mut counts: BTreeMap<ErrorType, usize> = BTreeMap::new();
@@ -262,6 +277,7 @@ impl Classifier {
                 error_type,
                 confidence,
                 reason,
+                cause,
                 by_type,
                 failures,
                 clusters,
@@ -504,6 +520,19 @@ fn nothing_to_diagnose(outcome: RunOutcome, s: &crate::model::Summary) -> String
             s.skipped
         ),
         _ => format!("all {} test(s) passed: nothing to diagnose", s.tests),
+    }
+}
+
+/// The plain sentence of a run with nothing to diagnose.
+fn passed_sentence(outcome: RunOutcome, s: &crate::model::Summary) -> String {
+    match outcome {
+        RunOutcome::NoTests => "The run had no tests.".to_owned(),
+        _ if s.flaky > 0 => format!(
+            "All {} test(s) passed, {} of them on a retry.",
+            s.tests - s.skipped,
+            s.flaky
+        ),
+        _ => format!("All {} test(s) passed.", s.tests - s.skipped),
     }
 }
 

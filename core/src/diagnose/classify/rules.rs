@@ -1054,10 +1054,14 @@ impl RuleSet {
         m.bits.get(b / 64).is_some_and(|w| w & (1 << (b % 64)) != 0)
     }
 
-    /// The indices of the rules that fire given the matched patterns and the facts.
+    /// The indices of the rules that fire given the matched patterns and the
+    /// facts. A rule made from a catalog message knows the message alone; it
+    /// speaks only when it is surer than every hand-written rule that fired,
+    /// which read the message in its context.
     pub fn fired(&self, m: &Matches, facts: Facts) -> Vec<usize> {
         let hit = |c: &Condition| c.patterns.iter().any(|p| self.matched(m, c.field, *p));
-        self.rules
+        let mut out: Vec<usize> = self
+            .rules
             .iter()
             .enumerate()
             .filter(|(_, r)| {
@@ -1069,6 +1073,30 @@ impl RuleSet {
                     && !r.unless.iter().any(hit)
                     && r.rule.facts.iter().all(|f| facts.contains(*f))
                     && !r.rule.not_facts.iter().any(|f| facts.contains(*f))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let hand = out
+            .iter()
+            .filter(|i| self.rules[**i].known.is_none())
+            .map(|i| self.rules[*i].rule.weight)
+            .fold(0.0, f64::max);
+        out.retain(|i| self.rules[*i].known.is_none() || self.rules[*i].rule.weight > hand);
+        out
+    }
+
+    /// The hand-written rules whose patterns match, whatever the facts say:
+    /// the rules that address a text, in some context.
+    pub fn addressing(&self, m: &Matches) -> Vec<usize> {
+        let hit = |c: &Condition| c.patterns.iter().any(|p| self.matched(m, c.field, *p));
+        self.rules
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.known.is_none()
+                    && !r.matches.is_empty()
+                    && r.matches.iter().all(hit)
+                    && !r.unless.iter().any(hit)
             })
             .map(|(i, _)| i)
             .collect()

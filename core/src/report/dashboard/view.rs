@@ -457,6 +457,7 @@ fn overview(ctx: &Ctx<'_>, options: &Options, warnings: &[String]) -> serde_json
             "error_type": c.error_type.map(|t| t.as_str()),
             "confidence": c.confidence,
             "reason": c.reason,
+            "cause": c.cause,
             "by_type": by_type,
             "origin": inputs.analysis_origin,
             "analyzer": format!("{} {}", inputs.analysis.analyzer.name, inputs.analysis.analyzer.version),

@@ -1,0 +1,367 @@
+//! Run-level reasoning: the run's cause decided from all of its evidence at
+//! once — every failure, the tests that passed, retries, the app's log
+//! correlated by time, the pages at failure — and said in one plain sentence.
+//!
+//! Per-failure votes cannot see what only the run shows: a server that served
+//! passing tests was up, the same empty list on four pages is missing data, an
+//! `ERROR` in the app's log while an assertion failed is the app's fault. Each
+//! hypothesis here names the evidence it needs; when it holds, it explains the
+//! failures whose own evidence is compatible with it, and the others keep
+//! their types.
+
+use std::borrow::Cow;
+use std::sync::{Arc, LazyLock};
+
+use regex::Regex;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::rules::Field;
+use super::signals::FailureDoc;
+use crate::diagnose::analysis::{Evidence, FailureClassification, Quote};
+use crate::diagnose::taxonomy::ErrorType;
+use crate::model::{Bundle, TestStatus};
+
+/// The run's cause, when a run-level hypothesis holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunCause {
+    /// The type that explains the run.
+    pub error_type: ErrorType,
+    /// How sure.
+    pub confidence: f64,
+    /// One plain sentence for the comment and the dashboard.
+    pub sentence: String,
+}
+
+fn re(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| unreachable!("static regex: {e}"))
+}
+
+/// An empty list or table, as apps word it.
+static EMPTY_STATE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)\b(no (items|products|results|records|entries|orders|rows|data)( (yet|found|available))?\b|nothing (here|found|to show)|(list|cart|table|inventory) is empty|\b0 (items|results|products|records)\b)"#,
+    )
+});
+
+/// A page that says the record does not exist.
+static NOT_FOUND_PAGE: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r#"(?i)(heading "[^"]*\b(404|not found)\b|\b404\b[^\n]{0,40}\bnot found\b|\bpage not found\b|\b(item|product|record|page) (was )?not found\b)"#,
+    )
+});
+
+/// The browser lost a connection that had reached the server.
+static DROPPED: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(net::ERR_EMPTY_RESPONSE|net::ERR_CONNECTION_RESET|net::ERR_CONNECTION_CLOSED|ECONNRESET|socket hang up|Failed to fetch)",
+    )
+});
+
+/// Nothing listens: the server is down, not the network.
+static REFUSED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"(ERR_CONNECTION_REFUSED|ECONNREFUSED|connection refused)"));
+
+/// An app log line that reports a failure, with its timestamp.
+static LOG_ERROR: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(?m)^\s*(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d))\s+(.*\b(ERROR|FATAL|CRITICAL)\b.*|.*\bstatus[=:] ?5\d\d\b.*)$",
+    )
+});
+
+/// Types a run-level cause may explain: what a failure looks like when the
+/// cause lies elsewhere (a missing element, a wrong value, a late page, a
+/// changed screenshot), or no type at all.
+fn compatible(t: ErrorType) -> bool {
+    matches!(
+        t,
+        ErrorType::Unknown
+            | ErrorType::SelectorDrift
+            | ErrorType::AssertionMismatch
+            | ErrorType::TimeoutFlaky
+            | ErrorType::VisualRegression
+    )
+}
+
+/// Decides the run's cause, re-typing the failures it explains. `None` when no
+/// hypothesis holds: the per-failure votes decide.
+pub fn explain(
+    bundle: &Bundle,
+    docs: &[FailureDoc],
+    failures: &mut [FailureClassification],
+) -> Option<RunCause> {
+    app_error_in_log(bundle, docs, failures)
+        .or_else(|| missing_data(docs, failures))
+        .or_else(|| dropped_connections(bundle, docs, failures))
+}
+
+/// The texts a failure's page and received values are in.
+fn page_texts(d: &FailureDoc) -> [&str; 2] {
+    [d.text(Field::Page), d.text(Field::Message)]
+}
+
+fn retype(f: &mut FailureClassification, to: ErrorType, confidence: f64, evidence: Evidence) {
+    if f.error_type != to && f.error_type != ErrorType::Unknown {
+        f.alternatives.insert(
+            0,
+            crate::diagnose::analysis::Alternative {
+                error_type: f.error_type,
+                confidence: f.confidence,
+            },
+        );
+    }
+    f.alternatives.retain(|a| a.error_type != to);
+    f.error_type = to;
+    f.confidence = confidence;
+    f.rule = Some(evidence.rule.to_string());
+    f.evidence.insert(0, evidence);
+}
+
+fn evidence(rule: &'static str, to: ErrorType, weight: f64, why: &str, quote: String) -> Evidence {
+    Evidence {
+        rule: Arc::from(rule),
+        error_type: to,
+        weight,
+        why: Arc::from(why),
+        facts: Vec::new(),
+        quotes: vec![Quote {
+            field: Cow::Borrowed("run"),
+            text: quote,
+        }],
+    }
+}
+
+/// The same empty list, or pages saying the record does not exist, across
+/// most failures: the data was never seeded.
+fn missing_data(docs: &[FailureDoc], failures: &mut [FailureClassification]) -> Option<RunCause> {
+    let n = failures.len();
+    let mut empty = Vec::new();
+    let mut missing = Vec::new();
+    for (i, (d, f)) in docs.iter().zip(failures.iter()).enumerate() {
+        let texts = page_texts(d);
+        if let Some(m) = texts.iter().find_map(|t| EMPTY_STATE.find(t)) {
+            empty.push((i, m.as_str().to_owned()));
+        } else if f.error_type == ErrorType::DataSeed
+            || texts.iter().any(|t| NOT_FOUND_PAGE.is_match(t))
+        {
+            missing.push(i);
+        }
+    }
+    let k = empty.len() + missing.len();
+    if empty.is_empty() || k < 2 || k * 2 < n {
+        return None;
+    }
+    let shown = empty[0].1.clone();
+    let why = "the run shows an empty list or missing records on most failing pages";
+    for &(i, ref text) in &empty {
+        if compatible(failures[i].error_type) || failures[i].error_type == ErrorType::DataSeed {
+            let q = format!("the page at failure shows \"{text}\"");
+            retype(
+                &mut failures[i],
+                ErrorType::DataSeed,
+                0.8,
+                evidence("run.empty-data", ErrorType::DataSeed, 0.8, why, q),
+            );
+        }
+    }
+    for &i in &missing {
+        if compatible(failures[i].error_type) {
+            let q = "the page at failure says the record was not found".to_owned();
+            retype(
+                &mut failures[i],
+                ErrorType::DataSeed,
+                0.75,
+                evidence("run.empty-data", ErrorType::DataSeed, 0.75, why, q),
+            );
+        }
+    }
+    let mut sentence = format!(
+        "The page showed \"{shown}\" in {} of {n} failures",
+        empty.len()
+    );
+    if !missing.is_empty() {
+        sentence.push_str(&format!(
+            " and {} more found a record missing",
+            missing.len()
+        ));
+    }
+    sentence.push_str(": the test data was not seeded.");
+    Some(RunCause {
+        error_type: ErrorType::DataSeed,
+        confidence: round3(0.6 + 0.3 * k as f64 / n as f64),
+        sentence,
+    })
+}
+
+/// Connections that reached the server and were dropped, while the same server
+/// served tests that passed: the network, not the server.
+fn dropped_connections(
+    bundle: &Bundle,
+    docs: &[FailureDoc],
+    failures: &mut [FailureClassification],
+) -> Option<RunCause> {
+    let n = failures.len();
+    let any_text = |d: &FailureDoc, r: &Regex| -> Option<String> {
+        [Field::Message, Field::CallLog, Field::Output, Field::Page]
+            .iter()
+            .find_map(|f| r.find(d.text(*f)).map(|m| m.as_str().to_owned()))
+    };
+    if docs.iter().any(|d| any_text(d, &REFUSED).is_some()) {
+        return None;
+    }
+    let dropped: Vec<(usize, String)> = docs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, d)| any_text(d, &DROPPED).map(|m| (i, m)))
+        .collect();
+    let served = bundle.summary.passed + bundle.summary.flaky;
+    if dropped.is_empty() || dropped.len() * 2 < n || served == 0 {
+        return None;
+    }
+    let flaky = bundle
+        .tests
+        .iter()
+        .filter(|t| t.status == TestStatus::Flaky)
+        .count();
+    let why = "connections were dropped while the same server served passing tests";
+    for (i, m) in &dropped {
+        let t = failures[*i].error_type;
+        if compatible(t) || t == ErrorType::ServerUnavailable || t == ErrorType::NetworkFlake {
+            let q = format!("{m}, while {served} test(s) passed against the same server");
+            retype(
+                &mut failures[*i],
+                ErrorType::NetworkFlake,
+                0.8,
+                evidence("run.server-was-up", ErrorType::NetworkFlake, 0.8, why, q),
+            );
+        }
+    }
+    let error = &dropped[0].1;
+    let retry = if flaky > 0 {
+        format!(" and {flaky} passed on retry")
+    } else {
+        String::new()
+    };
+    Some(RunCause {
+        error_type: ErrorType::NetworkFlake,
+        confidence: if flaky > 0 { 0.85 } else { 0.75 },
+        sentence: format!(
+            "{} of {n} failures lost a connection that had reached the server ({error}) while {served} test(s) passed against it{retry}: the network dropped requests; the server was up.",
+            dropped.len()
+        ),
+    })
+}
+
+/// An error in the app's log while a test that failed on a value or a wait
+/// was running: the app failed, not the test.
+fn app_error_in_log(
+    bundle: &Bundle,
+    docs: &[FailureDoc],
+    failures: &mut [FailureClassification],
+) -> Option<RunCause> {
+    let mut lines: Vec<(OffsetDateTime, String)> = Vec::new();
+    for ex in &bundle.log_excerpts {
+        for w in &ex.windows {
+            for c in LOG_ERROR.captures_iter(&w.text) {
+                if let (Some(ts), Some(line)) = (c.get(1), c.get(0))
+                    && let Ok(at) = OffsetDateTime::parse(ts.as_str(), &Rfc3339)
+                {
+                    lines.push((at, line.as_str().trim().to_owned()));
+                }
+            }
+        }
+    }
+    if lines.is_empty() {
+        return None;
+    }
+    let n = failures.len();
+    let mut hits: Vec<(usize, String)> = Vec::new();
+    for (i, d) in docs.iter().enumerate() {
+        if !matches!(
+            failures[i].error_type,
+            ErrorType::Unknown | ErrorType::AssertionMismatch | ErrorType::TimeoutFlaky
+        ) {
+            continue;
+        }
+        let Some(test) = d
+            .test_id
+            .as_deref()
+            .and_then(|id| bundle.tests.iter().find(|t| t.id == id))
+        else {
+            continue;
+        };
+        let during = test
+            .attempts
+            .iter()
+            .filter(|a| !a.errors.is_empty())
+            .find_map(|a| {
+                let start = OffsetDateTime::parse(a.started_at.as_deref()?, &Rfc3339).ok()?;
+                let end = start + time::Duration::milliseconds(a.duration_ms as i64 + 500);
+                lines
+                    .iter()
+                    .find(|(at, _)| *at >= start && *at <= end)
+                    .map(|(_, l)| l.clone())
+            });
+        if let Some(line) = during {
+            hits.push((i, line));
+        }
+    }
+    if hits.is_empty() {
+        return None;
+    }
+    let why = "the app logged an error while this test ran";
+    for (i, line) in &hits {
+        let q = crate::text::one_line(line, 240);
+        retype(
+            &mut failures[*i],
+            ErrorType::AppError,
+            0.8,
+            evidence("run.app-log-during-test", ErrorType::AppError, 0.8, why, q),
+        );
+    }
+    if hits.len() * 2 < n {
+        return None;
+    }
+    let line = crate::text::one_line(&hits[0].1, 160);
+    Some(RunCause {
+        error_type: ErrorType::AppError,
+        confidence: 0.8,
+        sentence: format!(
+            "The app logged an error while {} of {n} failing tests ran ({line}): the app failed, not the test.",
+            hits.len()
+        ),
+    })
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The one sentence of a run no hypothesis explained: its verdict in words.
+pub fn sentence_for(
+    error_type: ErrorType,
+    failures: &[FailureClassification],
+    summary: &crate::model::Summary,
+) -> String {
+    let n = failures.len();
+    let k = failures
+        .iter()
+        .filter(|f| f.error_type == error_type)
+        .count();
+    if error_type == ErrorType::Unknown {
+        return format!(
+            "{n} failure(s) of {} test(s), none with evidence clear enough to name a cause.",
+            summary.tests
+        );
+    }
+    let example = failures
+        .iter()
+        .find(|f| f.error_type == error_type)
+        .map(|f| crate::text::one_line(&f.message, 120))
+        .unwrap_or_default();
+    format!(
+        "{k} of {n} failure(s) point to {}: {} (\"{example}\").",
+        error_type.as_str(),
+        error_type.meaning()
+    )
+}
