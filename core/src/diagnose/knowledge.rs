@@ -245,6 +245,12 @@ pub fn template_pattern(template: &str) -> Option<TemplatePattern> {
 }
 
 fn line_pattern(mut ps: Vec<Piece<'_>>) -> Option<TemplatePattern> {
+    // `Error: ` is how a thrown message prints, not part of it.
+    if let Some(Piece::Text(t)) = ps.first_mut()
+        && let Some(rest) = t.strip_prefix("Error: ")
+    {
+        *t = rest.to_owned();
+    }
     while matches!(ps.first(), Some(Piece::Hole(_))) {
         ps.remove(0);
     }
@@ -257,6 +263,10 @@ fn line_pattern(mut ps: Vec<Piece<'_>>) -> Option<TemplatePattern> {
     let mut words = 0;
     let last = ps.len().saturating_sub(1);
     for (i, p) in ps.iter().enumerate() {
+        // A prefix this specific is enough: excerpts are often cut short.
+        if letters >= PREFIX_LETTERS && words >= PREFIX_WORDS {
+            break;
+        }
         match p {
             Piece::Hole(_) => pattern.push_str("[^\\n]*?"),
             Piece::Text(t) => {
@@ -285,9 +295,21 @@ fn line_pattern(mut ps: Vec<Piece<'_>>) -> Option<TemplatePattern> {
             }
         }
     }
+    // Trailing whitespace or a placeholder after the prefix constrains nothing.
+    while let Some(stripped) = pattern
+        .strip_suffix("\\s+")
+        .or_else(|| pattern.strip_suffix("\\s*"))
+        .or_else(|| pattern.strip_suffix("[^\\n]*?"))
+    {
+        pattern = stripped.to_owned();
+    }
     (letters >= 16 && words >= 2 && anchor.len() >= 10)
         .then_some(TemplatePattern { pattern, anchor })
 }
+
+/// Letters and words after which a template's prefix is specific enough.
+const PREFIX_LETTERS: usize = 24;
+const PREFIX_WORDS: usize = 4;
 
 /// A template compiled for matching.
 #[derive(Debug, Clone, PartialEq, Eq)]
