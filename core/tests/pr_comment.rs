@@ -31,7 +31,16 @@ fn failing_and_flaky_runs_as_snapshots() {
         s.add_filter(r"ci-medic \d+\.\d+\.\d+", "ci-medic [version]");
         s
     };
-    for scenario in ["selector_drift", "timeout_flaky", "all_green"] {
+    // The last three are explained at run level: their one-sentence cause is
+    // the comment's diagnosis line.
+    for scenario in [
+        "selector_drift",
+        "timeout_flaky",
+        "all_green",
+        "data_seed_visual",
+        "app_error_api_assertion",
+        "network_flake_empty_response",
+    ] {
         let r = run(scenario, "3003");
         let comment = pr_comment::render(&inputs(&r.bundle, &r.analysis), MAX_CHARS);
         assert!(!comment.truncated, "{scenario}");

@@ -28,6 +28,9 @@ const LISTED_FLAKY: usize = 10;
 /// The longest excerpt of a message or reason in the comment.
 const EXCERPT_CHARS: usize = 160;
 
+/// The run's cause is one sentence, shown whole up to this many characters.
+const CAUSE_CHARS: usize = 400;
+
 /// The hidden first line of a comment with `key` (letters, digits, `-`, `_`, `.`).
 pub fn marker(key: &str) -> String {
     format!("<!-- ci-medic:sticky-comment key={key} -->")
@@ -237,7 +240,7 @@ fn body(inputs: &CommentInputs<'_>, rows: usize) -> String {
             "**Diagnosis:** `{}` (confidence {:.2}) — {}\n",
             c.verdict(),
             c.confidence.unwrap_or(0.0),
-            text(&one_line(&c.cause, EXCERPT_CHARS))
+            text(&one_line(&c.cause, CAUSE_CHARS))
         );
         let _ = writeln!(out, "| Error type | Failures |\n|---|---:|");
         for t in &c.by_type {
@@ -285,7 +288,7 @@ fn body(inputs: &CommentInputs<'_>, rows: usize) -> String {
             out,
             "**Verdict:** `{}` — {}\n",
             c.verdict(),
-            text(&one_line(&c.cause, EXCERPT_CHARS))
+            text(&one_line(&c.cause, CAUSE_CHARS))
         );
     }
 

@@ -131,40 +131,42 @@ fn evidence(rule: &'static str, to: ErrorType, weight: f64, why: &str, quote: St
     }
 }
 
-/// The same empty list, or pages saying the record does not exist, across
-/// most failures: the data was never seeded.
+/// The same empty list, pages saying the record does not exist, or failures
+/// that found seeded records missing, across at least half of the failures
+/// (two or more): the data was never seeded.
 fn missing_data(docs: &[FailureDoc], failures: &mut [FailureClassification]) -> Option<RunCause> {
     let n = failures.len();
     let mut empty = Vec::new();
-    let mut missing = Vec::new();
+    let mut not_found = Vec::new();
+    let mut seed = Vec::new();
     for (i, (d, f)) in docs.iter().zip(failures.iter()).enumerate() {
         let texts = page_texts(d);
         if let Some(m) = texts.iter().find_map(|t| EMPTY_STATE.find(t)) {
             empty.push((i, m.as_str().to_owned()));
-        } else if f.error_type == ErrorType::DataSeed
-            || texts.iter().any(|t| NOT_FOUND_PAGE.is_match(t))
-        {
-            missing.push(i);
+        } else if texts.iter().any(|t| NOT_FOUND_PAGE.is_match(t)) {
+            not_found.push(i);
+        } else if f.error_type == ErrorType::DataSeed {
+            seed.push(i);
         }
     }
-    let k = empty.len() + missing.len();
-    if empty.is_empty() || k < 2 || k * 2 < n {
+    let k = empty.len() + not_found.len() + seed.len();
+    // Pages, not only votes: at least one empty list or missing-record page.
+    if empty.is_empty() && not_found.is_empty() || k < 2 || k * 2 < n {
         return None;
     }
-    let shown = empty[0].1.clone();
-    let why = "the run shows an empty list or missing records on most failing pages";
-    for &(i, ref text) in &empty {
-        if compatible(failures[i].error_type) || failures[i].error_type == ErrorType::DataSeed {
-            let q = format!("the page at failure shows \"{text}\"");
+    let why = "the run shows empty lists or missing records on most failing pages";
+    for (i, text) in &empty {
+        let q = format!("the page at failure shows \"{text}\"");
+        if compatible(failures[*i].error_type) {
             retype(
-                &mut failures[i],
+                &mut failures[*i],
                 ErrorType::DataSeed,
                 0.8,
                 evidence("run.empty-data", ErrorType::DataSeed, 0.8, why, q),
             );
         }
     }
-    for &i in &missing {
+    for &i in &not_found {
         if compatible(failures[i].error_type) {
             let q = "the page at failure says the record was not found".to_owned();
             retype(
@@ -175,21 +177,23 @@ fn missing_data(docs: &[FailureDoc], failures: &mut [FailureClassification]) -> 
             );
         }
     }
-    let mut sentence = format!(
-        "The page showed \"{shown}\" in {} of {n} failures",
-        empty.len()
-    );
-    if !missing.is_empty() {
-        sentence.push_str(&format!(
-            " and {} more found a record missing",
-            missing.len()
-        ));
+    let mut seen = Vec::new();
+    if let Some((_, text)) = empty.first() {
+        seen.push(format!("the page showed \"{text}\" in {}", empty.len()));
     }
-    sentence.push_str(": the test data was not seeded.");
+    if !not_found.is_empty() {
+        seen.push(format!("a record was not found in {}", not_found.len()));
+    }
+    if !seed.is_empty() {
+        seen.push(format!("seeded records were missing in {}", seed.len()));
+    }
     Some(RunCause {
         error_type: ErrorType::DataSeed,
         confidence: round3(0.6 + 0.3 * k as f64 / n as f64),
-        sentence,
+        sentence: format!(
+            "{k} of {n} failures show missing data ({}): the test data was not seeded.",
+            seen.join(", ")
+        ),
     })
 }
 
@@ -279,7 +283,10 @@ fn app_error_in_log(
     for (i, d) in docs.iter().enumerate() {
         if !matches!(
             failures[i].error_type,
-            ErrorType::Unknown | ErrorType::AssertionMismatch | ErrorType::TimeoutFlaky
+            ErrorType::Unknown
+                | ErrorType::AssertionMismatch
+                | ErrorType::TimeoutFlaky
+                | ErrorType::AppError
         ) {
             continue;
         }
@@ -322,7 +329,12 @@ fn app_error_in_log(
     if hits.len() * 2 < n {
         return None;
     }
-    let line = crate::text::one_line(&hits[0].1, 160);
+    // The line without its timestamp, short enough for a sentence.
+    let first = hits[0]
+        .1
+        .split_once(char::is_whitespace)
+        .map_or(hits[0].1.as_str(), |(_, rest)| rest);
+    let line = crate::text::one_line(first.trim(), 100);
     Some(RunCause {
         error_type: ErrorType::AppError,
         confidence: 0.8,
