@@ -283,3 +283,111 @@ fn a_value_that_kept_changing_is_timing_not_a_wrong_value() {
     let (_, v) = c.classify_text(&steady);
     assert_eq!(v.error_type, ErrorType::AssertionMismatch, "{v:?}");
 }
+
+/// The run-level hypotheses each need their evidence: take it away from a
+/// recorded run and the run falls back to the per-failure votes.
+mod run_level {
+    use super::*;
+
+    fn classify(
+        bundle: &ci_medic_core::Bundle,
+    ) -> ci_medic_core::diagnose::analysis::Classification {
+        let c = Classifier::builtin().expect("rules");
+        c.classify_bundle(bundle).1
+    }
+
+    fn rules_of(c: &ci_medic_core::diagnose::analysis::Classification) -> Vec<String> {
+        c.failures.iter().filter_map(|f| f.rule.clone()).collect()
+    }
+
+    #[test]
+    fn an_error_in_the_app_log_during_the_test_is_the_apps() {
+        let bundle = bundle_of("app_error_api_assertion");
+        let c = classify(&bundle);
+        assert_eq!(c.error_type, Some(ErrorType::AppError));
+        assert!(rules_of(&c).contains(&"run.app-log-during-test".to_owned()));
+        assert!(
+            c.cause.starts_with("The app logged an error while 1 of 1"),
+            "{}",
+            c.cause
+        );
+        assert!(c.cause.contains("connection pool exhausted"), "{}", c.cause);
+    }
+
+    #[test]
+    fn an_error_logged_outside_the_tests_time_is_not_evidence() {
+        let mut bundle = bundle_of("app_error_api_assertion");
+        // The same log, an hour earlier than the run.
+        for ex in &mut bundle.log_excerpts {
+            for w in &mut ex.windows {
+                w.text = w.text.replace("T11:", "T10:");
+            }
+        }
+        let c = classify(&bundle);
+        assert!(!rules_of(&c).contains(&"run.app-log-during-test".to_owned()));
+        assert!(!c.cause.contains("The app logged an error"), "{}", c.cause);
+    }
+
+    #[test]
+    fn dropped_connections_while_tests_pass_are_the_network() {
+        let bundle = bundle_of("network_flake_empty_response");
+        let c = classify(&bundle);
+        assert_eq!(c.error_type, Some(ErrorType::NetworkFlake));
+        assert!(c.cause.contains("net::ERR_EMPTY_RESPONSE"), "{}", c.cause);
+        assert!(c.cause.ends_with("the server was up."), "{}", c.cause);
+    }
+
+    #[test]
+    fn dropped_connections_with_no_test_served_say_nothing_of_the_server() {
+        let mut bundle = bundle_of("network_flake_empty_response");
+        bundle.summary.passed = 0;
+        bundle.summary.flaky = 0;
+        let c = classify(&bundle);
+        assert!(!c.cause.contains("the server was up"), "{}", c.cause);
+    }
+
+    #[test]
+    fn a_refused_connection_means_the_server_not_the_network() {
+        let mut bundle = bundle_of("network_flake_empty_response");
+        for t in &mut bundle.tests {
+            for a in &mut t.attempts {
+                for e in &mut a.errors {
+                    e.message
+                        .push_str("\nnet::ERR_CONNECTION_REFUSED at http://127.0.0.1:3000/");
+                }
+            }
+        }
+        let c = classify(&bundle);
+        assert!(!c.cause.contains("the server was up"), "{}", c.cause);
+    }
+
+    #[test]
+    fn missing_records_across_failures_are_missing_data() {
+        let bundle = bundle_of("data_seed_visual");
+        let c = classify(&bundle);
+        assert_eq!(c.error_type, Some(ErrorType::DataSeed));
+        assert!(c.cause.contains("show missing data"), "{}", c.cause);
+        assert!(
+            c.cause.ends_with("the test data was not seeded."),
+            "{}",
+            c.cause
+        );
+        // The screenshot diff keeps its own, specific type.
+        assert!(
+            c.failures
+                .iter()
+                .any(|f| f.error_type == ErrorType::VisualRegression)
+        );
+    }
+
+    #[test]
+    fn a_passing_run_says_it_passed() {
+        let c = classify(&bundle_of("all_green"));
+        assert_eq!(c.error_type, None);
+        assert!(
+            c.cause.starts_with("All ") && c.cause.ends_with(" passed."),
+            "{}",
+            c.cause
+        );
+    }
+}
