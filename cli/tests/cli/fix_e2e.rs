@@ -96,7 +96,7 @@ fn selector_drift_is_healed_by_a_validated_patch_that_turns_the_suite_green() {
 }
 
 #[test]
-fn a_visual_change_refreshes_only_the_affected_baseline_as_a_binary_patch() {
+fn a_visual_change_refreshes_only_the_affected_baseline_as_a_binary_patch_for_review() {
     let ws = Workspace::new(true);
     let dir = ws.dir.clone();
     let app = ws.app("[faults]\ntheme_change = true\n", None);
@@ -107,7 +107,16 @@ fn a_visual_change_refreshes_only_the_affected_baseline_as_a_binary_patch() {
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{err}");
     let (meta, run_id) = metadata(&dir);
-    assert_eq!(meta["outcome"], "validated", "{err}\n{meta:#}");
+    // The rerun passes with any new baseline: a refresh alone is never validated.
+    assert_eq!(meta["outcome"], "needs_manual_review", "{err}\n{meta:#}");
+    assert_eq!(meta["needs_manual_review"], true);
+    assert!(
+        meta["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("only refreshes screenshot baselines")),
+        "{meta:#}"
+    );
+    assert_eq!(meta["validation"]["passed"], true, "{meta:#}");
     let baseline = "tests/visual.spec.ts-snapshots/banner-chromium-linux.png";
     assert_eq!(
         meta["patch"]["files"],
@@ -124,6 +133,50 @@ fn a_visual_change_refreshes_only_the_affected_baseline_as_a_binary_patch() {
     assert!(
         run_suite(&dir, &app.base_url, "after", &["tests/visual.spec.ts"]),
         "the visual test still fails with the new baseline"
+    );
+    drop(app);
+}
+
+#[test]
+fn a_screenshot_of_a_run_whose_markup_drifted_keeps_its_baseline() {
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
+    let app = ws.app("[faults]\ntheme_change = true\nmarkup_drift = true\n", None);
+    failing_run(&dir, &app.base_url);
+    collect_and_classify(&dir);
+    fix_config(&ws, "");
+    let o = ci_medic(&dir, &["fix"], &[("E2E_BASE_URL", &app.base_url)]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let (meta, _) = metadata(&dir);
+    let refresh: Vec<&serde_json::Value> = meta["edits"]
+        .as_array()
+        .expect("edits")
+        .iter()
+        .filter(|e| e["kind"] == "refresh_snapshot")
+        .collect();
+    assert!(
+        !refresh.is_empty(),
+        "the visual failure asks for a refresh: {meta:#}"
+    );
+    for e in refresh {
+        assert_eq!(e["applied"], false, "{e:#}");
+        assert!(
+            e["reason"]
+                .as_str()
+                .is_some_and(|r| r.contains("markup drift")),
+            "{e:#}"
+        );
+    }
+    let files = meta["patch"]["files"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        files
+            .iter()
+            .all(|f| !f.as_str().unwrap_or_default().ends_with(".png")),
+        "{meta:#}"
     );
     drop(app);
 }

@@ -75,10 +75,37 @@ pub fn apply(input: &FixInput, setup: &Setup<'_>) -> Applied {
         targets: Vec::new(),
         refresh: Vec::new(),
     };
+    // A screenshot of a run whose markup drifted may record the drift: its
+    // baseline is not refreshed.
+    let drift = input
+        .failures
+        .iter()
+        .find(|f| f.error_type == ErrorType::SelectorDrift)
+        .map(|f| f.id.clone());
     for ins in &input.instructions {
         let Some(f) = input.failures.iter().find(|f| f.id == ins.failure) else {
             continue;
         };
+        if ins.kind == FixKind::RefreshSnapshot
+            && let Some(other) = &drift
+        {
+            st.edits.push(Edit {
+                kind: ins.kind,
+                failure: f.id.clone(),
+                file: f.spec.clone(),
+                line: f.line,
+                old: ins.old.clone(),
+                new: None,
+                applied: false,
+                reason: format!(
+                    "not refreshed: the same run shows markup drift ({other}), which the new screenshot would record as the baseline"
+                ),
+                confidence: ins.confidence,
+                round: 1,
+                healing: None,
+            });
+            continue;
+        }
         st.instruction(ins, f);
     }
     let mut validation = Validation::default();
@@ -490,6 +517,12 @@ impl State<'_> {
         v.detail = format!("still failing after {max} round(s)");
     }
 
+    /// Whether every edit in the patch is a refreshed screenshot baseline.
+    fn only_baselines(&self) -> bool {
+        let mut applied = self.edits.iter().filter(|e| e.applied).peekable();
+        applied.peek().is_some() && applied.all(|e| e.kind == FixKind::RefreshSnapshot)
+    }
+
     fn note_refresh(&mut self, reason: &str, applied: bool) {
         if let Some(e) = self
             .edits
@@ -702,6 +735,15 @@ impl State<'_> {
             match patch::render(&changes) {
                 Err(e) => (String::new(), Outcome::NoPatch, format!("no patch: {e}")),
                 Ok(patch) => match validation.passed {
+                    // Any new baseline makes its own test pass: the rerun proves nothing.
+                    Some(true) if self.only_baselines() => (
+                        patch,
+                        Outcome::NeedsManualReview,
+                        format!(
+                            "needs manual review: the patch only refreshes screenshot baselines, and a rerun passes with any new baseline, so it proves nothing; compare the old and new images before merging ({})",
+                            validation.detail
+                        ),
+                    ),
                     Some(true) => (patch, Outcome::Validated, validation.detail.clone()),
                     _ => (
                         patch,
