@@ -391,3 +391,74 @@ mod run_level {
         );
     }
 }
+
+/// A report that printed no call log (only `Test timeout of …ms exceeded.`):
+/// the failed step's log is read from the trace, and says why it never clicked.
+#[test]
+fn a_bare_test_timeout_gets_the_call_log_of_its_trace() {
+    use ci_medic_core::collect::redact::Redactor;
+    use ci_medic_core::collect::{self, Limits};
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/runs/selector_drift_hidden");
+    let tmp = tempfile::tempdir().expect("tmp");
+    let run = tmp.path().join("run");
+    for entry in walkdir::WalkDir::new(&src) {
+        let entry = entry.expect("walk");
+        let to = run.join(entry.path().strip_prefix(&src).expect("prefix"));
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&to).expect("mkdir");
+        } else {
+            std::fs::copy(entry.path(), &to).expect("copy");
+        }
+    }
+    // The report without any call log, and no console log to take one from.
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::String(s) => {
+                if let Some(at) = s.find("Call log:") {
+                    s.truncate(at);
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            serde_json::Value::Object(o) => o.values_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    let path = run.join("results.json");
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).expect("read")).expect("json");
+    strip(&mut report);
+    std::fs::write(&path, serde_json::to_vec(&report).expect("json")).expect("write");
+    std::fs::remove_file(run.join("logs/playwright.log")).expect("rm");
+    let inputs = collect::discover(&run, |_| None);
+    let bundle = collect::collect(
+        &inputs,
+        &Limits::default(),
+        ci_medic_core::model::RunContext::default(),
+        &Redactor::new([]),
+        &tmp.path().join("b"),
+        Vec::new(),
+    )
+    .expect("collect")
+    .bundle;
+    assert!(
+        bundle.warnings.iter().any(|w| w.code == "trace_call_logs"),
+        "{:#?}",
+        bundle.warnings
+    );
+    let logs: Vec<&String> = bundle
+        .tests
+        .iter()
+        .flat_map(|t| &t.attempts)
+        .flat_map(|a| &a.errors)
+        .flat_map(|e| &e.call_log)
+        .collect();
+    assert!(
+        logs.iter().any(|l| l.contains("element is not visible")),
+        "{logs:#?}"
+    );
+    let (_, c) = Classifier::builtin()
+        .expect("rules")
+        .classify_bundle(&bundle);
+    assert_eq!(c.error_type, Some(ErrorType::SelectorDrift), "{}", c.reason);
+}

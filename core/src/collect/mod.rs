@@ -423,7 +423,10 @@ fn read_tail(path: &Path, max: u64, warnings: &mut Vec<Warning>) -> Result<Strin
     Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
-/// Points attachments at their files and reads each failed attempt's error context.
+/// Points attachments at their files, reads each failed attempt's error
+/// context, and gives a failed attempt whose report printed no call log the one
+/// its trace recorded (a bare `Test timeout of …ms exceeded.` hides what the
+/// step was waiting for; the trace's log of the step says it).
 fn link_attachments(
     tests: &mut [Test],
     tree: &results_dir::ResultsDir,
@@ -433,8 +436,11 @@ fn link_attachments(
 ) {
     let mut missing = 0usize;
     let mut first_missing = None;
+    let mut trace_logs = 0usize;
     for test in tests.iter_mut() {
         for attempt in &mut test.attempts {
+            let wants_log =
+                !attempt.errors.is_empty() && attempt.errors.iter().all(|e| e.call_log.is_empty());
             for a in &mut attempt.attachments {
                 let Some(path) = a.path.as_deref() else {
                     continue;
@@ -459,6 +465,15 @@ fn link_attachments(
                             }
                             attempt.error_context = Some(ctx);
                         }
+                        if a.kind == ArtifactKind::Trace
+                            && wants_log
+                            && attempt.errors.iter().all(|e| e.call_log.is_empty())
+                            && let Ok(Some(log)) = crate::page::trace::failed_call_log(&file.path)
+                            && let Some(first) = attempt.errors.first_mut()
+                        {
+                            first.call_log = log;
+                            trace_logs += 1;
+                        }
                     }
                     None => {
                         missing += 1;
@@ -467,6 +482,12 @@ fn link_attachments(
                 }
             }
         }
+    }
+    if trace_logs > 0 {
+        warnings.push(Warning::new(
+            "trace_call_logs",
+            format!("{trace_logs} call log(s) were read from the failed step in the trace"),
+        ));
     }
     if let Some(first) = first_missing {
         warnings.push(Warning::new(

@@ -48,6 +48,20 @@ const MAX_ENTRY_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Reads the last main-frame DOM snapshot of `path`.
 pub fn last_snapshot(path: &Path) -> Result<Snapshot, TraceError> {
+    let mut best: Option<Snapshot> = None;
+    for (_, text) in trace_files(path)? {
+        if let Some(s) = last_in(&text) {
+            best = Some(s);
+        }
+    }
+    best.ok_or(TraceError::NoSnapshot {
+        path: path.display().to_string(),
+    })
+}
+
+/// The `<n>-trace.trace` files of a trace archive (one per browser context),
+/// in context order, with their text.
+pub fn trace_files(path: &Path) -> Result<Vec<(String, String)>, TraceError> {
     let shown = path.display().to_string();
     let archive_err = |message: String| TraceError::Archive {
         path: shown.clone(),
@@ -66,7 +80,7 @@ pub fn last_snapshot(path: &Path) -> Result<Snapshot, TraceError> {
             .and_then(|d| d.parse::<u32>().ok())
             .unwrap_or(0)
     });
-    let mut best: Option<Snapshot> = None;
+    let mut out = Vec::with_capacity(names.len());
     for name in names {
         let mut entry = zip.by_name(&name).map_err(|e| archive_err(e.to_string()))?;
         if entry.size() > MAX_ENTRY_BYTES {
@@ -79,11 +93,94 @@ pub fn last_snapshot(path: &Path) -> Result<Snapshot, TraceError> {
         entry
             .read_to_string(&mut text)
             .map_err(|e| archive_err(format!("{name}: {e}")))?;
-        if let Some(s) = last_in(&text) {
-            best = Some(s);
+        out.push((name, text));
+    }
+    Ok(out)
+}
+
+/// The call log of the step a test failed in: the last call that ended with
+/// an error or never ended (the test timed out inside it), as Playwright would
+/// have printed it under `Call log:` (`- ` lines, a repeated retry collapsed
+/// into one `N × ` line). `None` when every call ended cleanly.
+pub fn failed_call_log(path: &Path) -> Result<Option<Vec<String>>, TraceError> {
+    let mut last = None;
+    for (_, text) in trace_files(path)? {
+        if let Some(log) = failed_call_in(&text) {
+            last = Some(log);
         }
     }
-    best.ok_or(TraceError::NoSnapshot { path: shown })
+    Ok(last)
+}
+
+/// [`failed_call_log`] of one `.trace` file's lines.
+pub fn failed_call_in(trace: &str) -> Option<Vec<String>> {
+    // callId → (order of its `before`, ended cleanly, log lines)
+    let mut calls: HashMap<String, (usize, bool, Vec<String>)> = HashMap::new();
+    let mut order = 0usize;
+    for line in trace.lines() {
+        let kind = if line.contains("\"type\":\"before\"") {
+            "before"
+        } else if line.contains("\"type\":\"after\"") {
+            "after"
+        } else if line.contains("\"type\":\"log\"") {
+            "log"
+        } else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Some(id) = v["callId"].as_str() else {
+            continue;
+        };
+        match kind {
+            "before" => {
+                order += 1;
+                calls.insert(id.to_owned(), (order, false, Vec::new()));
+            }
+            "after" => {
+                if let Some(c) = calls.get_mut(id) {
+                    c.1 = v.get("error").is_none_or(Value::is_null);
+                }
+            }
+            _ => {
+                if let (Some(c), Some(m)) = (calls.get_mut(id), v["message"].as_str()) {
+                    c.2.push(m.to_owned());
+                }
+            }
+        }
+    }
+    let (_, _, lines) = calls
+        .into_values()
+        .filter(|(_, clean, lines)| !clean && !lines.is_empty())
+        .max_by_key(|(order, ..)| *order)?;
+    Some(collapse(&lines))
+}
+
+/// Playwright's own call-log shape: `- line`, and a retry cycle (up to four
+/// lines that come round again) printed once, each line with its count
+/// (`3 × element is not visible`).
+fn collapse(lines: &[String]) -> Vec<String> {
+    let mut out: Vec<(usize, &str)> = Vec::new();
+    for l in lines {
+        let l = l.trim_end();
+        let back = out.len().saturating_sub(4);
+        match out[back..].iter().position(|(_, p)| *p == l) {
+            Some(i) => out[back + i].0 += 1,
+            None => out.push((1, l)),
+        }
+    }
+    out.into_iter()
+        .map(|(n, l)| {
+            let body = l.trim_start();
+            let pad = &l[..l.len() - body.len()];
+            if n > 1 {
+                format!("- {pad}{n} × {body}")
+            } else {
+                format!("- {l}")
+            }
+        })
+        .collect()
 }
 
 /// The last main-frame snapshot of one `.trace` file's lines.
@@ -258,6 +355,48 @@ fn escape(s: &str, out: &mut String, attr: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_step_a_test_timed_out_in_gives_its_call_log() {
+        let trace = Path::new(env!("CARGO_MANIFEST_DIR")).join(
+            "../fixtures/runs/selector_drift_hidden/test-results/item-form-creates-an-item-through-the-form-chromium-retry1/trace.zip",
+        );
+        let log = failed_call_log(&trace)
+            .expect("trace")
+            .expect("a failed call");
+        assert!(
+            log.iter()
+                .any(|l| l.contains("waiting for locator('#add-item')")),
+            "{log:#?}"
+        );
+        let hidden = log
+            .iter()
+            .find(|l| l.contains("element is not visible"))
+            .expect("the reason it never clicked");
+        assert!(hidden.contains(" × "), "the retries are folded: {log:#?}");
+        assert!(log.len() < 20, "{log:#?}");
+    }
+
+    #[test]
+    fn calls_that_ended_cleanly_have_no_failed_call_log() {
+        let trace = concat!(
+            r#"{"type":"before","callId":"c1","method":"click","params":{}}"#,
+            "\n",
+            r#"{"type":"log","callId":"c1","message":"waiting for locator('#a')"}"#,
+            "\n",
+            r#"{"type":"after","callId":"c1"}"#,
+            "\n",
+        );
+        assert_eq!(failed_call_in(trace), None);
+        let failed = trace.replace(
+            r#""callId":"c1"}"#,
+            r#""callId":"c1","error":{"message":"x"}}"#,
+        );
+        assert_eq!(
+            failed_call_in(&failed),
+            Some(vec!["- waiting for locator('#a')".to_owned()])
+        );
+    }
 
     #[test]
     fn references_resolve_to_earlier_snapshots() {
