@@ -137,6 +137,98 @@ fn a_visual_change_refreshes_only_the_affected_baseline_as_a_binary_patch_for_re
     drop(app);
 }
 
+/// A page object shared by two tests: the locator is written in the page
+/// object, not the specs; one edit there heals both, and both are rerun.
+#[test]
+fn a_locator_written_in_a_page_object_is_healed_there_for_every_test_using_it() {
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
+    std::fs::create_dir_all(dir.join("tests/pages")).expect("mkdir");
+    std::fs::write(
+        dir.join("tests/pages/catalog-page.ts"),
+        "import type { Locator, Page } from '@playwright/test';\n\n\
+         export class CatalogPage {\n  readonly rows: Locator;\n\n  \
+         constructor(private readonly page: Page) {\n    this.rows = page.getByTestId('item-row');\n  }\n\n  \
+         async open() {\n    await this.page.goto('/items');\n  }\n}\n",
+    )
+    .expect("page object");
+    std::fs::write(
+        dir.join("tests/catalog.spec.ts"),
+        "import { test, expect } from './fixtures';\nimport { CatalogPage } from './pages/catalog-page';\n\n\
+         test('the first row is the blue widget', async ({ page }) => {\n  const catalog = new CatalogPage(page);\n  \
+         await catalog.open();\n  await expect(catalog.rows.first()).toContainText('Blue Widget');\n});\n\n\
+         test('one row is the red gadget', async ({ page }) => {\n  const catalog = new CatalogPage(page);\n  \
+         await catalog.open();\n  await expect(catalog.rows.filter({ hasText: 'Red Gadget' })).toHaveCount(1);\n});\n",
+    )
+    .expect("spec");
+    crate::common::commit_all(&dir);
+    let app = ws.app("[faults]\nmarkup_drift = true\n", None);
+    failing_run(&dir, &app.base_url);
+    collect_and_classify(&dir);
+    fix_config(&ws, "");
+    let o = ci_medic(&dir, &["fix"], &[("E2E_BASE_URL", &app.base_url)]);
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let (meta, run_id) = metadata(&dir);
+    let po = "tests/pages/catalog-page.ts";
+    let edits: Vec<&serde_json::Value> = meta["edits"]
+        .as_array()
+        .expect("edits")
+        .iter()
+        .filter(|e| {
+            e["failure"]
+                .as_str()
+                .is_some_and(|f| f.contains("catalog.spec.ts"))
+        })
+        .collect();
+    assert_eq!(edits.len(), 2, "{meta:#}");
+    let made: Vec<&&serde_json::Value> = edits.iter().filter(|e| e["applied"] == true).collect();
+    assert_eq!(made.len(), 1, "one edit heals both: {meta:#}");
+    assert_eq!(made[0]["file"], po, "{meta:#}");
+    assert_eq!(made[0]["new"], "getByTestId('product-row')", "{meta:#}");
+    let other = edits
+        .iter()
+        .find(|e| e["applied"] == false)
+        .expect("the other");
+    assert!(
+        other["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("healed by the edit made for")),
+        "{other:#}"
+    );
+    assert!(
+        meta["patch"]["files"]
+            .as_array()
+            .expect("files")
+            .iter()
+            .any(|f| f == po),
+        "{meta:#}"
+    );
+    // Both tests are among the ones validation reran.
+    let rerun = meta["validation"]["tests"].as_array().expect("tests");
+    assert!(
+        rerun
+            .iter()
+            .filter(|t| t.as_str().is_some_and(|t| t.contains("catalog.spec.ts")))
+            .count()
+            == 2,
+        "{meta:#}"
+    );
+    let patch = dir.join(format!("fix-agent/patch-{run_id}.diff"));
+    let o = git(&dir, &["apply", patch.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let healed = std::fs::read_to_string(dir.join(po)).expect("po");
+    assert!(
+        healed.contains("page.getByTestId('product-row')"),
+        "{healed}"
+    );
+    assert!(
+        run_suite(&dir, &app.base_url, "after", &["tests/catalog.spec.ts"]),
+        "the page object's tests still fail with the patch applied"
+    );
+    drop(app);
+}
+
 #[test]
 fn a_screenshot_of_a_run_whose_markup_drifted_keeps_its_baseline() {
     let ws = Workspace::new(true);

@@ -47,6 +47,29 @@ impl From<String> for Refused {
     }
 }
 
+/// Whether `source` writes the `broken` locator (as a call log prints it), or
+/// its leading part: where a heal would edit.
+pub fn writes_locator(source: &str, broken: &str) -> bool {
+    Chain::parse(broken)
+        .is_some_and(|chain| !failure_context(source, None, &chain, "").0.is_empty())
+}
+
+/// The files a spec imports by relative path (`import … from './pages/login'`,
+/// `require('../helpers')`), as written: resolving them is the caller's.
+pub fn relative_imports(source: &str) -> Vec<String> {
+    use std::sync::LazyLock;
+    static IMPORT: LazyLock<regex::Regex> = LazyLock::new(|| {
+        regex::Regex::new(
+            r#"(?m)(?:^\s*import\s[^;]*?\bfrom\s*|^\s*import\s*|\brequire\(\s*|\bimport\(\s*)['"](\.{1,2}/[^'"]+)['"]"#,
+        )
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    IMPORT
+        .captures_iter(source)
+        .filter_map(|c| c.get(1).map(|m| m.as_str().to_owned()))
+        .collect()
+}
+
 /// Heals the `broken` locator (as a call log prints it) written in `source`,
 /// with what the failure's `message` says the assertion expected.
 pub fn locator(
@@ -63,7 +86,7 @@ pub fn locator(
             made: Err(format!("{broken:?} is not a locator ci-medic can read").into()),
         };
     };
-    let (occurrences, ctx) = failure_context(source, line, &chain, message);
+    let (occurrences, mut ctx) = failure_context(source, line, &chain, message);
     let Some(first) = occurrences.first() else {
         return LocatorEdit {
             healing: None,
@@ -79,6 +102,20 @@ pub fn locator(
         segments: first.chain.segments[..=first.segment].to_vec(),
         span: first.chain.span,
     };
+    // Where it failed, the locator was picked from (`rows.first()`), but where
+    // it is written it is not: it names a list.
+    let picks = |c: &Chain, from: usize| {
+        c.segments.iter().skip(from + 1).any(|s| {
+            matches!(
+                s.by,
+                crate::locator::By::Nth(_) | crate::locator::By::Filter(_)
+            )
+        })
+    };
+    if chain.target_index().is_some_and(|t| picks(&chain, t)) && !picks(&first.chain, first.segment)
+    {
+        ctx.list = true;
+    }
     let healing = heal(&written, page, &ctx, t);
     let Some(replacement) = healing.replacement.clone() else {
         let reason = healing.reason.clone();
@@ -327,6 +364,22 @@ fn receiver_start(stmt: &str, chain_start: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_imports_are_found_in_their_usual_spellings() {
+        let src = "import { test } from '@playwright/test';\nimport { ItemsPage } from './pages/items-page';\nimport type { X } from \"../support/x\";\nconst h = require('./helpers');\nimport './setup';\n";
+        assert_eq!(
+            relative_imports(src),
+            ["./pages/items-page", "../support/x", "./helpers", "./setup"]
+        );
+    }
+
+    #[test]
+    fn a_page_object_writes_the_locator_a_call_log_prints() {
+        let po = "export class ItemsPage {\n  constructor(page) {\n    this.rows = page.getByTestId('item-row');\n  }\n}\n";
+        assert!(writes_locator(po, "getByTestId('item-row').first()"));
+        assert!(!writes_locator(po, "getByRole('link', { name: 'Items' })"));
+    }
 
     const SPEC: &str = "import { test, expect } from './fixtures';\n\ntest('creates', async ({ page }) => {\n  await page.goto('/items');\n  await page.waitForTimeout(500);\n  await page.locator('#add-item').click();\n  expect(page.getByRole('status')).toHaveText('Saved');\n  await expect(page.getByTestId('price')).toHaveText('$1', { exact: true });\n});\n";
 

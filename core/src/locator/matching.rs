@@ -58,6 +58,10 @@ pub struct Context {
     pub expected_texts: Vec<String>,
     /// How many elements the assertion expects (`toHaveCount`, an array of texts).
     pub expected_count: Option<usize>,
+    /// The locator names a list its users pick from (`.first()`, `.nth()`,
+    /// `.filter()` follow it where it failed): a shared definition such as a
+    /// page object's `rows` heals to the list, not to one of its items.
+    pub list: bool,
 }
 
 /// Thresholds (from `[fix]`).
@@ -160,7 +164,8 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
     let seg = &chain.segments[target];
     let prefix = &chain.segments[..target];
     let suffix = &chain.segments[target + 1..];
-    let multi = ctx.expected_count.is_some_and(|c| c > 1) || ctx.expected_texts.len() > 1;
+    let multi =
+        ctx.list || ctx.expected_count.is_some_and(|c| c > 1) || ctx.expected_texts.len() > 1;
     let scope: Option<Vec<usize>> = if prefix.is_empty() {
         None
     } else {
@@ -1027,6 +1032,7 @@ mod tests {
                     "Green Sprocket".into(),
                 ],
                 expected_count: Some(3),
+                list: false,
             },
             DRIFTED,
         );

@@ -244,12 +244,40 @@ impl State<'_> {
                 return;
             }
         };
+        // The file the edit goes to: the spec, or where the spec's imports
+        // write the locator (a page object, a fixture, a helper).
+        let mut home = spec.clone();
         let made = match ins.kind {
             FixKind::UpdateLocator => {
                 let Some(broken) = ins.old.clone() else {
                     e.reason = "the analysis names no failing locator".into();
                     self.edits.push(e);
                     return;
+                };
+                let written = if edit::writes_locator(&source, &broken) {
+                    source.clone()
+                } else {
+                    match self.locator_home(&spec, &broken) {
+                        Ok(Some((path, text))) => {
+                            home = path;
+                            e.file = Some(home.clone());
+                            text
+                        }
+                        Ok(None) => {
+                            if let Some(by) = self.healed_already(&spec, &broken) {
+                                e.reason = by;
+                                self.target(f);
+                                self.edits.push(e);
+                                return;
+                            }
+                            source.clone()
+                        }
+                        Err(why) => {
+                            e.reason = why;
+                            self.edits.push(e);
+                            return;
+                        }
+                    }
                 };
                 let (page, from) = match page_for(f, self.setup.bundle_dir) {
                     (Some(p), from) if from.starts_with("the trace") => (Some(p), from),
@@ -271,11 +299,18 @@ impl State<'_> {
                     .page_snapshot
                     .as_deref()
                     .filter(|_| from.starts_with("the trace"));
+                // The failing line is the spec's; in another file the written
+                // locator is found wherever it is.
+                let line = if home == spec { f.line } else { None };
+                // What one test's assertion expected describes that test's use
+                // of a shared locator (`rows.first()` holding "Blue Widget"), not
+                // the locator: a shared definition heals on what it is.
+                let message = if home == spec { f.message.as_str() } else { "" };
                 let (out, from) = heal_locator(
-                    &source,
-                    f.line,
+                    &written,
+                    line,
                     &broken,
-                    &f.message,
+                    message,
                     (&page, from),
                     at_failure,
                     self.thresholds(),
@@ -333,7 +368,7 @@ impl State<'_> {
                     Some(h) => h.reason.clone(),
                     None => format!("{} edit at line {}", ins.kind.as_str(), m.line),
                 };
-                if let Some(state) = self.files.get_mut(&spec) {
+                if let Some(state) = self.files.get_mut(&home) {
                     state.current = m.source.into_bytes();
                 }
                 self.target(f);
@@ -341,6 +376,140 @@ impl State<'_> {
             Err(why) => e.reason = why.0,
         }
         self.edits.push(e);
+    }
+
+    /// The one file among those `spec` imports (relative imports, followed
+    /// three levels deep) that writes `broken`, with its text; `None` when
+    /// none does; an error when several do or the one that does is not
+    /// allowed.
+    fn locator_home(
+        &mut self,
+        spec: &str,
+        broken: &str,
+    ) -> Result<Option<(String, String)>, String> {
+        let mut found: Vec<(String, String)> = Vec::new();
+        for path in self.imported(spec) {
+            let Ok(text) = self.content(&path) else {
+                continue;
+            };
+            if edit::writes_locator(&text, broken) {
+                found.push((path, text));
+            }
+        }
+        match found.len() {
+            0 => Ok(None),
+            1 => {
+                let (path, text) = found.remove(0);
+                self.allowed(&path).map_err(|why| {
+                    format!(
+                        "{broken} is written in {path}, which the fix-agent may not edit: {why}"
+                    )
+                })?;
+                Ok(Some((path, text)))
+            }
+            _ => Err(format!(
+                "{broken} is written in {} files the spec imports ({}): which one the test used is not known",
+                found.len(),
+                found
+                    .iter()
+                    .map(|f| f.0.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+
+    /// The repository files `spec` imports by relative path, transitively
+    /// (three levels, at most 50 files), resolved like Node and TypeScript do.
+    fn imported(&mut self, spec: &str) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut frontier = vec![spec.to_owned()];
+        for _ in 0..3 {
+            let mut next = Vec::new();
+            for file in frontier {
+                let Ok(text) = self.content(&file) else {
+                    continue;
+                };
+                let dir = Path::new(&file)
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                for import in edit::relative_imports(&text) {
+                    let Some(path) = self.resolve(&dir, &import) else {
+                        continue;
+                    };
+                    if path != spec && !out.contains(&path) && out.len() < 50 {
+                        out.push(path.clone());
+                        next.push(path);
+                    }
+                }
+            }
+            frontier = next;
+        }
+        out
+    }
+
+    /// `import` resolved against `dir` (relative to the repository) to a file
+    /// that exists: as written, with a script extension, or as a folder's index.
+    fn resolve(&self, dir: &Path, import: &str) -> Option<String> {
+        let mut parts: Vec<String> = dir
+            .components()
+            .filter_map(|c| c.as_os_str().to_str().map(str::to_owned))
+            .collect();
+        for seg in import.split('/') {
+            match seg {
+                "." | "" => {}
+                ".." => {
+                    parts.pop()?;
+                }
+                s => parts.push(s.to_owned()),
+            }
+        }
+        let base = parts.join("/");
+        let stem = base
+            .strip_suffix(".js")
+            .or_else(|| base.strip_suffix(".mjs"))
+            .unwrap_or(&base)
+            .to_owned();
+        let tries = [
+            base.clone(),
+            format!("{stem}.ts"),
+            format!("{stem}.tsx"),
+            format!("{stem}.mts"),
+            format!("{base}.js"),
+            format!("{base}.mjs"),
+            format!("{base}/index.ts"),
+            format!("{base}/index.js"),
+        ];
+        tries
+            .into_iter()
+            .find(|t| self.setup.repo.join(t).is_file())
+    }
+
+    /// When an earlier edit of this run already replaced the written part of
+    /// `broken` in the spec or a file it imports: the reason to give instead
+    /// of a second edit (the test is rerun with the others).
+    fn healed_already(&mut self, spec: &str, broken: &str) -> Option<String> {
+        let files: Vec<String> = std::iter::once(spec.to_owned())
+            .chain(self.imported(spec))
+            .collect();
+        self.edits
+            .iter()
+            .filter(|e| e.applied && e.kind == FixKind::UpdateLocator)
+            .find(|e| {
+                e.file.as_ref().is_some_and(|f| files.contains(f))
+                    && e.old.as_deref().is_some_and(|old| broken.contains(old))
+            })
+            .map(|e| {
+                format!(
+                    "healed by the edit made for {} in {}:{} ({} -> {}); this test is rerun with it",
+                    e.failure,
+                    e.file.as_deref().unwrap_or("?"),
+                    e.line.unwrap_or(0),
+                    e.old.as_deref().unwrap_or(""),
+                    e.new.as_deref().unwrap_or("")
+                )
+            })
     }
 
     /// The live page the failing test was on, when `[fix.live]` is set.
