@@ -51,6 +51,11 @@ pub struct FixArgs {
     /// Exit 1 when there is no validated patch.
     #[arg(long, global = true)]
     pub strict: bool,
+    /// The revision the suite last passed at: the app's change from it to HEAD
+    /// is read for the renames that broke locators (default: the merge-base
+    /// with the default branch).
+    #[arg(long, global = true, value_name = "REF")]
+    pub base: Option<String>,
     #[command(flatten)]
     pub rules: RulesArgs,
 }
@@ -159,6 +164,7 @@ fn apply_step(args: &FixArgs, config: &FixConfig, input: &FixInput) -> anyhow::R
         out: &args.out,
         classifier: &classifier,
         now: ci_medic_core::collect::now_rfc3339(),
+        base: args.base.clone(),
     };
     let applied = apply(input, &setup);
     let mut metadata = applied.metadata;

@@ -229,6 +229,64 @@ fn a_locator_written_in_a_page_object_is_healed_there_for_every_test_using_it() 
     drop(app);
 }
 
+/// A rename no word similarity would find (`item-row` → `catalog-entry`),
+/// proved by the commit that made it: the app's templates are in the
+/// repository, and the fix-agent reads their change since `--base`.
+#[test]
+fn the_commit_that_renamed_a_test_id_gives_the_new_one() {
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
+    let templates = dir.join("app/templates");
+    crate::common::copy_dir(
+        &suite::repo().join("fixtures/demo-app/templates"),
+        &templates,
+    );
+    let items = templates.join("items.html");
+    let before = std::fs::read_to_string(&items)
+        .expect("items.html")
+        .replace("{{ ui.item_row_testid }}", "item-row");
+    std::fs::write(&items, &before).expect("write");
+    crate::common::commit_all(&dir);
+    std::fs::write(&items, before.replace("\"item-row\"", "\"catalog-entry\"")).expect("write");
+    crate::common::commit_all(&dir);
+    let app = ws.app(
+        &format!("templates_dir = {:?}\n", templates.display().to_string()),
+        None,
+    );
+    failing_run(&dir, &app.base_url);
+    collect_and_classify(&dir);
+    fix_config(&ws, "");
+    let o = ci_medic(
+        &dir,
+        &["fix", "--base", "HEAD~1"],
+        &[("E2E_BASE_URL", &app.base_url)],
+    );
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let (meta, run_id) = metadata(&dir);
+    let edit = meta["edits"]
+        .as_array()
+        .expect("edits")
+        .iter()
+        .find(|e| e["applied"] == true && e["new"] == "getByTestId('catalog-entry')")
+        .unwrap_or_else(|| panic!("no edit to the new test id: {meta:#}"));
+    assert!(
+        edit["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("the change that broke it: app/templates/items.html:9")),
+        "{edit:#}"
+    );
+    assert_eq!(meta["outcome"], "validated", "{meta:#}");
+    let patch = dir.join(format!("fix-agent/patch-{run_id}.diff"));
+    let o = git(&dir, &["apply", patch.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        run_suite(&dir, &app.base_url, "after", &["tests/items.spec.ts"]),
+        "the item list tests still fail with the patch applied"
+    );
+    drop(app);
+}
+
 #[test]
 fn a_screenshot_of_a_run_whose_markup_drifted_keeps_its_baseline() {
     let ws = Workspace::new(true);

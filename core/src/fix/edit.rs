@@ -70,6 +70,88 @@ pub fn relative_imports(source: &str) -> Vec<String> {
         .collect()
 }
 
+/// The literals a locator selects by, that a change to the app could have
+/// renamed: its target's text, test id, label, name; for CSS, each id, class
+/// and attribute value it names.
+pub fn literals(broken: &str) -> Vec<String> {
+    let Some(chain) = Chain::parse(broken) else {
+        return Vec::new();
+    };
+    let Some(seg) = chain.target_index().map(|i| &chain.segments[i]) else {
+        return Vec::new();
+    };
+    match &seg.by {
+        crate::locator::By::Css(css) => {
+            use std::sync::LazyLock;
+            static IDENT: LazyLock<regex::Regex> = LazyLock::new(|| {
+                regex::Regex::new(
+                    r#"[#.]([A-Za-z_][\w-]*)|\[[\w-]+\s*[~|^$*]?=\s*["']?([^"'\]]+)["']?\]"#,
+                )
+                .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+            });
+            IDENT
+                .captures_iter(css)
+                .filter_map(|c| c.get(1).or(c.get(2)).map(|m| m.as_str().to_owned()))
+                .collect()
+        }
+        crate::locator::By::XPath(_) | crate::locator::By::Nth(_) => Vec::new(),
+        _ => {
+            let t = chain.target_text();
+            if t.is_empty() {
+                Vec::new()
+            } else {
+                vec![t.to_owned()]
+            }
+        }
+    }
+}
+
+/// Rewrites `literal` to `to` in the `broken` locator where `source` writes it
+/// (as [`locator`] finds it): the rename a change to the app made, carried
+/// into the test.
+pub fn rename(
+    source: &str,
+    line: Option<u32>,
+    broken: &str,
+    literal: &str,
+    to: &str,
+) -> Result<Made, Refused> {
+    let chain = Chain::parse(broken)
+        .ok_or_else(|| Refused(format!("{broken:?} is not a locator ci-medic can read")))?;
+    let (occurrences, _) = failure_context(source, line, &chain, "");
+    let first = occurrences.first().ok_or_else(|| {
+        Refused(format!(
+            "{} is not written in the spec (built at run time or in another file)",
+            chain.canonical()
+        ))
+    })?;
+    let target = &first.chain.segments[first.segment];
+    let old_text = source[target.span.0..target.span.1].to_owned();
+    if !old_text.contains(literal) {
+        return Err(Refused(format!(
+            "{old_text} does not write {literal:?} literally (built from parts)"
+        )));
+    }
+    let new_text = old_text.replacen(literal, to, 1);
+    let mut spans: Vec<(usize, usize)> = occurrences
+        .iter()
+        .map(|o| o.chain.segments[o.segment].span)
+        .filter(|s| source[s.0..s.1] == old_text)
+        .collect();
+    spans.sort_unstable();
+    spans.dedup();
+    let mut out = source.to_owned();
+    for s in spans.iter().rev() {
+        out = replace(&out, *s, &new_text);
+    }
+    Ok(Made {
+        source: out,
+        line: line_of(source, spans[0].0),
+        old: old_text,
+        new: new_text,
+    })
+}
+
 /// Heals the `broken` locator (as a call log prints it) written in `source`,
 /// with what the failure's `message` says the assertion expected.
 pub fn locator(
@@ -364,6 +446,34 @@ fn receiver_start(stmt: &str, chain_start: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_renamed_literal_is_carried_into_the_locator_as_written() {
+        let src = "await expect(page.getByTestId('item-row')).toHaveCount(5);\nawait page.getByTestId('item-row').first().click();\n";
+        let m = rename(
+            src,
+            Some(1),
+            "getByTestId('item-row')",
+            "item-row",
+            "catalog-entry",
+        )
+        .expect("made");
+        assert_eq!(m.new, "getByTestId('catalog-entry')");
+        assert!(
+            m.source
+                .starts_with("await expect(page.getByTestId('catalog-entry'))"),
+            "{}",
+            m.source
+        );
+        assert_eq!(
+            literals("locator('ul.items > li#first')"),
+            ["items", "first"]
+        );
+        assert_eq!(
+            literals("getByRole('button', { name: 'Save item' })"),
+            ["Save item"]
+        );
+    }
 
     #[test]
     fn relative_imports_are_found_in_their_usual_spellings() {

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
+use super::change::{self, Fate, Replaced};
 use super::patch;
 use super::validate::{self, Target, Worktree};
 use ci_medic_core::config::FixConfig;
@@ -37,6 +38,9 @@ pub struct Setup<'a> {
     pub classifier: &'a Classifier,
     /// When it runs (RFC 3339).
     pub now: String,
+    /// The revision the broken locators last worked at: the change from it to
+    /// HEAD is read for renames (`None`: the merge-base with the default branch).
+    pub base: Option<String>,
 }
 
 /// The result: the patch text (empty when there is none) and its metadata.
@@ -62,6 +66,8 @@ struct State<'a> {
     guardrails: Vec<GuardDecision>,
     targets: Vec<Target>,
     refresh: Vec<Target>,
+    /// The change to the app since the base: its short id and its replaced lines.
+    change: Option<(String, Vec<Replaced>)>,
 }
 
 /// Turns the input's instructions into a validated patch, or an empty one and the reason.
@@ -74,6 +80,7 @@ pub fn apply(input: &FixInput, setup: &Setup<'_>) -> Applied {
         guardrails: Vec::new(),
         targets: Vec::new(),
         refresh: Vec::new(),
+        change: app_change(setup),
     };
     // A screenshot of a run whose markup drifted may record the drift: its
     // baseline is not refreshed.
@@ -279,6 +286,29 @@ impl State<'_> {
                         }
                     }
                 };
+                // The change that broke it, when the app's diff proves a rename.
+                let line = if home == spec { f.line } else { None };
+                match self.renamed_by_change(&written, line, &broken) {
+                    Some(Ok((made, why))) => {
+                        e.line = Some(made.line);
+                        e.old = Some(made.old.clone());
+                        e.new = Some(made.new.clone());
+                        e.applied = true;
+                        e.reason = why;
+                        if let Some(state) = self.files.get_mut(&home) {
+                            state.current = made.source.into_bytes();
+                        }
+                        self.target(f);
+                        self.edits.push(e);
+                        return;
+                    }
+                    Some(Err(why)) => {
+                        e.reason = why;
+                        self.edits.push(e);
+                        return;
+                    }
+                    None => {}
+                }
                 let (page, from) = match page_for(f, self.setup.bundle_dir) {
                     (Some(p), from) if from.starts_with("the trace") => (Some(p), from),
                     (aria, from) => match self.live_page(f, &source) {
@@ -299,9 +329,6 @@ impl State<'_> {
                     .page_snapshot
                     .as_deref()
                     .filter(|_| from.starts_with("the trace"));
-                // The failing line is the spec's; in another file the written
-                // locator is found wherever it is.
-                let line = if home == spec { f.line } else { None };
                 // What one test's assertion expected describes that test's use
                 // of a shared locator (`rows.first()` holding "Blue Widget"), not
                 // the locator: a shared definition heals on what it is.
@@ -376,6 +403,54 @@ impl State<'_> {
             Err(why) => e.reason = why.0,
         }
         self.edits.push(e);
+    }
+
+    /// A rename the app's change proves for one of `broken`'s literals: the
+    /// edit and its reason; a refusal when the change deleted the element or
+    /// renamed it two ways; `None` when the change does not touch it.
+    fn renamed_by_change(
+        &self,
+        source: &str,
+        line: Option<u32>,
+        broken: &str,
+    ) -> Option<Result<(edit::Made, String), String>> {
+        let (base, lines) = self.change.as_ref()?;
+        let mut refusal = None;
+        for literal in edit::literals(broken) {
+            let Some(fate) = change::fate(&literal, lines) else {
+                continue;
+            };
+            match fate {
+                Fate::Renamed {
+                    to,
+                    at,
+                    lines: (old, new),
+                } => {
+                    return Some(
+                        edit::rename(source, line, broken, &literal, &to)
+                            .map(|m| {
+                                let why = format!(
+                                    "the change that broke it: {at} (since {base}) replaced `{old}` with `{new}`: {literal:?} is now {to:?}"
+                                );
+                                (m, why)
+                            })
+                            .map_err(|r| r.0),
+                    );
+                }
+                Fate::Deleted { at } => {
+                    refusal.get_or_insert(format!(
+                        "the change since {base} deleted the element that had {literal:?} ({at}) and put nothing in its place: a locator cannot bring it back"
+                    ));
+                }
+                Fate::Conflicting(values) => {
+                    refusal.get_or_insert(format!(
+                        "the change since {base} renamed {literal:?} in several ways ({}): which one this test meant is not known",
+                        values.join(", ")
+                    ));
+                }
+            }
+        }
+        refusal.map(Err)
     }
 
     /// The one file among those `spec` imports (relative imports, followed
@@ -1077,7 +1152,44 @@ fn unresolved(errors: &[ci_medic_core::model::ErrorInfo]) -> Option<String> {
     None
 }
 
-/// The page the failing locator looked at: the trace's DOM snapshot when there
+/// The app's change since the base (`--base`, else the merge-base of HEAD
+/// with the default branch): `None` when there is no base to compare with or
+/// the repository cannot be read (logged; healing goes on without it).
+fn app_change(setup: &Setup<'_>) -> Option<(String, Vec<Replaced>)> {
+    let base = setup.base.clone().or_else(|| default_base(setup.repo))?;
+    match change::replaced_lines(setup.repo, &base, &|f| !is_test_file(f)) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!(error = %e, "the app's change could not be read");
+            None
+        }
+    }
+}
+
+/// The merge-base of HEAD with the default branch (the remote's HEAD, else
+/// `main` or `master`), when HEAD is not on it.
+fn default_base(repo: &Path) -> Option<String> {
+    let r = git2::Repository::discover(repo).ok()?;
+    let head = r.head().ok()?.peel_to_commit().ok()?.id();
+    for name in [
+        "refs/remotes/origin/HEAD",
+        "refs/remotes/origin/main",
+        "refs/remotes/origin/master",
+        "refs/heads/main",
+        "refs/heads/master",
+    ] {
+        let Ok(reference) = r.find_reference(name) else {
+            continue;
+        };
+        let Ok(target) = reference.resolve().and_then(|t| t.peel_to_commit()) else {
+            continue;
+        };
+        let base = r.merge_base(head, target.id()).ok()?;
+        return (base != head).then(|| base.to_string());
+    }
+    None
+}
+
 /// Heals `broken` on `page` (`from` says which page); when that makes no edit
 /// and Playwright's ARIA snapshot at failure is at hand, on that page instead:
 /// the trace's last DOM snapshot is taken when a step starts, which right after
@@ -1107,6 +1219,7 @@ fn heal_locator(
     }
 }
 
+/// The page the failing locator looked at: the trace's DOM snapshot when there
 /// is a trace, else the error-context ARIA snapshot; with where it came from.
 pub fn page_for(f: &FailureInput, bundle_dir: &Path) -> (Option<Page>, String) {
     if let Some(t) = &f.trace {
