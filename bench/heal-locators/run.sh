@@ -8,8 +8,10 @@
 #
 # Usage: bench/heal-locators/run.sh [--only <mutation-id>]...
 #   WORK=<dir>   work directory, one subdirectory per mutation (default: target/bench-heal-locators)
-# A full run writes results.md and results.json next to this script; a run with
-# --only writes them into the work directory.
+#   MODE=diff    the app's templates in the repository and each mutation a commit,
+#                read by `ci-medic fix --base HEAD~1` (default: neither, the page alone)
+# A full run writes results[-diff].md and results[-diff].json next to this script;
+# a run with --only writes them into the work directory.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -19,10 +21,13 @@ target="${CARGO_TARGET_DIR:-$root/target}"
 # Debug binaries: the benchmark measures decisions, not speed.
 cargo build --locked -p ci-medic -p demo-app -p scenario-harness --manifest-path "$root/Cargo.toml" 2>&1 | tail -1
 
+mode="${MODE:-neither}"
+suffix=""
+if [ "$mode" != neither ]; then suffix="-$mode"; fi
 out="$here"
 if [ $# -gt 0 ]; then out="$work"; fi
 revision="$(git -C "$root" describe --always --dirty)"
-about="Measured $(date -u '+%Y-%m-%d %H:%M UTC') at revision \`$revision\` with debug builds, $(nproc) cores, $(/usr/bin/chromium --version 2>/dev/null | head -1)."
+about="Mode \`$mode\`. Measured $(date -u '+%Y-%m-%d %H:%M UTC') at revision \`$revision\` with debug builds, $(nproc) cores, $(/usr/bin/chromium --version 2>/dev/null | head -1)."
 
 started=$(date +%s)
 status=0
@@ -31,9 +36,10 @@ status=0
   --spec "$here/specs/locators.spec.ts" \
   --work "$work" \
   --ci-medic "$target/debug/ci-medic" \
-  --json "$out/results.json" \
-  --markdown "$out/results.md" \
+  --json "$out/results$suffix.json" \
+  --markdown "$out/results$suffix.md" \
+  --mode "$mode" \
   --about "$about" \
   "$@" || status=$?
-echo "wall time: $(( $(date +%s) - started ))s; report: $out/results.md; artifacts: $work"
+echo "wall time: $(( $(date +%s) - started ))s; report: $out/results$suffix.md; artifacts: $work"
 exit "$status"
