@@ -124,6 +124,8 @@ test.describe('locators', () => {
   });
 
   test('css id: #username and #password', async ({ page }) => {
+    // Signed out: the app sends a signed-in browser on from /login.
+    await page.context().clearCookies();
     await page.goto('/login');
     await page.locator('#username').fill('demo');
     await page.locator('#password').fill('demo-password');
