@@ -1210,13 +1210,37 @@ fn heal_locator(
     let Some(snapshot) = at_failure else {
         return (out, from);
     };
-    let retry = edit::locator(source, line, broken, message, &Page::from_aria(snapshot), t);
+    let aria = Page::from_aria(snapshot);
+    // The snapshot at failure is another page only when the DOM snapshot was
+    // taken before a navigation; on the same page (its headings are the DOM's)
+    // a locator that matched nothing there has nothing to heal to: the element
+    // is gone, and a page of roles and names alone must not find a stand-in.
+    if same_page(page, &aria) {
+        return (out, from);
+    }
+    let retry = edit::locator(source, line, broken, message, &aria, t);
     if retry.made.is_ok() {
         let from = format!("the ARIA snapshot at failure ({from} showed no match)");
         (retry, from)
     } else {
         (out, from)
     }
+}
+
+/// Whether two snapshots show the same page: the page at failure has
+/// headings, and every one of them is a heading of the other.
+fn same_page(dom: &Page, aria: &Page) -> bool {
+    let headings = |p: &Page| -> Vec<String> {
+        p.elements
+            .iter()
+            .filter(|e| e.role == "heading" && e.visible)
+            .map(|e| e.name.trim().to_lowercase())
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    let at_failure = headings(aria);
+    let before = headings(dom);
+    !at_failure.is_empty() && at_failure.iter().all(|h| before.contains(h))
 }
 
 /// The page the failing locator looked at: the trace's DOM snapshot when there
@@ -1297,6 +1321,29 @@ mod tests {
             t,
         );
         assert!(out.made.is_err());
+        assert_eq!(from, "the trace");
+    }
+
+    /// On the same page (same headings) a removed element has no stand-in,
+    /// however close a name on the snapshot of roles and names reads.
+    #[test]
+    fn the_snapshot_of_the_same_page_is_no_fallback_for_a_removed_element() {
+        let list = Page::parse(
+            "<html><body><nav><a href=/items>Items</a></nav><main><h1>Items</h1><ul><li>Blue Widget</li></ul></main></body></html>",
+        );
+        let same = "- navigation:\n  - link \"Items\"\n- main:\n  - heading \"Items\" [level=1]\n  - list:\n    - listitem: Blue Widget\n";
+        let message = "Error: locator.click: Test timeout of 10000ms exceeded.\nCall log:\n  - waiting for getByRole('link', { name: 'Add item' })";
+        let spec = "test('adds', async ({ page }) => {\n  await page.goto('/items');\n  await page.getByRole('link', { name: 'Add item' }).click();\n});\n";
+        let (out, from) = heal_locator(
+            spec,
+            Some(3),
+            "getByRole('link', { name: 'Add item' })",
+            message,
+            (&list, "the trace".into()),
+            Some(same),
+            Thresholds::default(),
+        );
+        assert!(out.made.is_err(), "{:?}", out.made);
         assert_eq!(from, "the trace");
     }
 }
