@@ -271,7 +271,10 @@ fn counterpart(old: &str, new: &str, literal: &str) -> Option<String> {
     let from = new_chars.get(na).map_or(new.len(), |c| c.0);
     let to = new_chars.get(nz).map_or(new.len(), |c| c.0);
     let value = new.get(from..to)?.trim();
+    // A one-word literal (an id, a class) renamed to several words is not a
+    // like-for-like rename (`class="button"` → `class="btn btn-primary"`).
     let plausible = !value.is_empty()
+        && (spaced || !value.contains(char::is_whitespace))
         && value != literal
         && value.len() <= 120
         && !value.contains(['"', '\'', '<', '>', '{', '}', '\n']);
@@ -320,6 +323,15 @@ mod tests {
             fate("Update Settings", &lines),
             Some(Fate::Renamed { to, .. }) if to == "Save settings"
         ));
+    }
+
+    #[test]
+    fn a_word_that_became_several_is_not_a_rename() {
+        let lines = [r(
+            r#"<a class="button" href="/items/new">"#,
+            Some(r#"<a class="btn btn-primary" href="/items/new">"#),
+        )];
+        assert_eq!(fate("button", &lines), None);
     }
 
     #[test]
