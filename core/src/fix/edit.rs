@@ -133,23 +133,35 @@ pub fn rename(
         )));
     }
     let new_text = old_text.replacen(literal, to, 1);
+    let (out, line) = rewrite(source, &occurrences, &old_text, &new_text);
+    Ok(Made {
+        source: out,
+        line,
+        old: old_text,
+        new: new_text,
+    })
+}
+
+/// `source` with every occurrence of the segment written `old_text` replaced
+/// by `new`, last first so earlier offsets stay valid; and the first one's line.
+fn rewrite(
+    source: &str,
+    occurrences: &[crate::locator::statement::Occurrence],
+    old_text: &str,
+    new: &str,
+) -> (String, u32) {
     let mut spans: Vec<(usize, usize)> = occurrences
         .iter()
         .map(|o| o.chain.segments[o.segment].span)
-        .filter(|s| source[s.0..s.1] == old_text)
+        .filter(|s| &source[s.0..s.1] == old_text)
         .collect();
     spans.sort_unstable();
     spans.dedup();
     let mut out = source.to_owned();
     for s in spans.iter().rev() {
-        out = replace(&out, *s, &new_text);
+        out = replace(&out, *s, new);
     }
-    Ok(Made {
-        source: out,
-        line: line_of(source, spans[0].0),
-        old: old_text,
-        new: new_text,
-    })
+    (out, spans.first().map_or(1, |s| line_of(source, s.0)))
 }
 
 /// Heals the `broken` locator (as a call log prints it) written in `source`,
@@ -208,24 +220,13 @@ pub fn locator(
     };
     let target = &first.chain.segments[first.segment];
     let old_text = source[target.span.0..target.span.1].to_owned();
-    // Every place the same broken segment is written gets the same replacement,
-    // last first so earlier offsets stay valid.
-    let mut spans: Vec<(usize, usize)> = occurrences
-        .iter()
-        .map(|o| o.chain.segments[o.segment].span)
-        .filter(|s| source[s.0..s.1] == old_text)
-        .collect();
-    spans.sort_unstable();
-    spans.dedup();
-    let mut out = source.to_owned();
-    for s in spans.iter().rev() {
-        out = replace(&out, *s, &replacement);
-    }
+    // Every place the same broken segment is written gets the same replacement.
+    let (out, line) = rewrite(source, &occurrences, &old_text, &replacement);
     LocatorEdit {
         healing: Some(healing),
         made: Ok(Made {
             source: out,
-            line: line_of(source, spans[0].0),
+            line,
             old: old_text,
             new: replacement,
         }),
