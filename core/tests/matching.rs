@@ -45,6 +45,7 @@ fn the_planner_and_the_fix_agent_give_the_same_candidates() {
             old,
             doc.text(Field::Message),
             &page,
+            &[],
             Thresholds::default(),
         );
         let healing = fixed.healing.expect("the fix-agent scored the page");

@@ -195,6 +195,36 @@ fn kill_group(child: &mut Child, grace: Duration) {
     }
 }
 
+/// Polls `url` until it answers 2xx or `until`; stops early when the app exits.
+pub fn wait_for_health(
+    url: &str,
+    until: Instant,
+    mut app: Option<&mut Background>,
+) -> Result<Duration, String> {
+    let started = Instant::now();
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(2))
+        .build()
+        .map_err(|e| e.to_string())?;
+    loop {
+        let last = match client.get(url).send() {
+            Ok(r) if r.status().is_success() => return Ok(started.elapsed()),
+            Ok(r) => format!("answered {}", r.status().as_u16()),
+            Err(e) if e.is_connect() => "connection refused".to_owned(),
+            Err(_) => "no answer".to_owned(),
+        };
+        if let Some(app) = app.as_deref_mut()
+            && app.exited()
+        {
+            return Err(format!("the app exited before {url} answered ({last})"));
+        }
+        if Instant::now() >= until {
+            return Err(format!("{url} did not answer 2xx in time ({last})"));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// The last `n` lines of a log, redacted.
 pub fn tail(log: &Path, n: usize, redactor: &ci_medic_core::collect::redact::Redactor) -> String {
     let text = std::fs::read(log)

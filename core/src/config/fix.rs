@@ -60,6 +60,9 @@ pub struct FixConfig {
     pub base: Option<String>,
     /// Read candidates from the live page when a failure left no DOM snapshot.
     pub live: Option<LiveConfig>,
+    /// Rerun the failing tests where their locators last worked, to learn
+    /// which element each one matched.
+    pub reference: Option<ReferenceConfig>,
 }
 
 impl Default for FixConfig {
@@ -81,6 +84,7 @@ impl Default for FixConfig {
             branch_prefix: default_prefix(),
             base: None,
             live: None,
+            reference: None,
         }
     }
 }
@@ -155,6 +159,9 @@ impl FixConfig {
                 "expected a program and its arguments, found an empty list",
             ));
         }
+        if let Some(r) = &self.reference {
+            r.validate()?;
+        }
         if !self.branch_prefix.contains('/') || self.branch_prefix.starts_with('/') {
             return Err(Invalid::new(
                 "fix.branch_prefix",
@@ -183,4 +190,51 @@ pub struct LiveConfig {
 
 fn default_live_timeout() -> Duration {
     Duration::from_secs(60)
+}
+
+/// `[fix.reference]`: how to start the app at another commit. The failing
+/// tests are rerun there with tracing, and each locator's element is read
+/// from the trace.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceConfig {
+    /// The commit the tests last passed at (default: `ci-medic fix --base`,
+    /// else the merge-base of HEAD with the default branch).
+    pub commit: Option<String>,
+    /// The program and arguments that start the app, run in the reference
+    /// checkout and stopped (with everything it started) afterwards.
+    pub command: Vec<String>,
+    /// Polled until it answers 2xx; then the tests run.
+    pub url: String,
+    /// Variables for the app and the Playwright run (`E2E_BASE_URL = "…"`).
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Variables passed through from this process, by name (secrets stay out of the file).
+    #[serde(default)]
+    pub pass_env: Vec<String>,
+    /// How long the app may take to answer.
+    #[serde(default = "default_ready", with = "super::duration")]
+    pub ready_timeout: Duration,
+}
+
+fn default_ready() -> Duration {
+    Duration::from_secs(60)
+}
+
+impl ReferenceConfig {
+    fn validate(&self) -> Result<(), Invalid> {
+        if self.command.is_empty() {
+            return Err(Invalid::new(
+                "fix.reference.command",
+                "expected a program and its arguments, found an empty list",
+            ));
+        }
+        if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
+            return Err(Invalid::new(
+                "fix.reference.url",
+                format!("expected an http:// or https:// URL, found {:?}", self.url),
+            ));
+        }
+        Ok(())
+    }
 }

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-pub use fix::{FixConfig, LiveConfig};
+pub use fix::{FixConfig, LiveConfig, ReferenceConfig};
 pub use heal::{ActionConfig, HealConfig, LoginFlow, PlaywrightConfig};
 pub use report::{CommentConfig, DashboardConfig, RedactConfig, valid_comment_key};
 
@@ -316,6 +316,18 @@ rules = "ci/secrets.toml"
             ),
             ("[fix]\n\nmin_score = 2\n", "fix.min_score", 3, "found 2"),
             ("[fix]\nallow = [\"[\"]\n", "fix.allow", 2, "is not a glob"),
+            (
+                "[fix.reference]\ncommand = [\"npm\", \"start\"]\nurl = \"localhost:3000\"\n",
+                "fix.reference.url",
+                3,
+                "expected an http:// or https:// URL, found \"localhost:3000\"",
+            ),
+            (
+                "[fix.reference]\ncommand = []\nurl = \"http://127.0.0.1:3000\"\n",
+                "fix.reference.command",
+                2,
+                "found an empty list",
+            ),
             (
                 "[fix]\nbranch_prefix = \"fix\"\n",
                 "fix.branch_prefix",

@@ -4,6 +4,7 @@
 
 use super::source::replace;
 use crate::locator::Chain;
+use crate::locator::fingerprint::Fingerprint;
 use crate::locator::matching::{Healing, Thresholds, heal};
 use crate::locator::statement::{failure_context, line_of, line_start, statement_at};
 use crate::page::Page;
@@ -133,7 +134,7 @@ pub fn rename(
         )));
     }
     let new_text = old_text.replacen(literal, to, 1);
-    let (out, line) = rewrite(source, &occurrences, &old_text, &new_text);
+    let (out, line) = rewrite(source, &occurrences, 0, &old_text, &new_text);
     Ok(Made {
         source: out,
         line,
@@ -142,18 +143,24 @@ pub fn rename(
     })
 }
 
-/// `source` with every occurrence of the segment written `old_text` replaced
-/// by `new`, last first so earlier offsets stay valid; and the first one's line.
+/// `source` with every occurrence of the segment written `old_text` (with the
+/// `extra` segments after it) replaced by `new`, last first so earlier offsets
+/// stay valid; and the first one's line.
 fn rewrite(
     source: &str,
     occurrences: &[crate::locator::statement::Occurrence],
+    extra: usize,
     old_text: &str,
     new: &str,
 ) -> (String, u32) {
     let mut spans: Vec<(usize, usize)> = occurrences
         .iter()
-        .map(|o| o.chain.segments[o.segment].span)
-        .filter(|s| &source[s.0..s.1] == old_text)
+        .filter_map(|o| {
+            let start = o.chain.segments[o.segment].span.0;
+            let end = o.chain.segments.get(o.segment + extra)?.span.1;
+            Some((start, end))
+        })
+        .filter(|s| source.get(s.0..s.1) == Some(old_text))
         .collect();
     spans.sort_unstable();
     spans.dedup();
@@ -165,13 +172,15 @@ fn rewrite(
 }
 
 /// Heals the `broken` locator (as a call log prints it) written in `source`,
-/// with what the failure's `message` says the assertion expected.
+/// with what the failure's `message` says the assertion expected and, when a
+/// reference run recorded it, the element it matched there (`reference`).
 pub fn locator(
     source: &str,
     line: Option<u32>,
     broken: &str,
     message: &str,
     page: &Page,
+    reference: &[Fingerprint],
     t: Thresholds,
 ) -> LocatorEdit {
     let Some(chain) = Chain::parse(broken) else {
@@ -181,6 +190,7 @@ pub fn locator(
         };
     };
     let (occurrences, mut ctx) = failure_context(source, line, &chain, message);
+    ctx.reference = reference.to_vec();
     let Some(first) = occurrences.first() else {
         return LocatorEdit {
             healing: None,
@@ -191,9 +201,19 @@ pub fn locator(
             .into()),
         };
     };
-    // Heal the chain as written: its quotes, its scope.
+    // Heal the chain as written: its quotes, its scope, and the `.nth()` or
+    // `.filter()` that picks from what it matches.
+    let picked = first.chain.segments[first.segment + 1..]
+        .iter()
+        .take_while(|s| {
+            matches!(
+                s.by,
+                crate::locator::By::Nth(_) | crate::locator::By::Filter(_)
+            )
+        })
+        .count();
     let written = Chain {
-        segments: first.chain.segments[..=first.segment].to_vec(),
+        segments: first.chain.segments[..=first.segment + picked].to_vec(),
         span: first.chain.span,
     };
     // Where it failed, the locator was picked from (`rows.first()`), but where
@@ -210,6 +230,9 @@ pub fn locator(
     {
         ctx.list = true;
     }
+    if let Some(out) = heal_scope(source, &occurrences, first, page, &ctx, t) {
+        return out;
+    }
     let healing = heal(&written, page, &ctx, t);
     let Some(replacement) = healing.replacement.clone() else {
         let reason = healing.reason.clone();
@@ -218,10 +241,13 @@ pub fn locator(
             made: Err(Refused(reason)),
         };
     };
-    let target = &first.chain.segments[first.segment];
-    let old_text = source[target.span.0..target.span.1].to_owned();
+    // A replacement that selects the element alone stands for the pick too.
+    let extra = if healing.replaces_pick { picked } else { 0 };
+    let start = first.chain.segments[first.segment].span.0;
+    let end = first.chain.segments[first.segment + extra].span.1;
+    let old_text = source[start..end].to_owned();
     // Every place the same broken segment is written gets the same replacement.
-    let (out, line) = rewrite(source, &occurrences, &old_text, &replacement);
+    let (out, line) = rewrite(source, &occurrences, extra, &old_text, &replacement);
     LocatorEdit {
         healing: Some(healing),
         made: Ok(Made {
@@ -231,6 +257,156 @@ pub fn locator(
             new: replacement,
         }),
     }
+}
+
+/// How many `.nth()`/`.filter()` segments follow segment `k` of `chain`.
+fn picks_after(chain: &Chain, k: usize) -> usize {
+    chain.segments[k + 1..]
+        .iter()
+        .take_while(|s| {
+            matches!(
+                s.by,
+                crate::locator::By::Nth(_) | crate::locator::By::Filter(_)
+            )
+        })
+        .count()
+}
+
+/// When a scope of the written chain (`getByTestId('item-row').filter(…)` in
+/// `….getByRole('link')`) matches nothing, the scope is what broke: it is
+/// healed as a locator of its own, and the heal stands only if the whole
+/// chain then selects exactly one element (the reference run's, when there
+/// is one). `None` when every scope still matches.
+fn heal_scope(
+    source: &str,
+    occurrences: &[crate::locator::statement::Occurrence],
+    first: &crate::locator::statement::Occurrence,
+    page: &Page,
+    ctx: &crate::locator::matching::Context,
+    t: Thresholds,
+) -> Option<LocatorEdit> {
+    use crate::locator::resolve_segments;
+    let chain = &first.chain;
+    let k = (0..first.segment).find(|&k| {
+        !matches!(
+            chain.segments[k].by,
+            crate::locator::By::Nth(_) | crate::locator::By::Filter(_)
+        ) && resolve_segments(&chain.segments[..=k + picks_after(chain, k)], page, None)
+            .is_ok_and(|m| m.is_empty())
+    })?;
+    let picked = picks_after(chain, k);
+    let scope = Chain {
+        segments: chain.segments[..=k + picked].to_vec(),
+        span: chain.span,
+    };
+    let scope_ctx = crate::locator::matching::Context::default();
+    let mut healing = heal(&scope, page, &scope_ctx, t);
+    // A scope's candidates are judged by the whole chain: with the healed
+    // scope it must select exactly one element (the reference run's, when
+    // there is one); the others are not what the test meant.
+    let whole = |c: &crate::locator::matching::Candidate| -> Option<f64> {
+        let seg = Chain::parse(c.locator.as_deref()?)?.segments.into_iter().next()?;
+        let extra = if c.replaces_pick { picked } else { 0 };
+        let mut segs: Vec<crate::locator::Segment> = chain.segments[..k].to_vec();
+        segs.push(seg);
+        segs.extend(chain.segments[k + 1 + extra..].iter().cloned());
+        let matches = resolve_segments(&segs, page, None).ok()?;
+        let [only] = matches[..] else {
+            return None;
+        };
+        if ctx.reference.is_empty() {
+            return Some(1.0);
+        }
+        let found = Fingerprint::of(page, only);
+        let similarity = ctx
+            .reference
+            .iter()
+            .map(|r| r.similarity(&found))
+            .fold(0.0, f64::max);
+        (similarity >= crate::locator::matching::MIN_REFERENCE_IDENTITY).then_some(similarity)
+    };
+    let kept: Vec<crate::locator::matching::Candidate> = healing
+        .candidates
+        .iter()
+        .filter(|c| whole(c).is_some())
+        .cloned()
+        .collect();
+    let refuse = |mut healing: Healing, why: String| LocatorEdit {
+        made: Err(Refused(why.clone())),
+        healing: Some({
+            healing.replacement = None;
+            healing.score = None;
+            healing.margin = None;
+            healing.reason = why;
+            healing
+        }),
+    };
+    let Some(best) = kept.first().cloned() else {
+        let why = format!(
+            "its scope {} matches nothing, and no element it could be makes the whole locator select one element{}",
+            scope.canonical(),
+            if ctx.reference.is_empty() {
+                ""
+            } else {
+                " like the one it matched at the reference"
+            }
+        );
+        return Some(refuse(healing, why));
+    };
+    let margin = best.score - kept.get(1).map_or(0.0, |c| c.score);
+    if best.score < t.min_score
+        || best.features.identity < crate::locator::matching::MIN_IDENTITY
+        || margin < t.min_margin
+    {
+        let why = format!(
+            "its scope {} matches nothing; the best scope ({}) scores {:.2}, identity {:.2}, {:.2} ahead of the next: not sure enough",
+            scope.canonical(),
+            best.element,
+            best.score,
+            best.features.identity,
+            margin
+        );
+        return Some(refuse(healing, why));
+    }
+    let replacement = best.locator.clone().unwrap_or_default();
+    let extra = if best.replaces_pick { picked } else { 0 };
+    healing.replacement = Some(replacement.clone());
+    healing.replaces_pick = best.replaces_pick;
+    healing.score = Some(best.score);
+    healing.margin = Some((margin * 1000.0).round() / 1000.0);
+    healing.reason = format!(
+        "{} matches one element with the rest of the chain ({}), score {:.2}, {:.2} ahead of the next scope",
+        best.chain.as_deref().unwrap_or_default(),
+        best.element,
+        best.score,
+        margin
+    );
+    let start = chain.segments[k].span.0;
+    let end = chain.segments[k + extra].span.1;
+    let old_text = source[start..end].to_owned();
+    let occurrences: Vec<crate::locator::statement::Occurrence> = occurrences
+        .iter()
+        .map(|o| {
+            let mut o = o.clone();
+            o.segment = k;
+            o
+        })
+        .collect();
+    let (out, line) = rewrite(source, &occurrences, extra, &old_text, &replacement);
+    healing.reason = format!(
+        "its scope {} matched nothing: {}",
+        scope.canonical(),
+        healing.reason
+    );
+    Some(LocatorEdit {
+        healing: Some(healing),
+        made: Ok(Made {
+            source: out,
+            line,
+            old: old_text,
+            new: replacement,
+        }),
+    })
 }
 
 /// Playwright's retrying (web-first) matchers: they return a promise that must be awaited.
@@ -474,6 +650,87 @@ mod tests {
             literals("getByRole('button', { name: 'Save item' })"),
             ["Save item"]
         );
+    }
+
+    #[test]
+    fn a_heal_that_selects_the_element_alone_replaces_the_index_pick_too() {
+        // The nav links were wrapped: `nav > a` matches nothing; the element the
+        // reference run clicked (the second link) is found by its fingerprint.
+        let source = "test('nav', async ({ page }) => {\n  await page.goto('/items');\n  await page.locator('nav > a').nth(1).click();\n});\n";
+        let before = Page::parse(
+            r#"<html><body><nav><a href="/items">Items</a><a data-ci-medic-target="" href="/account">Account</a></nav><main><h1>Items</h1></main></body></html>"#,
+        );
+        let marked = before
+            .select_css("[data-ci-medic-target]", None)
+            .expect("css");
+        let reference = vec![Fingerprint::of(&before, marked[0])];
+        let after = Page::parse(
+            r#"<html><body><nav><div class="links"><a href="/items">Items</a><a href="/account">Account</a></div></nav><main><h1>Items</h1></main></body></html>"#,
+        );
+        let out = locator(
+            source,
+            Some(3),
+            "locator('nav > a').nth(1)",
+            "Error: locator.click: Test timeout of 10000ms exceeded.",
+            &after,
+            &reference,
+            Thresholds::default(),
+        );
+        let made = out.made.expect("healed");
+        assert_eq!(made.old, "locator('nav > a').nth(1)");
+        assert_eq!(made.new, "getByRole('link', { name: 'Account' })");
+        assert!(
+            made.source
+                .contains("await page.getByRole('link', { name: 'Account' }).click();"),
+            "{}",
+            made.source
+        );
+    }
+
+    #[test]
+    fn a_scope_that_matches_nothing_is_what_gets_healed() {
+        let source = "test('row link', async ({ page }) => {\n  await page.goto('/items');\n  await page.getByTestId('item-row').filter({ hasText: 'Green Sprocket' }).getByRole('link').click();\n});\n";
+        let page = Page::parse(
+            r#"<html><body><main><h1>Items</h1><ul class="items">
+              <li data-testid="product-row"><a href="/items/1">Blue Widget</a></li>
+              <li data-testid="product-row"><a href="/items/3">Green Sprocket</a></li></ul></main></body></html>"#,
+        );
+        let out = locator(
+            source,
+            Some(3),
+            "getByTestId('item-row').filter({ hasText: 'Green Sprocket' }).getByRole('link')",
+            "Error: locator.click: Test timeout of 10000ms exceeded.",
+            &page,
+            &[],
+            Thresholds::default(),
+        );
+        let made = out.made.expect("healed");
+        assert_eq!(
+            (made.old.as_str(), made.new.as_str()),
+            ("getByTestId('item-row')", "getByTestId('product-row')")
+        );
+        assert!(
+            made.source.contains(
+                "page.getByTestId('product-row').filter({ hasText: 'Green Sprocket' }).getByRole('link').click()"
+            ),
+            "{}",
+            made.source
+        );
+        // Removed rows: the scope has nothing to heal to, and nothing else is edited.
+        let empty = Page::parse(
+            "<html><body><main><h1>Items</h1><a href=/items/3>Green Sprocket</a></main></body></html>",
+        );
+        let out = locator(
+            source,
+            Some(3),
+            "getByTestId('item-row').filter({ hasText: 'Green Sprocket' }).getByRole('link')",
+            "Error: locator.click: Test timeout of 10000ms exceeded.",
+            &empty,
+            &[],
+            Thresholds::default(),
+        );
+        let why = out.made.expect_err("refused").0;
+        assert!(why.contains("its scope"), "{why}");
     }
 
     #[test]

@@ -127,6 +127,9 @@ pub struct FixMetadata {
     pub guardrails: Vec<GuardDecision>,
     /// The validation rerun.
     pub validation: Validation,
+    /// The reference run (`[fix.reference]`), when there was one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<ReferenceRun>,
     /// `test-only` or `app-code`.
     pub risk: String,
     /// Lowest confidence among the edits in the patch.
@@ -139,6 +142,24 @@ pub struct FixMetadata {
     pub pr_title: String,
     /// Suggested PR body (Markdown).
     pub pr_body: String,
+}
+
+/// The failing tests rerun at the commit their locators last worked at.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReferenceRun {
+    /// The commit.
+    pub commit: String,
+    /// Tests rerun there.
+    pub tests: usize,
+    /// How many passed.
+    pub passed: usize,
+    /// Locator calls whose element the traces recorded.
+    pub calls: usize,
+    /// Wall time, app start included.
+    pub duration_ms: u64,
+    /// What happened, in one line (or why it did not run).
+    pub detail: String,
 }
 
 /// The patch file.

@@ -24,12 +24,17 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::fingerprint::Fingerprint;
 use super::{By, Chain, Segment, XCond, render, resolve_segments, xpath_conditions};
 use crate::locator::words::words;
 use crate::page::{Element, Page};
 
 /// A heal's identity similarity below this is never a heal, whatever the rest says.
 pub const MIN_IDENTITY: f64 = 0.5;
+
+/// With a reference, identity is the fingerprint similarity: at least two
+/// thirds of the weighted evidence about the element must agree.
+pub const MIN_REFERENCE_IDENTITY: f64 = 0.67;
 
 /// What the test does with the element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
@@ -62,6 +67,10 @@ pub struct Context {
     /// `.filter()` follow it where it failed): a shared definition such as a
     /// page object's `rows` heals to the list, not to one of its items.
     pub list: bool,
+    /// What the locator matched when it last worked (a reference run's
+    /// trace): elements are then known by their whole fingerprint, not by
+    /// the locator's words. Empty when there is no reference.
+    pub reference: Vec<Fingerprint>,
 }
 
 /// Thresholds (from `[fix]`).
@@ -123,6 +132,9 @@ pub struct Candidate {
     pub snapshot_line: Option<usize>,
     /// Its outer HTML, bounded.
     pub html: String,
+    /// The locator selects it without the chain's `.nth()`/`.first()`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces_pick: bool,
 }
 
 /// The outcome.
@@ -135,6 +147,10 @@ pub struct Healing {
     pub original_matches: usize,
     /// The replacement segment, when healed.
     pub replacement: Option<String>,
+    /// The replacement selects the element alone and stands for the
+    /// segment and the `.nth()`/`.first()` after it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces_pick: bool,
     /// Score of the chosen candidate.
     pub score: Option<f64>,
     /// Lead over the next distinct proposal.
@@ -153,6 +169,7 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
         original: original.clone(),
         original_matches,
         replacement: None,
+        replaces_pick: false,
         score: None,
         margin: None,
         reason,
@@ -174,15 +191,35 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
             _ => None,
         }
     };
-    let want = Evidence::of(seg, chain);
+    let want = Evidence::of(seg);
     let idf = Idf::new(page);
+    let prints = (!ctx.reference.is_empty()).then(|| Fingerprint::all(page));
+    let min_identity = if prints.is_some() {
+        MIN_REFERENCE_IDENTITY
+    } else {
+        MIN_IDENTITY
+    };
     let mut scored: Vec<(f64, Features, usize)> = page
         .elements
         .iter()
         .enumerate()
         .filter(|(_, e)| e.visible && !matches!(e.tag.as_str(), "form" | "br" | "hr"))
+        // `.filter({ hasText })` after the segment says what its element holds.
+        .filter(|(_, e)| {
+            suffix.iter().all(|s| match &s.by {
+                By::Filter(text) => super::text_matches(&e.text, text, false),
+                _ => true,
+            })
+        })
         .map(|(i, e)| {
-            let identity = want.identity(e, &idf);
+            let identity = match &prints {
+                Some(all) => ctx
+                    .reference
+                    .iter()
+                    .map(|r| r.similarity(&all[i]))
+                    .fold(0.0, f64::max),
+                None => want.identity(e, &idf),
+            };
             let role = want.role_fit(e, ctx);
             let position = want.position(page, i, scope.as_deref());
             let context = single_context(e, ctx, multi);
@@ -206,10 +243,16 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
     let mut candidates: Vec<Candidate> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for (score, mut features, i) in scored {
-        let (locator, chain_text, matches, set) =
+        let (locator, chain_text, matches, set, replaces_pick) =
             match propose(seg, page, i, prefix, suffix, scope.clone(), multi, chain) {
-                Some(p) => (Some(p.segment), Some(p.chain), p.matches.len(), p.matches),
-                None => (None, None, 0, Vec::new()),
+                Some(p) => (
+                    Some(p.segment),
+                    Some(p.chain),
+                    p.matches.len(),
+                    p.matches,
+                    p.replaces_pick,
+                ),
+                None => (None, None, 0, Vec::new(), false),
             };
         let mut score = score;
         if multi && !set.is_empty() {
@@ -234,6 +277,7 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
             name: page.elements[i].name.clone(),
             snapshot_line: page.elements[i].snapshot_line,
             html: page.outer_html(i, 240),
+            replaces_pick,
         });
     }
     candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -259,11 +303,18 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
             best.element,
             twins + 1
         ))
-    } else if best.features.identity < MIN_IDENTITY {
-        Some(format!(
-            "the best candidate ({}) shares too little with the locator (identity {:.2} < {MIN_IDENTITY})",
-            best.element, best.features.identity
-        ))
+    } else if best.features.identity < min_identity {
+        Some(if prints.is_some() {
+            format!(
+                "the best candidate ({}) is too unlike the element the locator matched at the reference (similarity {:.2} < {min_identity})",
+                best.element, best.features.identity
+            )
+        } else {
+            format!(
+                "the best candidate ({}) shares too little with the locator (identity {:.2} < {min_identity})",
+                best.element, best.features.identity
+            )
+        })
     } else if best.score < t.min_score {
         Some(format!(
             "the best candidate ({}) scores {:.2}, under the threshold {:.2}",
@@ -284,6 +335,7 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
         original: original.clone(),
         original_matches,
         replacement: best.locator.clone(),
+        replaces_pick: best.replaces_pick,
         score: Some(best.score),
         margin: Some(margin),
         reason: format!(
@@ -386,7 +438,7 @@ struct Evidence {
 }
 
 impl Evidence {
-    fn of(seg: &Segment, chain: &Chain) -> Evidence {
+    fn of(seg: &Segment) -> Evidence {
         let mut ev = Evidence::default();
         match &seg.by {
             By::Css(css) => ev.css(css),
@@ -412,12 +464,9 @@ impl Evidence {
             By::Title(t) => ev.identifiers.push((Kind::Title, t.clone())),
             By::Nth(_) | By::Filter(_) => {}
         }
-        // A `.filter({ hasText })` after the target names its text too.
-        for s in &chain.segments {
-            if let By::Filter(t) = &s.by {
-                ev.identifiers.push((Kind::Text, t.clone()));
-            }
-        }
+        // A `.filter({ hasText })` after the target is not an identifier: it
+        // is a constraint every candidate meets (see `heal`), and a container
+        // holds the text as well as the element.
         ev
     }
 
@@ -851,6 +900,8 @@ struct Proposal {
     segment: String,
     chain: String,
     matches: Vec<usize>,
+    /// It selects the element alone, without the chain's index pick.
+    replaces_pick: bool,
 }
 
 /// The first locator, in the order the original's style prefers, that selects
@@ -867,7 +918,6 @@ fn propose(
     chain: &Chain,
 ) -> Option<Proposal> {
     let e = &page.elements[i];
-    let q = original.quote;
     let role_name = || {
         (!e.name.is_empty()).then(|| By::Role {
             role: e.role.clone(),
@@ -931,10 +981,43 @@ fn propose(
             alt(),
             css_id(),
             css_class(),
+            text(),
         ],
         By::Nth(_) | By::Filter(_) => Vec::new(),
     };
-    for by in options.into_iter().flatten() {
+    // An index pick (`.nth(1)`, `.first()`) after the segment no longer
+    // applies to a locator that selects the element alone: try that too.
+    let index_pick =
+        !suffix.is_empty() && !multi && suffix.iter().all(|s| matches!(s.by, By::Nth(_)));
+    let options: Vec<By> = options.into_iter().flatten().collect();
+    let with_suffix = propose_with(
+        original, page, i, prefix, suffix, &scope, multi, chain, &options, false,
+    );
+    if with_suffix.is_some() || !index_pick {
+        return with_suffix;
+    }
+    propose_with(
+        original, page, i, prefix, suffix, &scope, multi, chain, &options, true,
+    )
+}
+
+/// [`propose`] over `options`; `drop_suffix`: without the index pick after the segment.
+#[allow(clippy::too_many_arguments)]
+fn propose_with(
+    original: &Segment,
+    page: &Page,
+    i: usize,
+    prefix: &[Segment],
+    suffix: &[Segment],
+    scope: &Option<Vec<usize>>,
+    multi: bool,
+    chain: &Chain,
+    options: &[By],
+    drop_suffix: bool,
+) -> Option<Proposal> {
+    let suffix_used: &[Segment] = if drop_suffix { &[] } else { suffix };
+    let q = original.quote;
+    for by in options {
         for exact in [original.exact, true] {
             if matches!(by, By::TestId(_) | By::Css(_)) && exact && !original.exact {
                 continue;
@@ -948,7 +1031,7 @@ fn propose(
             };
             let mut segs: Vec<Segment> = prefix.to_vec();
             segs.push(seg.clone());
-            segs.extend(suffix.iter().cloned());
+            segs.extend(suffix_used.iter().cloned());
             let Ok(matches) = resolve_segments(&segs[prefix.len()..], page, scope.clone()) else {
                 continue;
             };
@@ -962,6 +1045,7 @@ fn propose(
                 let chain_text = chain
                     .segments
                     .iter()
+                    .filter(|s| !drop_suffix || !suffix.iter().any(|x| std::ptr::eq(x, *s)))
                     .map(|s| {
                         if std::ptr::eq(s, original) {
                             segment.clone()
@@ -975,6 +1059,7 @@ fn propose(
                     segment,
                     chain: chain_text,
                     matches,
+                    replaces_pick: drop_suffix,
                 });
             }
         }
@@ -1033,6 +1118,7 @@ mod tests {
                 ],
                 expected_count: Some(3),
                 list: false,
+                reference: Vec::new(),
             },
             DRIFTED,
         );
@@ -1119,5 +1205,65 @@ mod tests {
             Some("getByLabel('Title')"),
             "{h:#?}"
         );
+    }
+
+    /// The page the reference run acted on, with the element marked.
+    const REFERENCE: &str = r#"<html><body><main><h1>Items</h1><p data-ci-medic-target="">5 items</p>
+      <a id="add-item" class="button" href="/items/new">Add item</a>
+      <ul class="items"><li>Blue Widget</li><li>Red Gadget</li></ul></main></body></html>"#;
+
+    fn reference() -> Vec<Fingerprint> {
+        let page = Page::parse(REFERENCE);
+        let marked = page
+            .select_css("[data-ci-medic-target]", None)
+            .expect("css");
+        marked.iter().map(|&i| Fingerprint::of(&page, i)).collect()
+    }
+
+    fn with_reference(loc: &str, html: &str) -> Healing {
+        run(
+            loc,
+            Context {
+                action: Some(Action::Read),
+                reference: reference(),
+                ..Context::default()
+            },
+            html,
+        )
+    }
+
+    #[test]
+    fn a_structural_locator_heals_to_the_element_the_reference_run_matched() {
+        // `h1 + p` named no words: the paragraph moved below the list.
+        let moved = r#"<html><body><main><h1>Items</h1>
+          <a id="add-item" class="button" href="/items/new">Add item</a>
+          <ul class="items"><li>Blue Widget</li><li>Red Gadget</li></ul><p>5 items</p></main></body></html>"#;
+        let words = run("page.locator('h1 + p')", Context::default(), moved);
+        assert!(words.replacement.is_none(), "{words:#?}");
+        let h = with_reference("page.locator('h1 + p')", moved);
+        assert_eq!(
+            h.replacement.as_deref(),
+            Some("getByText('5 items')"),
+            "{h:#?}"
+        );
+    }
+
+    #[test]
+    fn with_a_reference_a_removed_element_is_still_refused() {
+        let removed = r#"<html><body><main><h1>Items</h1>
+          <a id="add-item" class="button" href="/items/new">Add item</a>
+          <ul class="items"><li>Blue Widget</li><li>Red Gadget</li></ul></main></body></html>"#;
+        let h = with_reference("page.locator('h1 + p')", removed);
+        assert!(h.replacement.is_none(), "{h:#?}");
+    }
+
+    #[test]
+    fn with_a_reference_a_duplicated_element_is_still_refused() {
+        let twice = REFERENCE.replace(
+            r#"<p data-ci-medic-target="">5 items</p>"#,
+            "<p>5 items</p><p>5 items</p>",
+        );
+        let h = with_reference("page.locator('h1 + p')", &twice);
+        assert!(h.replacement.is_none(), "{h:#?}");
     }
 }

@@ -12,6 +12,7 @@
 //! Python's and .NET's spellings (`get_by_role`, `GetByRole`) read as the
 //! same methods. [`matching`] is the one element-matching engine.
 
+pub mod fingerprint;
 pub mod matching;
 pub mod statement;
 pub mod words;

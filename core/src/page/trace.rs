@@ -225,17 +225,199 @@ pub fn last_in(trace: &str) -> Option<Snapshot> {
     let mut resolver = Resolver {
         snapshots,
         post_order: HashMap::new(),
+        keep_target: false,
     };
     let mut html = String::from("<!DOCTYPE html>");
     resolver.write(&snapshots[index], index, &mut html, 0);
     Some(Snapshot { url, html, phase })
 }
 
+/// A locator call of a trace: what it was asked, where in the source, and
+/// (for a call that found its element) the page with that element marked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallTarget {
+    /// Playwright's call id.
+    pub call_id: String,
+    /// The protocol method (`click`, `fill`, `expect`…).
+    pub method: String,
+    /// The selector in Playwright's internal form (`internal:label="Name"i`).
+    pub selector: String,
+    /// Source frames, innermost first: (file as recorded, 1-based line).
+    pub frames: Vec<(String, u32)>,
+    /// Whether the call ended in an error or never ended.
+    pub failed: bool,
+    /// The page when the call found its target, with [`TARGET_ATTR`] on the
+    /// element(s) it acted on; `None` when no snapshot marks one.
+    pub page: Option<Snapshot>,
+}
+
+/// Every call with a selector in `path`, in order.
+pub fn call_targets(path: &Path) -> Result<Vec<CallTarget>, TraceError> {
+    let mut out = Vec::new();
+    let stacks = stack_files(path)?;
+    for (name, text) in trace_files(path)? {
+        let stack = name
+            .strip_suffix(".trace")
+            .and_then(|base| stacks.get(&format!("{base}.stacks")))
+            .map(String::as_str)
+            .unwrap_or_default();
+        out.extend(calls_in(&text, stack));
+    }
+    Ok(out)
+}
+
+/// The `<n>-trace.stacks` files of a trace archive, by name.
+fn stack_files(path: &Path) -> Result<HashMap<String, String>, TraceError> {
+    let archive_err = |message: String| TraceError::Archive {
+        path: path.display().to_string(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| archive_err(e.to_string()))?;
+    let mut zip = zip::ZipArchive::new(file).map_err(|e| archive_err(e.to_string()))?;
+    let names: Vec<String> = zip
+        .file_names()
+        .filter(|n| n.ends_with(".stacks") && !n.contains('/'))
+        .map(str::to_owned)
+        .collect();
+    let mut out = HashMap::new();
+    for name in names {
+        let mut entry = zip.by_name(&name).map_err(|e| archive_err(e.to_string()))?;
+        if entry.size() > MAX_ENTRY_BYTES {
+            continue;
+        }
+        let mut text = String::new();
+        if entry.read_to_string(&mut text).is_ok() {
+            out.insert(name, text);
+        }
+    }
+    Ok(out)
+}
+
+/// [`call_targets`] of one `.trace` file and its `.stacks` file.
+pub fn calls_in(trace: &str, stacks: &str) -> Vec<CallTarget> {
+    // `{"files":[…],"stacks":[[callId,[[file,line,column,function],…]],…]}`
+    let frames: HashMap<String, Vec<(String, u32)>> = serde_json::from_str::<Value>(stacks)
+        .ok()
+        .map(|v| {
+            let files: Vec<String> = v["files"]
+                .as_array()
+                .map(|f| {
+                    f.iter()
+                        .map(|x| x.as_str().unwrap_or_default().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            v["stacks"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .filter_map(|entry| {
+                            let id = entry.get(0)?.as_str()?.to_owned();
+                            let frames = entry
+                                .get(1)?
+                                .as_array()?
+                                .iter()
+                                .filter_map(|f| {
+                                    let file = files.get(f.get(0)?.as_u64()? as usize)?;
+                                    Some((file.clone(), f.get(1)?.as_u64()? as u32))
+                                })
+                                .collect();
+                            Some((id, frames))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let mut calls: Vec<CallTarget> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    // Snapshots per frame in order, and for each call the first main-frame
+    // snapshot that marks a target: (frame, position in that frame's list).
+    let mut snapshots: HashMap<String, Vec<Value>> = HashMap::new();
+    let mut marked: HashMap<String, (String, usize, String)> = HashMap::new();
+    for line in trace.lines() {
+        if line.contains("\"frame-snapshot\"") {
+            let Ok(v) = serde_json::from_str::<Value>(line) else {
+                continue;
+            };
+            let Some(s) = v.get("snapshot") else {
+                continue;
+            };
+            let frame = s["frameId"].as_str().unwrap_or_default().to_owned();
+            let list = snapshots.entry(frame.clone()).or_default();
+            list.push(s.get("html").cloned().unwrap_or(Value::Null));
+            let call = s["callId"].as_str().unwrap_or_default();
+            if s["isMainFrame"].as_bool() == Some(true)
+                && line.contains("__playwright_target__")
+                && index.contains_key(call)
+                && !marked.contains_key(call)
+            {
+                let url = s["frameUrl"].as_str().unwrap_or_default().to_owned();
+                marked.insert(call.to_owned(), (frame, list.len() - 1, url));
+            }
+            continue;
+        }
+        let before = line.contains("\"type\":\"before\"");
+        let after = line.contains("\"type\":\"after\"");
+        if !before && !after {
+            continue;
+        }
+        let Ok(v) = serde_json::from_str::<Value>(line) else {
+            continue;
+        };
+        let Some(id) = v["callId"].as_str() else {
+            continue;
+        };
+        if before {
+            let Some(selector) = v["params"]["selector"].as_str() else {
+                continue;
+            };
+            index.insert(id.to_owned(), calls.len());
+            calls.push(CallTarget {
+                call_id: id.to_owned(),
+                method: v["method"].as_str().unwrap_or_default().to_owned(),
+                selector: selector.to_owned(),
+                frames: frames.get(id).cloned().unwrap_or_default(),
+                failed: true,
+                page: None,
+            });
+        } else if let Some(&i) = index.get(id) {
+            calls[i].failed = !v.get("error").is_none_or(Value::is_null);
+        }
+    }
+    for call in &mut calls {
+        let Some((frame, at, url)) = marked.get(&call.call_id) else {
+            continue;
+        };
+        let Some(list) = snapshots.get(frame) else {
+            continue;
+        };
+        let mut resolver = Resolver {
+            snapshots: list,
+            post_order: HashMap::new(),
+            keep_target: true,
+        };
+        let mut html = String::from("<!DOCTYPE html>");
+        resolver.write(&list[*at], *at, &mut html, 0);
+        call.page = Some(Snapshot {
+            url: url.clone(),
+            html,
+            phase: call.call_id.clone(),
+        });
+    }
+    calls
+}
+
 struct Resolver<'a> {
     snapshots: &'a [Value],
     /// Post-order lists of non-reference nodes, per snapshot index, built on demand.
     post_order: HashMap<usize, Vec<&'a Value>>,
+    /// Write Playwright's mark on a call's target element as [`TARGET_ATTR`].
+    keep_target: bool,
 }
+
+/// The attribute a [`CallTarget`]'s page carries on the element(s) the call acted on.
+pub const TARGET_ATTR: &str = "data-ci-medic-target";
 
 const VOID: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
@@ -316,6 +498,12 @@ impl<'a> Resolver<'a> {
         out.push_str(&tag);
         if let Some(attrs) = parts.get(1).and_then(Value::as_object) {
             for (k, v) in attrs {
+                if self.keep_target && k == "__playwright_target__" {
+                    out.push(' ');
+                    out.push_str(TARGET_ATTR);
+                    out.push_str("=\"\"");
+                    continue;
+                }
                 // Playwright's own bookkeeping attributes are not the page's.
                 if k.starts_with("__playwright") || k.contains('"') || k.contains(' ') {
                     continue;

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use super::change::{self, Fate, Replaced};
 use super::patch;
+use super::reference::Reference;
 use super::validate::{self, Target, Worktree};
 use ci_medic_core::config::FixConfig;
 use ci_medic_core::diagnose::analysis::{FixInstruction, FixKind};
@@ -17,8 +18,9 @@ use ci_medic_core::fix::edit;
 use ci_medic_core::fix::guard::{self, GuardDecision};
 use ci_medic_core::fix::metadata::{
     Edit, FailureInput, FixInput, FixMetadata, METADATA_SCHEMA, Outcome, PatchInfo, Proposal,
-    Round, Validation,
+    ReferenceRun, Round, Validation,
 };
+use ci_medic_core::locator::fingerprint::Fingerprint;
 use ci_medic_core::locator::matching::Thresholds;
 use ci_medic_core::model::{ArtifactKind, AttemptStatus, TestStatus};
 use ci_medic_core::page::Page;
@@ -68,6 +70,10 @@ struct State<'a> {
     refresh: Vec<Target>,
     /// The change to the app since the base: its short id and its replaced lines.
     change: Option<(String, Vec<Replaced>)>,
+    /// The reference run's calls, when `[fix.reference]` ran.
+    reference: Option<Reference>,
+    /// What the metadata says of the reference run.
+    reference_run: Option<ReferenceRun>,
 }
 
 /// Turns the input's instructions into a validated patch, or an empty one and the reason.
@@ -81,7 +87,10 @@ pub fn apply(input: &FixInput, setup: &Setup<'_>) -> Applied {
         targets: Vec::new(),
         refresh: Vec::new(),
         change: app_change(setup),
+        reference: None,
+        reference_run: None,
     };
+    (st.reference, st.reference_run) = reference_run(input, setup);
     // A screenshot of a run whose markup drifted may record the drift: its
     // baseline is not refreshed.
     let drift = input
@@ -286,9 +295,19 @@ impl State<'_> {
                         }
                     }
                 };
-                // The change that broke it, when the app's diff proves a rename.
                 let line = if home == spec { f.line } else { None };
-                match self.renamed_by_change(&written, line, &broken) {
+                // What the locator matched at the reference, when that run saw it:
+                // then the element is found by its whole fingerprint.
+                let reference = self
+                    .reference
+                    .as_ref()
+                    .and_then(|r| r.element_of(f, self.setup.bundle_dir));
+                // Else the change that broke it, when the app's diff proves a rename.
+                let renamed = match &reference {
+                    Some(_) => None,
+                    None => self.renamed_by_change(&written, line, &broken),
+                };
+                match renamed {
                     Some(Ok((made, why))) => {
                         e.line = Some(made.line);
                         e.old = Some(made.old.clone());
@@ -333,6 +352,15 @@ impl State<'_> {
                 // of a shared locator (`rows.first()` holding "Blue Widget"), not
                 // the locator: a shared definition heals on what it is.
                 let message = if home == spec { f.message.as_str() } else { "" };
+                let (prints, from) = match reference {
+                    Some((prints, how)) => (
+                        prints,
+                        format!(
+                            "{from}, looking for the element the reference run's call with {how} acted on"
+                        ),
+                    ),
+                    None => (Vec::new(), from),
+                };
                 let (out, from) = heal_locator(
                     &written,
                     line,
@@ -340,6 +368,7 @@ impl State<'_> {
                     message,
                     (&page, from),
                     at_failure,
+                    &prints,
                     self.thresholds(),
                 );
                 if let Some(h) = &out.healing {
@@ -899,13 +928,27 @@ impl State<'_> {
                 ci_medic_core::collect::playwright::results_dir::parse_error_context(&path, &text)
                     .page_snapshot
             });
+        let (prints, from) = match self
+            .reference
+            .as_ref()
+            .and_then(|r| r.element_at(trace.as_deref().map(Path::new), Some(&spec), line))
+        {
+            Some((prints, how)) => (
+                prints,
+                format!(
+                    "the rerun's trace, looking for the element the reference run's call with {how} acted on"
+                ),
+            ),
+            None => (Vec::new(), "the rerun's trace".to_owned()),
+        };
         let (mut out, from) = heal_locator(
             &source,
             line,
             &broken,
             &err.message,
-            (&page, "the rerun's trace".into()),
+            (&page, from),
             at_failure.as_deref(),
+            &prints,
             self.thresholds(),
         );
         if let Some(h) = out.healing.as_mut() {
@@ -1046,6 +1089,7 @@ impl State<'_> {
             proposals: self.proposals,
             guardrails: self.guardrails,
             validation,
+            reference: self.reference_run.clone(),
             risk: risk.into(),
             confidence,
             branch,
@@ -1152,6 +1196,73 @@ fn unresolved(errors: &[ci_medic_core::model::ErrorInfo]) -> Option<String> {
     None
 }
 
+/// Runs `[fix.reference]` for the failures with a locator to heal: the
+/// calls it recorded, and what the metadata says of it (also when it could
+/// not run, so the metadata says why the heals went without it).
+fn reference_run(input: &FixInput, setup: &Setup<'_>) -> (Option<Reference>, Option<ReferenceRun>) {
+    let Some(rc) = &setup.config.reference else {
+        return (None, None);
+    };
+    let mut targets: Vec<Target> = Vec::new();
+    for ins in &input.instructions {
+        if ins.kind != FixKind::UpdateLocator || ins.confidence < setup.config.min_confidence {
+            continue;
+        }
+        let Some(f) = input.failures.iter().find(|f| f.id == ins.failure) else {
+            continue;
+        };
+        let t = Target {
+            file: f.report_file.clone(),
+            line: f.test_line,
+            project: f.project.clone(),
+        };
+        if !targets.contains(&t) {
+            targets.push(t);
+        }
+    }
+    if targets.is_empty() {
+        return (None, None);
+    }
+    let not_run = |detail: String| ReferenceRun {
+        detail,
+        ..ReferenceRun::default()
+    };
+    let Some(commit) = rc
+        .commit
+        .clone()
+        .or_else(|| setup.base.clone())
+        .or_else(|| default_base(setup.repo))
+    else {
+        return (
+            None,
+            Some(not_run(
+                "not run: no reference commit ([fix.reference] commit, --base, or a default branch HEAD is not on)".into(),
+            )),
+        );
+    };
+    let deadline = Instant::now() + setup.config.timeout;
+    match Reference::run(
+        setup.repo,
+        setup.config,
+        rc,
+        &commit,
+        &targets,
+        setup.out,
+        deadline,
+    ) {
+        Ok(r) => {
+            let report = r.report.clone();
+            (Some(r), Some(report))
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the reference run failed");
+            let mut report = not_run(format!("not run: {e}"));
+            report.commit = commit;
+            (None, Some(report))
+        }
+    }
+}
+
 /// The app's change since the base (`--base`, else the merge-base of HEAD
 /// with the default branch): `None` when there is no base to compare with or
 /// the repository cannot be read (logged; healing goes on without it).
@@ -1194,6 +1305,7 @@ fn default_base(repo: &Path) -> Option<String> {
 /// and Playwright's ARIA snapshot at failure is at hand, on that page instead:
 /// the trace's last DOM snapshot is taken when a step starts, which right after
 /// a navigation can still be the previous page. Returns the edit and the page used.
+#[allow(clippy::too_many_arguments)]
 fn heal_locator(
     source: &str,
     line: Option<u32>,
@@ -1201,9 +1313,10 @@ fn heal_locator(
     message: &str,
     (page, from): (&Page, String),
     at_failure: Option<&str>,
+    reference: &[Fingerprint],
     t: Thresholds,
 ) -> (edit::LocatorEdit, String) {
-    let out = edit::locator(source, line, broken, message, page, t);
+    let out = edit::locator(source, line, broken, message, page, reference, t);
     if out.made.is_ok() {
         return (out, from);
     }
@@ -1218,7 +1331,7 @@ fn heal_locator(
     if same_page(page, &aria) {
         return (out, from);
     }
-    let retry = edit::locator(source, line, broken, message, &aria, t);
+    let retry = edit::locator(source, line, broken, message, &aria, reference, t);
     if retry.made.is_ok() {
         let from = format!("the ARIA snapshot at failure ({from} showed no match)");
         (retry, from)

@@ -7,4 +7,5 @@ pub mod apply;
 pub mod change;
 pub mod live;
 pub mod patch;
+pub mod reference;
 pub mod validate;

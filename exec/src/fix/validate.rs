@@ -61,6 +61,16 @@ pub struct Worktree {
 impl Worktree {
     /// Adds a worktree of HEAD and links the untracked directories tests need.
     pub fn create(repo_root: &Path, config: &FixConfig) -> Result<Worktree, WorktreeError> {
+        Worktree::at(repo_root, config, None)
+    }
+
+    /// Adds a worktree of `revision` (HEAD when `None`) and links the
+    /// untracked directories tests need.
+    pub fn at(
+        repo_root: &Path,
+        config: &FixConfig,
+        revision: Option<&str>,
+    ) -> Result<Worktree, WorktreeError> {
         let repo_root = &repo_root
             .canonicalize()
             .map_err(io("cannot read", repo_root))?;
@@ -68,10 +78,16 @@ impl Worktree {
             "{}: not a git repository",
             repo_root.display()
         )))?;
-        let head = repo
-            .head()
-            .and_then(|h| h.peel_to_commit())
-            .map_err(git("the repository has no HEAD commit"))?;
+        let head = match revision {
+            None => repo
+                .head()
+                .and_then(|h| h.peel_to_commit())
+                .map_err(git("the repository has no HEAD commit"))?,
+            Some(r) => repo
+                .revparse_single(r)
+                .and_then(|o| o.peel_to_commit())
+                .map_err(git(format!("{r:?} is not a commit of the repository")))?,
+        };
         let dir = tempfile::Builder::new()
             .prefix("ci-medic-fix-")
             .tempdir()
@@ -237,6 +253,28 @@ pub fn run(
     extra: &[&str],
     deadline: Instant,
 ) -> RunResult {
+    run_with(wt, config, targets, out, extra, &Env::default(), deadline)
+}
+
+/// Variables for a run besides `[fix.playwright] env`.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// Names passed through from this process.
+    pub pass: Vec<String>,
+    /// Values set.
+    pub set: Vec<(String, String)>,
+}
+
+/// [`run`] with more variables (a reference run's app URL).
+pub fn run_with(
+    wt: &Worktree,
+    config: &FixConfig,
+    targets: &[Target],
+    out: &Path,
+    extra: &[&str],
+    env: &Env,
+    deadline: Instant,
+) -> RunResult {
     let pw = &config.playwright;
     // Playwright runs in the worktree: every path it is given must be absolute.
     let out_abs;
@@ -264,11 +302,16 @@ pub fn run(
         program: pw.command[0].clone(),
         args: args.clone(),
         cwd: wt.path.join(&pw.cwd),
-        env: pw.env.clone(),
-        set: vec![(
-            "PLAYWRIGHT_JSON_OUTPUT_NAME".into(),
-            results.display().to_string(),
-        )],
+        env: pw.env.iter().chain(&env.pass).cloned().collect(),
+        set: env
+            .set
+            .iter()
+            .cloned()
+            .chain([(
+                "PLAYWRIGHT_JSON_OUTPUT_NAME".into(),
+                results.display().to_string(),
+            )])
+            .collect(),
         timeout: deadline.saturating_duration_since(Instant::now()),
         log: out.join("playwright.log"),
     };

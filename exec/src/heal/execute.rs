@@ -290,7 +290,7 @@ fn run_action(
             match Background::start(&spec) {
                 Ok(mut app) => {
                     let url = a.health_url.as_deref().unwrap_or_default();
-                    let healthy = wait_for_health(url, until, Some(&mut app));
+                    let healthy = process::wait_for_health(url, until, Some(&mut app));
                     r.ok = healthy.is_ok();
                     r.detail = match healthy {
                         Ok(d) => format!("started; {url} answered 2xx after {} ms", d.as_millis()),
@@ -304,7 +304,7 @@ fn run_action(
         }
         (HealAction::WaitForHealth, None) => {
             let url = a.health_url.as_deref().unwrap_or_default();
-            let healthy = wait_for_health(url, until, None);
+            let healthy = process::wait_for_health(url, until, None);
             r.ok = healthy.is_ok();
             r.timed_out = !r.ok;
             r.detail = match healthy {
@@ -376,36 +376,6 @@ fn run_action(
     }
     r.duration_ms = ms(started.elapsed());
     r
-}
-
-/// Polls `url` until it answers 2xx or `until`; stops early when the app exits.
-fn wait_for_health(
-    url: &str,
-    until: Instant,
-    mut app: Option<&mut Background>,
-) -> Result<Duration, String> {
-    let started = Instant::now();
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(2))
-        .build()
-        .map_err(|e| e.to_string())?;
-    loop {
-        let last = match client.get(url).send() {
-            Ok(r) if r.status().is_success() => return Ok(started.elapsed()),
-            Ok(r) => format!("answered {}", r.status().as_u16()),
-            Err(e) if e.is_connect() => "connection refused".to_owned(),
-            Err(_) => "no answer".to_owned(),
-        };
-        if let Some(app) = app.as_deref_mut()
-            && app.exited()
-        {
-            return Err(format!("the app exited before {url} answered ({last})"));
-        }
-        if Instant::now() >= until {
-            return Err(format!("{url} did not answer 2xx in time ({last})"));
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The Playwright command for the rerun: the configured command, the failing

@@ -1,0 +1,210 @@
+//! The reference run: what each failing locator matched where it last worked.
+//!
+//! The app is started at the reference commit (`[fix.reference]`) from a
+//! temporary worktree, the failing tests are rerun there with tracing on, and
+//! every locator call of their traces is kept with the element Playwright
+//! marked as its target. A failure is then matched to the reference call of
+//! the same locator (the same selector, else the same source line), and its
+//! element's fingerprint tells the matching engine what to look for.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::validate::{self, Target, Worktree};
+use crate::process::{self, Background, Spec};
+use ci_medic_core::config::{FixConfig, ReferenceConfig};
+use ci_medic_core::fix::metadata::{FailureInput, ReferenceRun};
+use ci_medic_core::locator::fingerprint::Fingerprint;
+use ci_medic_core::page::Page;
+use ci_medic_core::page::trace::{self, CallTarget, TARGET_ATTR};
+
+/// The calls of the reference run's traces that found their element.
+#[derive(Debug, Default)]
+pub struct Reference {
+    /// What the metadata says of the run.
+    pub report: ReferenceRun,
+    calls: Vec<CallTarget>,
+}
+
+/// Why the reference run gave nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReferenceError {
+    /// The worktree could not be made.
+    #[error("the reference checkout: {0}")]
+    Worktree(#[from] validate::WorktreeError),
+    /// The app did not start or answer.
+    #[error("the app at the reference: {0}")]
+    App(String),
+}
+
+impl Reference {
+    /// Starts the app at `commit`, reruns `targets` with tracing, reads the traces.
+    /// The app and the worktree are gone when it returns.
+    pub fn run(
+        repo: &Path,
+        config: &FixConfig,
+        rc: &ReferenceConfig,
+        commit: &str,
+        targets: &[Target],
+        out: &Path,
+        deadline: Instant,
+    ) -> Result<Reference, ReferenceError> {
+        let started = Instant::now();
+        let wt = Worktree::at(repo, config, Some(commit))?;
+        let log = out.join("reference/app.log");
+        let spec = Spec {
+            program: rc.command[0].clone(),
+            args: rc.command[1..].to_vec(),
+            cwd: wt.path.clone(),
+            env: rc.pass_env.clone(),
+            set: rc.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+            timeout: deadline.saturating_duration_since(Instant::now()),
+            log: log.clone(),
+        };
+        let mut app = Background::start(&spec).map_err(|e| ReferenceError::App(e.to_string()))?;
+        let until = (Instant::now() + rc.ready_timeout).min(deadline);
+        process::wait_for_health(&rc.url, until, Some(&mut app))
+            .map_err(|why| ReferenceError::App(format!("{why} (its output: {})", log.display())))?;
+        let results = out.join("reference");
+        let env = validate::Env {
+            pass: rc.pass_env.clone(),
+            set: rc.env.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        };
+        let _ = std::fs::remove_dir_all(results.join("test-results"));
+        let run = validate::run_with(
+            &wt,
+            config,
+            targets,
+            &results,
+            &["--trace=on"],
+            &env,
+            deadline,
+        );
+        drop(app);
+        let mut calls = Vec::new();
+        let mut unreadable = Vec::new();
+        for zip in traces(&results.join("test-results")) {
+            match trace::call_targets(&zip) {
+                Ok(c) => calls.extend(c.into_iter().filter(|c| c.page.is_some())),
+                Err(e) => unreadable.push(e.to_string()),
+            }
+        }
+        let passed = run
+            .tests
+            .iter()
+            .filter(|t| t.status == ci_medic_core::model::TestStatus::Expected)
+            .count();
+        let mut detail = format!(
+            "{} of {} test(s) passed at {}; {} locator call(s) with their element",
+            passed,
+            run.tests.len(),
+            short(&wt.base),
+            calls.len()
+        );
+        if let Some(e) = &run.report_error {
+            detail.push_str(&format!("; {e}"));
+        }
+        if !unreadable.is_empty() {
+            detail.push_str(&format!("; unreadable traces: {}", unreadable.join("; ")));
+        }
+        Ok(Reference {
+            report: ReferenceRun {
+                commit: wt.base.clone(),
+                tests: run.tests.len(),
+                passed,
+                calls: calls.len(),
+                duration_ms: ms(started.elapsed()),
+                detail,
+            },
+            calls,
+        })
+    }
+
+    /// The element(s) the failing locator of `f` matched at the reference,
+    /// with how the call was recognised; `None` when no reference call is it.
+    pub fn element_of(
+        &self,
+        f: &FailureInput,
+        bundle_dir: &Path,
+    ) -> Option<(Vec<Fingerprint>, String)> {
+        let trace = f.trace.as_deref().map(|t| {
+            if Path::new(t).is_absolute() {
+                PathBuf::from(t)
+            } else {
+                bundle_dir.join(t)
+            }
+        });
+        self.element_at(trace.as_deref(), f.spec.as_deref(), f.line)
+    }
+
+    /// [`Reference::element_of`] for a failure known by its trace and the
+    /// line it failed at.
+    pub fn element_at(
+        &self,
+        trace: Option<&Path>,
+        spec: Option<&str>,
+        line: Option<u32>,
+    ) -> Option<(Vec<Fingerprint>, String)> {
+        // The failing call's selector, from the failing run's own trace.
+        let failing = trace.and_then(|p| {
+            trace::call_targets(p)
+                .ok()?
+                .into_iter()
+                .rev()
+                .find(|c| c.failed)
+        });
+        let by_selector = failing.as_ref().and_then(|fc| {
+            self.calls
+                .iter()
+                .find(|c| c.selector == fc.selector)
+                .map(|c| (c, format!("the same selector `{}`", c.selector)))
+        });
+        let by_line = || {
+            let spec = spec?;
+            let line = line?;
+            self.calls
+                .iter()
+                .find(|c| {
+                    c.frames
+                        .iter()
+                        .any(|(file, l)| *l == line && file.ends_with(spec))
+                })
+                .map(|c| (c, format!("the same call at {spec}:{line}")))
+        };
+        let (call, how) = by_selector.or_else(by_line)?;
+        let snapshot = call.page.as_ref()?;
+        let page = Page::parse(&snapshot.html);
+        let marked = page.select_css(&format!("[{TARGET_ATTR}]"), None).ok()?;
+        if marked.is_empty() {
+            return None;
+        }
+        let prints = marked.iter().map(|&i| Fingerprint::of(&page, i)).collect();
+        Some((prints, format!("{how} on {}", snapshot.url)))
+    }
+}
+
+/// Every `trace.zip` under `dir`.
+fn traces(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(traces(&p));
+        } else if p.file_name().is_some_and(|n| n == "trace.zip") {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(7)]
+}
+
+fn ms(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
