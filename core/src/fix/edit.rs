@@ -55,6 +55,26 @@ pub fn writes_locator(source: &str, broken: &str) -> bool {
         .is_some_and(|chain| !failure_context(source, None, &chain, "").0.is_empty())
 }
 
+/// The scope of the `broken` locator (its segments before the target, as a
+/// call log prints them) when that scope matches nothing on `page`: then the
+/// scope is what broke, wherever it is written. `None` when the locator has
+/// no scope or its scope still matches.
+pub fn broken_scope(broken: &str, page: &Page) -> Option<String> {
+    let chain = Chain::parse(broken)?;
+    let target = chain.target_index()?;
+    if target == 0 {
+        return None;
+    }
+    let scope = Chain {
+        segments: chain.segments[..target].to_vec(),
+        span: chain.span,
+    };
+    scope
+        .resolve(page)
+        .is_ok_and(|m| m.is_empty())
+        .then(|| scope.canonical())
+}
+
 /// The files a spec imports by relative path (`import … from './pages/login'`,
 /// `require('../helpers')`), as written: resolving them is the caller's.
 pub fn relative_imports(source: &str) -> Vec<String> {
@@ -191,6 +211,33 @@ pub fn locator(
     };
     let (occurrences, mut ctx) = failure_context(source, line, &chain, message);
     ctx.reference = reference.to_vec();
+    // A scope that matches nothing is what broke: when the file writes the
+    // target but not that scope (`shell.headerNav.getByRole(…)`), the
+    // target is not to be edited here.
+    let scope_elsewhere = broken_scope(broken, page).is_some()
+        && occurrences
+            .first()
+            .is_some_and(|o| o.segment < chain.target_index().unwrap_or(0));
+    if occurrences.is_empty() || scope_elsewhere {
+        // The file may write only a scope of it (a page object's field the
+        // spec continues from): heal that scope when it is what broke.
+        if let Some(out) = written_scope(source, line, &chain).and_then(|(occ, full, written)| {
+            let target = full.target_index()?;
+            heal_scope(source, &occ, (&full, target, written), page, &ctx, t)
+        }) {
+            return out;
+        }
+        if scope_elsewhere {
+            return LocatorEdit {
+                healing: None,
+                made: Err(format!(
+                    "its scope {} matches nothing and is written in another file",
+                    broken_scope(broken, page).unwrap_or_default()
+                )
+                .into()),
+            };
+        }
+    }
     let Some(first) = occurrences.first() else {
         return LocatorEdit {
             healing: None,
@@ -230,7 +277,15 @@ pub fn locator(
     {
         ctx.list = true;
     }
-    if let Some(out) = heal_scope(source, &occurrences, first, page, &ctx, t) {
+    let len = first.chain.segments.len();
+    if let Some(out) = heal_scope(
+        source,
+        &occurrences,
+        (&first.chain, first.segment, len),
+        page,
+        &ctx,
+        t,
+    ) {
         return out;
     }
     let healing = heal(&written, page, &ctx, t);
@@ -259,6 +314,107 @@ pub fn locator(
     }
 }
 
+/// Where `source` writes a scope of `broken` (its leading segments up to a
+/// selecting one, with their picks) and nothing after it: the occurrences,
+/// the chain as it runs (the written scope, then the rest of `broken`), and
+/// how many of its segments are written.
+fn written_scope(
+    source: &str,
+    line: Option<u32>,
+    broken: &Chain,
+) -> Option<(Vec<crate::locator::statement::Occurrence>, Chain, usize)> {
+    let target = broken.target_index()?;
+    for k in (0..target).rev() {
+        if matches!(
+            broken.segments[k].by,
+            crate::locator::By::Nth(_) | crate::locator::By::Filter(_)
+        ) {
+            continue;
+        }
+        let prefix = Chain {
+            segments: broken.segments[..=k].to_vec(),
+            span: broken.span,
+        };
+        let occ: Vec<_> = crate::locator::statement::find(source, line, &prefix)
+            .into_iter()
+            .filter(|o| o.segment + 1 == o.chain.segments.len())
+            .collect();
+        let Some(first) = occ.first() else {
+            continue;
+        };
+        let mut full = first.chain.clone();
+        let written = full.segments.len();
+        full.segments
+            .extend(broken.segments[k + 1..].iter().cloned());
+        return Some((occ, full, written));
+    }
+    None
+}
+
+/// A scope that names only structure (`header nav`, `getByRole('list')`)
+/// gives words nothing to match: its candidates are then the page's elements
+/// of the same tag or role, each proposed a locator by the matching engine
+/// (looking for that very element), and kept when the whole chain through
+/// it selects one element. One such scope is a heal; several are a refusal.
+fn structural_scopes(
+    scope: &Chain,
+    page: &Page,
+    whole: &dyn Fn(&crate::locator::matching::Candidate) -> Option<f64>,
+    t: Thresholds,
+) -> Vec<crate::locator::matching::Candidate> {
+    let Some(seg) = scope.target_index().map(|i| &scope.segments[i]) else {
+        return Vec::new();
+    };
+    let same_kind: Box<dyn Fn(&crate::page::Element) -> bool> = match &seg.by {
+        crate::locator::By::Css(css) => {
+            let last = css
+                .rsplit([' ', '>', '+', '~'])
+                .find(|p| !p.is_empty())
+                .unwrap_or_default();
+            let tag: String = last
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if tag.is_empty() {
+                return Vec::new();
+            }
+            Box::new(move |e| e.tag == tag)
+        }
+        crate::locator::By::Role { role, .. } => {
+            let role = role.clone();
+            Box::new(move |e| e.role == role)
+        }
+        _ => return Vec::new(),
+    };
+    let mut kept = Vec::new();
+    for (i, e) in page.elements.iter().enumerate() {
+        if !e.visible || !same_kind(e) {
+            continue;
+        }
+        let ctx = crate::locator::matching::Context {
+            reference: vec![Fingerprint::of(page, i)],
+            ..Default::default()
+        };
+        let h = heal(scope, page, &ctx, t);
+        if let Some(c) = h
+            .candidates
+            .into_iter()
+            .find(|c| c.locator.is_some() && c.features.identity >= 0.999)
+            && whole(&c).is_some()
+        {
+            kept.push(c);
+        }
+    }
+    if kept.len() > 1 {
+        // Several scopes would do: nothing tells which one the test meant.
+        for c in &mut kept {
+            c.score = 0.0;
+        }
+    }
+    kept
+}
+
 /// How many `.nth()`/`.filter()` segments follow segment `k` of `chain`.
 fn picks_after(chain: &Chain, k: usize) -> usize {
     chain.segments[k + 1..]
@@ -277,17 +433,20 @@ fn picks_after(chain: &Chain, k: usize) -> usize {
 /// healed as a locator of its own, and the heal stands only if the whole
 /// chain then selects exactly one element (the reference run's, when there
 /// is one). `None` when every scope still matches.
+///
+/// `chain` is the locator as it runs and its first `written` segments are
+/// the ones `occurrences` write (a page object's field can be the scope of a
+/// chain the spec continues): only those are edited.
 fn heal_scope(
     source: &str,
     occurrences: &[crate::locator::statement::Occurrence],
-    first: &crate::locator::statement::Occurrence,
+    (chain, target, written): (&Chain, usize, usize),
     page: &Page,
     ctx: &crate::locator::matching::Context,
     t: Thresholds,
 ) -> Option<LocatorEdit> {
     use crate::locator::resolve_segments;
-    let chain = &first.chain;
-    let k = (0..first.segment).find(|&k| {
+    let k = (0..target.min(written)).find(|&k| {
         !matches!(
             chain.segments[k].by,
             crate::locator::By::Nth(_) | crate::locator::By::Filter(_)
@@ -295,6 +454,8 @@ fn heal_scope(
             .is_ok_and(|m| m.is_empty())
     })?;
     let picked = picks_after(chain, k);
+    // Picks the spec writes after a page object's scope are not the scope's to replace.
+    let pick_written = k + picked < written;
     let scope = Chain {
         segments: chain.segments[..=k + picked].to_vec(),
         span: chain.span,
@@ -305,7 +466,13 @@ fn heal_scope(
     // scope it must select exactly one element (the reference run's, when
     // there is one); the others are not what the test meant.
     let whole = |c: &crate::locator::matching::Candidate| -> Option<f64> {
-        let seg = Chain::parse(c.locator.as_deref()?)?.segments.into_iter().next()?;
+        if c.replaces_pick && !pick_written {
+            return None;
+        }
+        let seg = Chain::parse(c.locator.as_deref()?)?
+            .segments
+            .into_iter()
+            .next()?;
         let extra = if c.replaces_pick { picked } else { 0 };
         let mut segs: Vec<crate::locator::Segment> = chain.segments[..k].to_vec();
         segs.push(seg);
@@ -341,6 +508,11 @@ fn heal_scope(
             healing
         }),
     };
+    let kept = if kept.is_empty() {
+        structural_scopes(&scope, page, &whole, t)
+    } else {
+        kept
+    };
     let Some(best) = kept.first().cloned() else {
         let why = format!(
             "its scope {} matches nothing, and no element it could be makes the whole locator select one element{}",
@@ -354,9 +526,12 @@ fn heal_scope(
         return Some(refuse(healing, why));
     };
     let margin = best.score - kept.get(1).map_or(0.0, |c| c.score);
-    if best.score < t.min_score
-        || best.features.identity < crate::locator::matching::MIN_IDENTITY
-        || margin < t.min_margin
+    // With a reference, every kept scope leads the chain to the element it
+    // matched there: that is the proof, words only rank the scopes.
+    if ctx.reference.is_empty()
+        && (best.score < t.min_score
+            || best.features.identity < crate::locator::matching::MIN_IDENTITY
+            || margin < t.min_margin)
     {
         let why = format!(
             "its scope {} matches nothing; the best scope ({}) scores {:.2}, identity {:.2}, {:.2} ahead of the next: not sure enough",
@@ -375,8 +550,13 @@ fn heal_scope(
     healing.score = Some(best.score);
     healing.margin = Some((margin * 1000.0).round() / 1000.0);
     healing.reason = format!(
-        "{} matches one element with the rest of the chain ({}), score {:.2}, {:.2} ahead of the next scope",
+        "{} matches one element with the rest of the chain{} ({}), score {:.2}, {:.2} ahead of the next scope",
         best.chain.as_deref().unwrap_or_default(),
+        if ctx.reference.is_empty() {
+            ""
+        } else {
+            ", the one it matched at the reference"
+        },
         best.element,
         best.score,
         margin
@@ -654,8 +834,42 @@ mod tests {
 
     #[test]
     fn a_heal_that_selects_the_element_alone_replaces_the_index_pick_too() {
-        // The nav links were wrapped: `nav > a` matches nothing; the element the
-        // reference run clicked (the second link) is found by its fingerprint.
+        // The nav links lost their class: `nav a.link` matches nothing; the
+        // element the reference run clicked (the second link) is found by its
+        // fingerprint, and no list locator keeps it second.
+        let source = "test('nav', async ({ page }) => {\n  await page.goto('/items');\n  await page.locator('nav a.link').nth(1).click();\n});\n";
+        let before = Page::parse(
+            r#"<html><body><nav><a class="link" href="/items">Items</a><a class="link" data-ci-medic-target="" href="/account">Account</a></nav><main><h1>Items</h1></main></body></html>"#,
+        );
+        let marked = before
+            .select_css("[data-ci-medic-target]", None)
+            .expect("css");
+        let reference = vec![Fingerprint::of(&before, marked[0])];
+        let after = Page::parse(
+            r#"<html><body><nav><a href="/items">Items</a><a href="/account">Account</a></nav><main><h1>Items</h1></main></body></html>"#,
+        );
+        let out = locator(
+            source,
+            Some(3),
+            "locator('nav a.link').nth(1)",
+            "Error: locator.click: Test timeout of 10000ms exceeded.",
+            &after,
+            &reference,
+            Thresholds::default(),
+        );
+        let made = out.made.expect("healed");
+        assert_eq!(made.old, "locator('nav a.link').nth(1)");
+        assert_eq!(made.new, "getByRole('link', { name: 'Account' })");
+        assert!(
+            made.source
+                .contains("await page.getByRole('link', { name: 'Account' }).click();"),
+            "{}",
+            made.source
+        );
+    }
+
+    #[test]
+    fn a_wrapped_element_keeps_the_authors_selector_with_its_child_combinator_loosened() {
         let source = "test('nav', async ({ page }) => {\n  await page.goto('/items');\n  await page.locator('nav > a').nth(1).click();\n});\n";
         let before = Page::parse(
             r#"<html><body><nav><a href="/items">Items</a><a data-ci-medic-target="" href="/account">Account</a></nav><main><h1>Items</h1></main></body></html>"#,
@@ -677,11 +891,12 @@ mod tests {
             Thresholds::default(),
         );
         let made = out.made.expect("healed");
-        assert_eq!(made.old, "locator('nav > a').nth(1)");
-        assert_eq!(made.new, "getByRole('link', { name: 'Account' })");
+        assert_eq!(
+            (made.old.as_str(), made.new.as_str()),
+            ("locator('nav > a')", "locator('nav a')")
+        );
         assert!(
-            made.source
-                .contains("await page.getByRole('link', { name: 'Account' }).click();"),
+            made.source.contains("page.locator('nav a').nth(1).click()"),
             "{}",
             made.source
         );
@@ -731,6 +946,32 @@ mod tests {
         );
         let why = out.made.expect_err("refused").0;
         assert!(why.contains("its scope"), "{why}");
+    }
+
+    #[test]
+    fn a_page_object_field_that_scopes_the_failing_chain_is_healed_where_it_is_written() {
+        let po = "export class Shell {\n  constructor(page) {\n    this.headerNav = page.locator('header nav');\n  }\n}\n";
+        let page = Page::parse(
+            r#"<html><body><header><a class="brand" href="/items">Acme</a></header><main><h1>Account</h1></main>
+              <footer><nav aria-label="Main"><a href="/items">Items</a><a href="/account">Account</a></nav></footer></body></html>"#,
+        );
+        let out = locator(
+            po,
+            None,
+            "locator('header nav').getByRole('link', { name: 'Items' })",
+            "Error: locator.click: Test timeout of 10000ms exceeded.",
+            &page,
+            &[],
+            Thresholds::default(),
+        );
+        let made = out.made.expect("healed");
+        assert_eq!(made.old, "locator('header nav')");
+        assert!(
+            made.source.contains("this.headerNav = page."),
+            "{}",
+            made.source
+        );
+        assert_eq!(made.new, "getByRole('navigation', { name: 'Main' })");
     }
 
     #[test]

@@ -309,8 +309,8 @@ mod tests {
     fn one_pass_and_one_element_agree() {
         let page = Page::parse(BEFORE);
         let all = Fingerprint::all(&page);
-        for i in 0..page.elements.len() {
-            assert_eq!(all[i], Fingerprint::of(&page, i), "element {i}");
+        for (i, f) in all.iter().enumerate() {
+            assert_eq!(*f, Fingerprint::of(&page, i), "element {i}");
         }
     }
 

@@ -953,6 +953,14 @@ fn propose(
     };
     let css_class =
         || (!e.classes.is_empty()).then(|| By::Css(format!("{}.{}", e.tag, e.classes.join("."))));
+    // The author's own selector with its child combinators loosened to
+    // descendants: the smallest edit after the element was wrapped.
+    let relaxed = || match &original.by {
+        By::Css(css) if css.contains('>') => Some(By::Css(
+            css.split('>').map(str::trim).collect::<Vec<_>>().join(" "),
+        )),
+        _ => None,
+    };
     let options: Vec<Option<By>> = match &original.by {
         By::TestId(_) => vec![
             test_id(),
@@ -974,6 +982,7 @@ fn propose(
         By::AltText(_) => vec![alt(), role_name(), test_id()],
         By::Title(_) => vec![title(), role_name(), test_id()],
         By::Css(_) | By::XPath(_) => vec![
+            relaxed(),
             test_id(),
             role_name(),
             label(),
@@ -1041,7 +1050,7 @@ fn propose_with(
                 matches == [i]
             };
             if ok {
-                let segment = render(&by, exact, q);
+                let segment = render(by, exact, q);
                 let chain_text = chain
                     .segments
                     .iter()

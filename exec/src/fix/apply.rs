@@ -295,25 +295,101 @@ impl State<'_> {
                         }
                     }
                 };
+                let (page, from) = match page_for(f, self.setup.bundle_dir) {
+                    (Some(p), from) if from.starts_with("the trace") => (Some(p), from),
+                    (aria, from) => match self.live_page(f, &source) {
+                        Ok(Some((p, url))) => {
+                            (Some(p), format!("the live page {url} ({from} unavailable)"))
+                        }
+                        Ok(None) => (aria, from),
+                        Err(why) => (aria, format!("{from}; the live page: {why}")),
+                    },
+                };
+                // A scope that matches nothing is what broke: when the spec
+                // continues a scope it does not write (`shell.headerNav.getByRole(…)`),
+                // the edit goes where the scope is written.
+                let mut written = written;
+                if home == spec
+                    && let Some(scope) = page.as_ref().and_then(|p| edit::broken_scope(&broken, p))
+                    && !edit::writes_locator(&written, &scope)
+                {
+                    match self.locator_home(&spec, &scope) {
+                        Ok(Some((path, text))) => {
+                            home = path;
+                            e.file = Some(home.clone());
+                            written = text;
+                        }
+                        Ok(None) => {}
+                        Err(why) => {
+                            e.reason = why;
+                            self.edits.push(e);
+                            return;
+                        }
+                    }
+                }
                 let line = if home == spec { f.line } else { None };
                 // What the locator matched at the reference, when that run saw it:
-                // then the element is found by its whole fingerprint.
+                // the element is then found by its whole fingerprint; a heal from
+                // it comes first, the change's proven rename when it refuses.
                 let reference = self
                     .reference
                     .as_ref()
                     .and_then(|r| r.element_of(f, self.setup.bundle_dir));
-                // Else the change that broke it, when the app's diff proves a rename.
-                let renamed = match &reference {
-                    Some(_) => None,
-                    None => self.renamed_by_change(&written, line, &broken),
-                };
-                match renamed {
+                // A page from the trace can fall back to the snapshot at failure.
+                let at_failure = f
+                    .page_snapshot
+                    .as_deref()
+                    .filter(|_| from.starts_with("the trace"));
+                // What one test's assertion expected describes that test's use
+                // of a shared locator (`rows.first()` holding "Blue Widget"), not
+                // the locator: a shared definition heals on what it is.
+                let message = if home == spec { f.message.as_str() } else { "" };
+                let mut refused_by_reference = None;
+                if let (Some((prints, how)), Some(page)) = (&reference, &page) {
+                    let from = format!(
+                        "{from}, looking for the element the reference run's call with {how} acted on"
+                    );
+                    let (out, from) = heal_locator(
+                        &written,
+                        line,
+                        &broken,
+                        message,
+                        (page, from),
+                        at_failure,
+                        prints,
+                        self.thresholds(),
+                    );
+                    let healing = out.healing.map(|mut h| {
+                        h.reason = format!("{} (candidates from {from})", h.reason);
+                        h
+                    });
+                    match out.made {
+                        Ok(m) => {
+                            if let Some(h) = &healing {
+                                e.confidence = round(
+                                    ins.confidence.min(h.score.unwrap_or(0.0).max(0.0)).max(0.0),
+                                );
+                            }
+                            e.healing = healing;
+                            self.made(&mut e, f, &home, m);
+                            return;
+                        }
+                        Err(why) => refused_by_reference = Some((why.0, healing)),
+                    }
+                }
+                // The change that broke it, when the app's diff proves a rename.
+                match self.renamed_by_change(&written, line, &broken) {
                     Some(Ok((made, why))) => {
                         e.line = Some(made.line);
                         e.old = Some(made.old.clone());
                         e.new = Some(made.new.clone());
                         e.applied = true;
-                        e.reason = why;
+                        e.reason = match &refused_by_reference {
+                            Some((r, _)) => {
+                                format!("{why} (the reference run's element alone: {r})")
+                            }
+                            None => why,
+                        };
                         if let Some(state) = self.files.get_mut(&home) {
                             state.current = made.source.into_bytes();
                         }
@@ -328,38 +404,27 @@ impl State<'_> {
                     }
                     None => {}
                 }
-                let (page, from) = match page_for(f, self.setup.bundle_dir) {
-                    (Some(p), from) if from.starts_with("the trace") => (Some(p), from),
-                    (aria, from) => match self.live_page(f, &source) {
-                        Ok(Some((p, url))) => {
-                            (Some(p), format!("the live page {url} ({from} unavailable)"))
-                        }
-                        Ok(None) => (aria, from),
-                        Err(why) => (aria, format!("{from}; the live page: {why}")),
-                    },
-                };
+                // The reference run's best candidate was like the element but not
+                // far enough ahead: the locator's words may settle it, and a heal
+                // stands only where both point at the same element.
+                let reference_best = refused_by_reference.as_ref().and_then(|(_, h)| {
+                    let best = h.as_ref()?.candidates.first()?;
+                    (best.features.identity
+                        >= ci_medic_core::locator::matching::MIN_REFERENCE_IDENTITY)
+                        .then(|| best.html.clone())
+                });
+                if let Some((why, healing)) = &refused_by_reference
+                    && reference_best.is_none()
+                {
+                    e.reason = why.clone();
+                    e.healing = healing.clone();
+                    self.edits.push(e);
+                    return;
+                }
                 let Some(page) = page else {
                     e.reason = format!("no page to find candidates on: {from}");
                     self.edits.push(e);
                     return;
-                };
-                // A page from the trace can fall back to the snapshot at failure.
-                let at_failure = f
-                    .page_snapshot
-                    .as_deref()
-                    .filter(|_| from.starts_with("the trace"));
-                // What one test's assertion expected describes that test's use
-                // of a shared locator (`rows.first()` holding "Blue Widget"), not
-                // the locator: a shared definition heals on what it is.
-                let message = if home == spec { f.message.as_str() } else { "" };
-                let (prints, from) = match reference {
-                    Some((prints, how)) => (
-                        prints,
-                        format!(
-                            "{from}, looking for the element the reference run's call with {how} acted on"
-                        ),
-                    ),
-                    None => (Vec::new(), from),
                 };
                 let (out, from) = heal_locator(
                     &written,
@@ -368,12 +433,35 @@ impl State<'_> {
                     message,
                     (&page, from),
                     at_failure,
-                    &prints,
+                    &[],
                     self.thresholds(),
                 );
                 if let Some(h) = &out.healing {
                     e.confidence =
                         round(ins.confidence.min(h.score.unwrap_or(0.0).max(0.0)).max(0.0));
+                }
+                if let (Some(best), Some((why, healing))) = (&reference_best, refused_by_reference)
+                {
+                    let chosen = out
+                        .healing
+                        .as_ref()
+                        .filter(|_| out.made.is_ok())
+                        .and_then(|h| h.candidates.first())
+                        .map(|c| &c.html);
+                    if chosen != Some(best) {
+                        e.reason = why;
+                        e.healing = healing;
+                        self.edits.push(e);
+                        return;
+                    }
+                    e.healing = out.healing.map(|mut h| {
+                        h.reason = format!(
+                            "{} (candidates from {from}); the reference run's element is the same one, first among its candidates ({why})",
+                            h.reason
+                        );
+                        h
+                    });
+                    return self.made_or(e, f, &home, out.made);
                 }
                 e.healing = out.healing.map(|mut h| {
                     h.reason = format!("{} (candidates from {from})", h.reason);
@@ -416,22 +504,48 @@ impl State<'_> {
         };
         match made {
             Ok(m) => {
-                e.line = Some(m.line);
-                e.old = Some(m.old.clone());
-                e.new = Some(m.new.clone());
-                e.applied = true;
-                e.reason = match &e.healing {
-                    Some(h) => h.reason.clone(),
-                    None => format!("{} edit at line {}", ins.kind.as_str(), m.line),
-                };
-                if let Some(state) = self.files.get_mut(&home) {
-                    state.current = m.source.into_bytes();
+                if e.healing.is_none() {
+                    e.reason = format!("{} edit at line {}", ins.kind.as_str(), m.line);
                 }
-                self.target(f);
+                self.made(&mut e, f, &home, m);
+                return;
             }
             Err(why) => e.reason = why.0,
         }
         self.edits.push(e);
+    }
+
+    /// [`State::made`] for a heal's outcome, or the refusal's reason.
+    fn made_or(
+        &mut self,
+        mut e: Edit,
+        f: &FailureInput,
+        home: &str,
+        made: Result<edit::Made, edit::Refused>,
+    ) {
+        match made {
+            Ok(m) => self.made(&mut e, f, home, m),
+            Err(why) => {
+                e.reason = why.0;
+                self.edits.push(e);
+            }
+        }
+    }
+
+    /// Records a made edit of `home`: the edit, the file's new text, the test to rerun.
+    fn made(&mut self, e: &mut Edit, f: &FailureInput, home: &str, m: edit::Made) {
+        e.line = Some(m.line);
+        e.old = Some(m.old.clone());
+        e.new = Some(m.new.clone());
+        e.applied = true;
+        if let Some(h) = &e.healing {
+            e.reason = h.reason.clone();
+        }
+        if let Some(state) = self.files.get_mut(home) {
+            state.current = m.source.into_bytes();
+        }
+        self.target(f);
+        self.edits.push(e.clone());
     }
 
     /// A rename the app's change proves for one of `broken`'s literals: the
@@ -1418,6 +1532,7 @@ mod tests {
             message,
             (&list, "the trace".into()),
             Some(form),
+            &[],
             t,
         );
         let made = out.made.expect("healed on the snapshot at failure");
@@ -1431,6 +1546,7 @@ mod tests {
             message,
             (&list, "the trace".into()),
             None,
+            &[],
             t,
         );
         assert!(out.made.is_err());
@@ -1454,6 +1570,7 @@ mod tests {
             message,
             (&list, "the trace".into()),
             Some(same),
+            &[],
             Thresholds::default(),
         );
         assert!(out.made.is_err(), "{:?}", out.made);
