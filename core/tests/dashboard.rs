@@ -504,3 +504,91 @@ fn a_v1_history_from_a_published_site_is_read_and_carried_on() {
         "v1 runs are on the history page"
     );
 }
+
+/// A baseline refresh shows the reviewer the comparison: the fix page has the
+/// old baseline, the new one and the diff as images copied into the site.
+#[test]
+fn a_baseline_refresh_shows_its_old_new_and_diff_images_on_the_fix_page() {
+    use ci_medic_core::fix::metadata::{FixMetadata, SnapshotImage};
+    let r = run("visual_regression", "8101");
+    let failing = r
+        .bundle
+        .tests
+        .iter()
+        .find(|t| t.status == TestStatus::Unexpected)
+        .expect("a failing test");
+    // As `fix prepare` has them: the baseline by its path in the repository.
+    let last = failing.attempts.last().expect("an attempt");
+    let images = SnapshotImage::of(last.attachments.iter().map(|a| {
+        let path = a.artifact.clone().unwrap_or_else(|| {
+            "tests/visual.spec.ts-snapshots/banner-chromium-linux.png".to_owned()
+        });
+        (a.name.as_str(), path)
+    }));
+    assert_eq!(images.len(), 3, "{images:?}");
+    let metadata: FixMetadata = serde_json::from_value(serde_json::json!({
+        "schema": ci_medic_core::fix::metadata::METADATA_SCHEMA,
+        "run_id": "8101",
+        "generated_at": AT,
+        "base_sha": null,
+        "outcome": "needs_manual_review",
+        "needs_manual_review": true,
+        "reason": "needs manual review: the patch only refreshes screenshot baselines",
+        "patch": { "path": "", "files": [], "changed_lines": 0, "sha256": "" },
+        "edits": [{
+            "kind": "refresh_snapshot",
+            "failure": failing.id,
+            "file": failing.file,
+            "line": failing.line,
+            "old": null,
+            "new": null,
+            "applied": true,
+            "reason": "the baseline is regenerated with --update-snapshots during validation",
+            "confidence": 0.9,
+            "round": 1,
+            "healing": null,
+            "images": images,
+        }],
+        "proposals": [],
+        "guardrails": [],
+        "validation": { "ran": true, "passed": true, "detail": "the affected tests pass", "tests": [], "rounds": [] },
+        "risk": "test-only",
+        "confidence": 0.9,
+        "branch": "ci-medic/fix-8101",
+        "commit_message": "",
+        "pr_title": "",
+        "pr_body": "",
+    }))
+    .expect("metadata");
+    let mut i = inputs(&r, None);
+    i.fix = Some(dashboard::FixDoc {
+        metadata: &metadata,
+        patch: None,
+    });
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("d");
+    build(&i, &out);
+    let fix = read(&out.join("fix.html"));
+    // The baseline is the repository's, not the bundle's: named by its path.
+    assert!(
+        fix.contains("<code>tests/visual.spec.ts-snapshots/banner-chromium-linux.png</code><figcaption>old baseline (expected)</figcaption>"),
+        "{fix}"
+    );
+    for (role, caption) in [("actual", "new baseline (actual)"), ("diff", "diff")] {
+        let re = regex::Regex::new(&format!(
+            r#"<img src="([^"]+-{role}\.png)" alt="{role} image"#
+        ))
+        .expect("re");
+        let src = re
+            .captures(&fix)
+            .map(|c| c[1].to_owned())
+            .unwrap_or_else(|| panic!("no {role} image on the fix page:\n{fix}"));
+        let bytes = std::fs::read(out.join(&src)).expect("copied image");
+        assert_eq!(&bytes[..4], b"\x89PNG", "{src}");
+        assert!(
+            fix.contains(&format!("<figcaption>{caption}</figcaption>")),
+            "{caption}"
+        );
+    }
+    assert_self_contained(&out);
+}

@@ -200,6 +200,7 @@ pub fn outcome_str(o: Outcome) -> &'static str {
     match o {
         Outcome::Validated => "validated",
         Outcome::NeedsManualReview => "needs_manual_review",
+        Outcome::Partial => "partial",
         Outcome::NoPatch => "no_patch",
     }
 }

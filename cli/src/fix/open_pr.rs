@@ -68,7 +68,7 @@ pub(super) fn run(
     let meta = read_metadata(&meta_path)?;
     match meta.outcome {
         Outcome::NoPatch => return skip(&format!("the fix-agent made no patch ({})", meta.reason)),
-        Outcome::NeedsManualReview if !pr_args.allow_unvalidated => {
+        Outcome::NeedsManualReview | Outcome::Partial if !pr_args.allow_unvalidated => {
             return skip("the patch is not validated (--allow-unvalidated proposes it anyway)");
         }
         _ => {}

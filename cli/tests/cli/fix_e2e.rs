@@ -117,6 +117,34 @@ fn a_visual_change_refreshes_only_the_affected_baseline_as_a_binary_patch_for_re
         "{meta:#}"
     );
     assert_eq!(meta["validation"]["passed"], true, "{meta:#}");
+    // The reviewer gets the comparison's images: the old baseline, what the
+    // new one records, and their diff.
+    let refresh = meta["edits"]
+        .as_array()
+        .expect("edits")
+        .iter()
+        .find(|e| e["kind"] == "refresh_snapshot")
+        .expect("the refresh edit");
+    let roles: Vec<&str> = refresh["images"]
+        .as_array()
+        .expect("images")
+        .iter()
+        .filter_map(|i| i["role"].as_str())
+        .collect();
+    assert_eq!(roles, ["expected", "actual", "diff"], "{refresh:#}");
+    for i in refresh["images"].as_array().expect("images") {
+        let p = i["path"].as_str().expect("path");
+        assert!(
+            dir.join("bundle").join(p).is_file() || dir.join(p).is_file(),
+            "{p} is neither in the bundle nor in the repository"
+        );
+    }
+    assert!(
+        meta["pr_body"]
+            .as_str()
+            .is_some_and(|b| b.contains("old baseline (expected) `") && b.contains("diff `")),
+        "{meta:#}"
+    );
     let baseline = "tests/visual.spec.ts-snapshots/banner-chromium-linux.png";
     assert_eq!(
         meta["patch"]["files"],
@@ -397,5 +425,202 @@ fn without_a_dom_snapshot_candidates_come_from_the_live_page_signed_in_with_the_
         "{rows:#}"
     );
     assert!(edits.iter().all(|e| e["applied"] == true), "{meta:#}");
+    drop(app);
+}
+
+/// The app's templates committed (the list's test id and add link as
+/// literals), then `change` to items.html as a second commit; `spec` written
+/// as `tests/<name>` in the first. Returns the templates dir.
+fn app_in_repo_with_change(
+    ws: &Workspace,
+    spec: (&str, &str),
+    change: &dyn Fn(&str) -> String,
+) -> std::path::PathBuf {
+    let dir = &ws.dir;
+    let templates = dir.join("app/templates");
+    crate::common::copy_dir(
+        &suite::repo().join("fixtures/demo-app/templates"),
+        &templates,
+    );
+    std::fs::write(dir.join("tests").join(spec.0), spec.1).expect("spec");
+    crate::common::commit_all(dir);
+    // The list's literals in place of the settings the app fills in.
+    let items = templates.join("items.html");
+    let before = std::fs::read_to_string(&items)
+        .expect("items.html")
+        .replace("{{ ui.item_row_testid }}", "item-row")
+        .replace("{{ ui.add_item_id }}", "add-item");
+    std::fs::write(&items, &before).expect("write");
+    crate::common::commit_all(dir);
+    std::fs::write(&items, change(&before)).expect("write");
+    crate::common::commit_all(dir);
+    templates
+}
+
+/// `[fix.reference]` starting the demo app on the reference checkout's own
+/// templates, on a free port.
+fn reference_config(ws: &Workspace) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let bin = ws.paths.demo_app.display().to_string();
+    let data = ws.dir.join("reference-data").display().to_string();
+    let script = format!(
+        "{bin:?} seed --data-dir {data:?} && exec {bin:?} serve --addr 127.0.0.1:{port} --data-dir {data:?}"
+    );
+    format!(
+        "[fix.reference]\ncommand = [\"sh\", \"-c\", {script:?}]\nurl = \"http://127.0.0.1:{port}/healthz\"\n[fix.reference.env]\nE2E_BASE_URL = \"http://127.0.0.1:{port}\"\nDEMO_TEMPLATES_DIR = \"app/templates\"\n"
+    )
+}
+
+const COUNT_SPEC: &str = "import { test, expect } from './fixtures';\n\ntest('the count follows the heading', async ({ page }) => {\n  await page.goto('/items');\n  await expect(page.locator('h1 + p')).toHaveText('5 items');\n});\n";
+
+/// The count paragraph moved below the list.
+fn move_count(before: &str) -> String {
+    let p = "<p class=\"count\" data-testid=\"item-count\">{{ items | length }} items</p>\n";
+    assert!(before.contains(p), "items.html changed: {before}");
+    before
+        .replace(p, "")
+        .replace("</ul>\n", &format!("</ul>\n{p}"))
+}
+
+#[test]
+fn a_reference_run_heals_a_structural_locator_to_the_element_it_matched_there() {
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
+    let templates = app_in_repo_with_change(&ws, ("structure.spec.ts", COUNT_SPEC), &move_count);
+    let app = ws.app(
+        &format!("templates_dir = {:?}\n", templates.display().to_string()),
+        None,
+    );
+    assert!(!run_suite(
+        &dir,
+        &app.base_url,
+        "run",
+        &["tests/structure.spec.ts", "--project=chromium"]
+    ));
+    collect_and_classify(&dir);
+    // Without the reference: `h1 + p` names no words, nothing to heal to.
+    fix_config(&ws, "");
+    let o = ci_medic(
+        &dir,
+        &["fix", "--base", "HEAD~1"],
+        &[("E2E_BASE_URL", &app.base_url)],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (meta, _) = metadata(&dir);
+    assert_eq!(meta["outcome"], "no_patch", "{meta:#}");
+    assert!(meta.get("reference").is_none(), "{meta:#}");
+    // With it: the failing test rerun at HEAD~1 says which paragraph it was.
+    fix_config(&ws, &reference_config(&ws));
+    let o = ci_medic(
+        &dir,
+        &["fix", "--base", "HEAD~1"],
+        &[("E2E_BASE_URL", &app.base_url)],
+    );
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let (meta, run_id) = metadata(&dir);
+    let reference = &meta["reference"];
+    assert_eq!(reference["tests"], reference["passed"], "{meta:#}");
+    assert!(
+        reference["calls"].as_u64().is_some_and(|c| c >= 1),
+        "{meta:#}"
+    );
+    assert_eq!(meta["outcome"], "validated", "{err}\n{meta:#}");
+    let edit = meta["edits"]
+        .as_array()
+        .expect("edits")
+        .iter()
+        .find(|e| e["applied"] == true)
+        .unwrap_or_else(|| panic!("no edit: {meta:#}"));
+    assert_eq!(edit["old"], "locator('h1 + p')", "{edit:#}");
+    assert!(
+        edit["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("reference run's call")),
+        "{edit:#}"
+    );
+    let patch = dir.join(format!("fix-agent/patch-{run_id}.diff"));
+    let o = git(&dir, &["apply", patch.to_str().expect("path")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        run_suite(
+            &dir,
+            &app.base_url,
+            "after",
+            &["tests/structure.spec.ts", "--project=chromium"]
+        ),
+        "the test still fails with the patch applied"
+    );
+    // The reference worktree is gone.
+    let repo = git2::Repository::open(&dir).expect("repo");
+    assert!(repo.worktrees().expect("worktrees").is_empty());
+    drop(app);
+}
+
+const ROWS_SPEC: &str = "import { test, expect } from './fixtures';\n\ntest('lists the rows', async ({ page }) => {\n  await page.goto('/items');\n  await expect(page.getByTestId('item-row')).toContainText(['Blue Widget', 'Red Gadget', 'Green Sprocket', 'Yellow Gizmo', 'Purple Doohickey']);\n});\n\ntest('lists the rows, then adds one', async ({ page }) => {\n  await page.goto('/items');\n  await expect(page.getByTestId('item-row')).toContainText(['Blue Widget', 'Red Gadget', 'Green Sprocket', 'Yellow Gizmo', 'Purple Doohickey']);\n  await page.locator('#add-item').click();\n  await expect(page).toHaveURL(/\\/items\\/new$/);\n});\n";
+
+#[test]
+fn a_patch_that_heals_one_of_two_failures_is_partial_never_validated() {
+    let ws = Workspace::new(true);
+    let dir = ws.dir.clone();
+    // The rows' test id renamed (a heal the change proves) and the add link deleted.
+    let templates = app_in_repo_with_change(&ws, ("rows.spec.ts", ROWS_SPEC), &|before| {
+        let link = before
+            .lines()
+            .find(|l| l.contains("id=\"add-item\""))
+            .expect("the add link")
+            .to_owned();
+        before
+            .replace("\"item-row\"", "\"catalog-entry\"")
+            .replace(&format!("{link}\n"), "")
+    });
+    let app = ws.app(
+        &format!("templates_dir = {:?}\n", templates.display().to_string()),
+        None,
+    );
+    assert!(!run_suite(
+        &dir,
+        &app.base_url,
+        "run",
+        &["tests/rows.spec.ts", "--project=chromium"]
+    ));
+    collect_and_classify(&dir);
+    fix_config(&ws, "");
+    let o = ci_medic(
+        &dir,
+        &["fix", "--base", "HEAD~1"],
+        &[("E2E_BASE_URL", &app.base_url)],
+    );
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert!(o.status.success(), "{err}");
+    let (meta, _) = metadata(&dir);
+    assert_eq!(meta["outcome"], "partial", "{err}\n{meta:#}");
+    assert_eq!(meta["needs_manual_review"], true);
+    let failures = meta["validation"]["failures"].as_array().expect("failures");
+    let passed = |title: &str| {
+        failures
+            .iter()
+            .find(|f| f["test"].as_str().is_some_and(|t| t.ends_with(title)))
+            .map(|f| f["passed"].clone())
+    };
+    assert_eq!(
+        passed("lists the rows"),
+        Some(serde_json::json!(true)),
+        "{meta:#}"
+    );
+    assert_eq!(
+        passed("lists the rows, then adds one"),
+        Some(serde_json::json!(false)),
+        "{meta:#}"
+    );
+    assert!(
+        meta["pr_body"]
+            .as_str()
+            .is_some_and(|b| b.contains("partly validated") && b.contains("❌ still fails")),
+        "{meta:#}"
+    );
     drop(app);
 }

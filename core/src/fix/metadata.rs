@@ -69,6 +69,10 @@ pub struct FailureInput {
     pub trace: Option<String>,
     /// Screenshot paths.
     pub screenshots: Vec<String>,
+    /// A failed screenshot comparison's images (the last failed attempt's):
+    /// the baseline as the repository has it, the actual and the diff.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparison: Vec<SnapshotImage>,
 }
 
 /// Lines of a spec around a failure.
@@ -95,6 +99,9 @@ pub enum Outcome {
     Validated,
     /// A patch that was not validated, or whose validation failed: a person decides.
     NeedsManualReview,
+    /// A patch with which some of the failures it targets pass in validation
+    /// and others do not (see `validation.failures`): a person decides.
+    Partial,
     /// No patch (the reason says why).
     NoPatch,
 }
@@ -202,6 +209,42 @@ pub struct Edit {
     pub round: u32,
     /// For locator heals: every candidate with its scores.
     pub healing: Option<Healing>,
+    /// For a baseline refresh: the failure's expected (the old baseline),
+    /// actual (what the new one records) and diff images, as the bundle has them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<SnapshotImage>,
+}
+
+/// One image of a screenshot comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotImage {
+    /// `expected`, `actual` or `diff`.
+    pub role: String,
+    /// Its path (bundle-relative, or where the report had it).
+    pub path: String,
+}
+
+impl SnapshotImage {
+    /// The comparison images among an attempt's attachments, by the names
+    /// Playwright gives them (`<name>-expected.png`, `-actual.png`,
+    /// `-diff.png`), with their paths.
+    pub fn of<'a>(attachments: impl IntoIterator<Item = (&'a str, String)>) -> Vec<SnapshotImage> {
+        let all: Vec<(&str, String)> = attachments.into_iter().collect();
+        let mut out = Vec::new();
+        for role in ["expected", "actual", "diff"] {
+            if let Some((_, path)) = all
+                .iter()
+                .find(|(name, _)| name.ends_with(&format!("-{role}.png")))
+            {
+                out.push(SnapshotImage {
+                    role: role.to_owned(),
+                    path: path.clone(),
+                });
+            }
+        }
+        out
+    }
 }
 
 /// A suggestion for a person.
@@ -238,6 +281,21 @@ pub struct Validation {
     pub tests: Vec<String>,
     /// Each round.
     pub rounds: Vec<Round>,
+    /// Each failure the patch targets, and whether its test passed in the last round.
+    #[serde(default)]
+    pub failures: Vec<FailureValidation>,
+}
+
+/// One targeted failure in validation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FailureValidation {
+    /// The failure (test id).
+    pub failure: String,
+    /// Its test's title.
+    pub test: String,
+    /// Whether it passed with the patch (null: the rerun gave no result for it).
+    pub passed: Option<bool>,
 }
 
 /// One validation run.

@@ -14,6 +14,9 @@ pub fn render(m: &FixMetadata, input: &FixInput) -> String {
     let status = match m.outcome {
         Outcome::Validated => "✅ validated: the affected tests pass with this patch",
         Outcome::NeedsManualReview => "⚠️ needs manual review: this patch is not validated",
+        Outcome::Partial => {
+            "⚠️ partly validated: some of the failures it targets still fail with this patch"
+        }
         Outcome::NoPatch => "no patch",
     };
     let _ = writeln!(s, "**{status}** · risk: `{}`", m.risk);
@@ -59,12 +62,14 @@ pub fn render(m: &FixMetadata, input: &FixInput) -> String {
                 .replace('`', "'"),
             e.reason
         );
+        images(&mut s, e);
     }
     let skipped: Vec<_> = m.edits.iter().filter(|e| !e.applied).collect();
     if !skipped.is_empty() {
         let _ = writeln!(s, "\nNot changed:\n");
         for e in skipped {
             let _ = writeln!(s, "- {} for `{}`: {}", e.kind.as_str(), e.failure, e.reason);
+            images(&mut s, e);
         }
     }
     for p in &m.proposals {
@@ -77,6 +82,18 @@ pub fn render(m: &FixMetadata, input: &FixInput) -> String {
         );
     }
     let _ = writeln!(s, "\n### Validation\n\n{}\n", m.validation.detail);
+    for f in &m.validation.failures {
+        let _ = writeln!(
+            s,
+            "- {} {}",
+            match f.passed {
+                Some(true) => "✅ passes:",
+                Some(false) => "❌ still fails:",
+                None => "❔ no result:",
+            },
+            cell(&f.test)
+        );
+    }
     for r in &m.validation.rounds {
         let _ = writeln!(
             s,
@@ -148,4 +165,25 @@ pub fn render(m: &FixMetadata, input: &FixInput) -> String {
 
 fn cell(s: &str) -> String {
     format!("`{}`", s.replace('|', "\\|").replace('`', "'"))
+}
+
+/// A baseline refresh's comparison images, for the reviewer to open in the
+/// run's artifacts (a PR body cannot embed files that are not on GitHub).
+fn images(s: &mut String, e: &super::metadata::Edit) {
+    if e.images.is_empty() {
+        return;
+    }
+    let list: Vec<String> = e
+        .images
+        .iter()
+        .map(|i| {
+            let role = match i.role.as_str() {
+                "expected" => "old baseline (expected)",
+                "actual" => "new baseline (actual)",
+                other => other,
+            };
+            format!("{role} `{}`", i.path.replace('`', "'"))
+        })
+        .collect();
+    let _ = writeln!(s, "  - images in the run's artifacts: {}", list.join(", "));
 }

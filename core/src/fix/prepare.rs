@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::metadata::{FailureInput, FixInput, INPUT_SCHEMA, SourceExcerpt};
+use super::metadata::{FailureInput, FixInput, INPUT_SCHEMA, SnapshotImage, SourceExcerpt};
 use crate::diagnose::analysis::Analysis;
 use crate::model::{ArtifactKind, AttemptStatus, Bundle, Test};
 
@@ -145,6 +145,28 @@ fn failure_input(
         .filter(|x| x.kind == ArtifactKind::Screenshot)
         .filter_map(|x| x.artifact.clone().or_else(|| x.path.clone()))
         .collect();
+    // The expected image is the baseline itself, in the repository: named by
+    // its path there, the others by where the bundle has them.
+    let comparison = failed
+        .iter()
+        .rev()
+        .map(|a| {
+            SnapshotImage::of(a.attachments.iter().filter_map(|x| {
+                let path = x.artifact.clone().or_else(|| {
+                    let p = x.path.as_deref()?;
+                    let abs = std::path::Path::new(p);
+                    Some(
+                        repo.canonicalize()
+                            .ok()
+                            .and_then(|r| abs.strip_prefix(r).ok().map(|r| r.display().to_string()))
+                            .unwrap_or_else(|| p.to_owned()),
+                    )
+                })?;
+                Some((x.name.as_str(), path))
+            }))
+        })
+        .find(|c| !c.is_empty())
+        .unwrap_or_default();
     let page_snapshot = failed.iter().rev().find_map(|a| {
         a.error_context
             .as_ref()
@@ -178,6 +200,7 @@ fn failure_input(
         page_snapshot,
         trace: find(ArtifactKind::Trace),
         screenshots,
+        comparison,
     }
 }
 

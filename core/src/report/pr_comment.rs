@@ -403,6 +403,17 @@ fn fix_status(metadata: Option<&FixMetadata>, trigger: &Trigger) -> String {
                     m.patch.changed_lines,
                     code(&m.patch.path)
                 ),
+                Outcome::Partial => format!(
+                    "⚠️ partly validated patch, {} of {} targeted failure(s) pass, {} file(s) (`{}`)",
+                    m.validation
+                        .failures
+                        .iter()
+                        .filter(|f| f.passed == Some(true))
+                        .count(),
+                    m.validation.failures.len(),
+                    m.patch.files.len(),
+                    code(&m.patch.path)
+                ),
                 Outcome::NoPatch => "no patch".to_owned(),
             };
             format!("{what} — {}", text(&one_line(&m.reason, EXCERPT_CHARS)))

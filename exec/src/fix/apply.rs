@@ -17,8 +17,8 @@ use ci_medic_core::fix::change::FileChange;
 use ci_medic_core::fix::edit;
 use ci_medic_core::fix::guard::{self, GuardDecision};
 use ci_medic_core::fix::metadata::{
-    Edit, FailureInput, FixInput, FixMetadata, METADATA_SCHEMA, Outcome, PatchInfo, Proposal,
-    ReferenceRun, Round, Validation,
+    Edit, FailureInput, FailureValidation, FixInput, FixMetadata, METADATA_SCHEMA, Outcome,
+    PatchInfo, Proposal, ReferenceRun, Round, Validation,
 };
 use ci_medic_core::locator::fingerprint::Fingerprint;
 use ci_medic_core::locator::matching::Thresholds;
@@ -119,6 +119,7 @@ pub fn apply(input: &FixInput, setup: &Setup<'_>) -> Applied {
                 confidence: ins.confidence,
                 round: 1,
                 healing: None,
+                images: f.comparison.clone(),
             });
             continue;
         }
@@ -221,6 +222,11 @@ impl State<'_> {
             confidence: ins.confidence,
             round: 1,
             healing: None,
+            images: if ins.kind == FixKind::RefreshSnapshot {
+                f.comparison.clone()
+            } else {
+                Vec::new()
+            },
         };
         if ins.kind == FixKind::ReviewAssertion {
             self.proposals.push(Proposal {
@@ -868,6 +874,7 @@ impl State<'_> {
                     .map(|p| p.display().to_string())
                     .unwrap_or_default(),
             });
+            v.failures = per_failure(input, &self.targets, &r.tests);
             if r.passed() {
                 v.passed = Some(true);
                 v.detail =
@@ -1015,6 +1022,7 @@ impl State<'_> {
             confidence: verdict.confidence,
             round,
             healing: None,
+            images: Vec::new(),
         };
         let Some(page) = page else {
             e.reason = format!(
@@ -1146,6 +1154,22 @@ impl State<'_> {
                         ),
                     ),
                     Some(true) => (patch, Outcome::Validated, validation.detail.clone()),
+                    Some(false) if validation.failures.iter().any(|f| f.passed == Some(true)) => {
+                        let pass = validation
+                            .failures
+                            .iter()
+                            .filter(|f| f.passed == Some(true))
+                            .count();
+                        (
+                            patch,
+                            Outcome::Partial,
+                            format!(
+                                "partly validated: {pass} of {} targeted failure(s) pass with the patch; {}",
+                                validation.failures.len(),
+                                validation.detail
+                            ),
+                        )
+                    }
                     _ => (
                         patch,
                         Outcome::NeedsManualReview,
@@ -1308,6 +1332,34 @@ fn unresolved(errors: &[ci_medic_core::model::ErrorInfo]) -> Option<String> {
         }
     }
     None
+}
+
+/// Each failure whose test the patch targets, and whether that test passed
+/// in `tests` (a rerun's results).
+fn per_failure(
+    input: &FixInput,
+    targets: &[Target],
+    tests: &[ci_medic_core::model::Test],
+) -> Vec<FailureValidation> {
+    input
+        .failures
+        .iter()
+        .filter(|f| {
+            targets
+                .iter()
+                .any(|t| t.file == f.report_file && t.line == f.test_line && t.project == f.project)
+        })
+        .map(|f| {
+            let rerun = tests.iter().find(|t| {
+                t.file == f.report_file && t.line == f.test_line && t.project == f.project
+            });
+            FailureValidation {
+                failure: f.id.clone(),
+                test: f.title.join(" › "),
+                passed: rerun.map(|t| t.status == TestStatus::Expected),
+            }
+        })
+        .collect()
 }
 
 /// Runs `[fix.reference]` for the failures with a locator to heal: the

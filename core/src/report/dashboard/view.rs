@@ -220,7 +220,7 @@ pub(super) fn render(
         &dir.join("history.html"),
     )?;
     render_to(env, "heal.html", &heal_page(&ctx), &dir.join("heal.html"))?;
-    let (fix_ctx, patch_file) = fix_page(&ctx, &mut warnings);
+    let (fix_ctx, patch_file) = fix_page(&ctx, &copied, &mut warnings);
     if let Some((name, bytes)) = patch_file {
         write(&dir.join("fix").join(name), bytes)?;
     }
@@ -679,6 +679,7 @@ type PatchFile<'a> = Option<(String, &'a [u8])>;
 
 fn fix_page<'a>(
     ctx: &'a Ctx<'a>,
+    copied: &Copied,
     warnings: &mut Vec<String>,
 ) -> (serde_json::Value, PatchFile<'a>) {
     let fix = ctx.inputs.fix;
@@ -710,7 +711,13 @@ fn fix_page<'a>(
         }
     }
     let edits: Vec<serde_json::Value> = fix
-        .map(|f| f.metadata.edits.iter().map(|e| edit_view(ctx, e)).collect())
+        .map(|f| {
+            f.metadata
+                .edits
+                .iter()
+                .map(|e| edit_view(ctx, e, copied))
+                .collect()
+        })
         .unwrap_or_default();
     let page = serde_json::json!({
         "site": ctx.site,
@@ -728,13 +735,23 @@ fn fix_page<'a>(
     (page, patch_file)
 }
 
-fn edit_view(ctx: &Ctx<'_>, e: &Edit) -> serde_json::Value {
+fn edit_view(ctx: &Ctx<'_>, e: &Edit, copied: &Copied) -> serde_json::Value {
     let mut v = serde_json::to_value(e).unwrap_or_default();
     if let Some(obj) = v.as_object_mut() {
         obj.insert(
             "page".to_owned(),
             serde_json::json!(ctx.pages.get(e.failure.as_str())),
         );
+        // A baseline refresh's images, where the site has a copy.
+        let images: Vec<serde_json::Value> = e
+            .images
+            .iter()
+            .map(|i| {
+                let src = safe_relative(&i.path).filter(|r| copied.files.contains(r));
+                serde_json::json!({ "role": i.role, "path": i.path, "src": src })
+            })
+            .collect();
+        obj.insert("images".to_owned(), serde_json::json!(images));
     }
     v
 }
