@@ -56,6 +56,10 @@ pub struct FixArgs {
     /// with the default branch).
     #[arg(long, global = true, value_name = "REF")]
     pub base: Option<String>,
+    /// The dashboard's history.json: without --base, the last run that passed
+    /// at an ancestor of HEAD is the base.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub history: Option<PathBuf>,
     #[command(flatten)]
     pub rules: RulesArgs,
 }
@@ -76,18 +80,35 @@ pub fn run(args: &FixArgs) -> anyhow::Result<ExitCode> {
     let config = ci_medic_core::config::load(&args.config)
         .map_err(|e| UserError::bad_input(e.to_string()))?
         .fix;
+    // A bad history is refused before anything is written.
+    let base = base(args)?;
     match &args.step {
         Some(Step::Prepare) => prepare_step(args, &config).map(|_| ExitCode::SUCCESS),
         Some(Step::Apply) => {
             let input = read_input(&args.out.join("input.json"))?;
-            apply_step(args, &config, &input)
+            apply_step(args, &config, &input, base)
         }
         Some(Step::Pr(pr_args)) => open_pr::run(args, &config, pr_args),
         None => {
             let input = prepare_step(args, &config)?;
-            apply_step(args, &config, &input)
+            apply_step(args, &config, &input, base)
         }
     }
+}
+
+/// The revision the suite last passed at: `--base`, else the history's last
+/// passing run that HEAD descends from, else none (the merge-base with the
+/// default branch is then taken).
+fn base(args: &FixArgs) -> anyhow::Result<Option<String>> {
+    Ok(match (&args.base, &args.history) {
+        (Some(b), _) => Some(b.clone()),
+        (None, Some(h)) => {
+            let history = ci_medic_core::report::dashboard::history::read(h)
+                .map_err(|e| UserError::bad_input(e.to_string()))?;
+            ci_medic_exec::fix::apply::last_green(&args.repo, &history)
+        }
+        (None, None) => None,
+    })
 }
 
 fn prepare_step(args: &FixArgs, config: &FixConfig) -> anyhow::Result<FixInput> {
@@ -144,7 +165,12 @@ fn prepare_step(args: &FixArgs, config: &FixConfig) -> anyhow::Result<FixInput> 
     Ok(input)
 }
 
-fn apply_step(args: &FixArgs, config: &FixConfig, input: &FixInput) -> anyhow::Result<ExitCode> {
+fn apply_step(
+    args: &FixArgs,
+    config: &FixConfig,
+    input: &FixInput,
+    base: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let classifier = args.rules.classifier()?;
     let mut config = config.clone();
     if args.no_validate {
@@ -164,7 +190,7 @@ fn apply_step(args: &FixArgs, config: &FixConfig, input: &FixInput) -> anyhow::R
         out: &args.out,
         classifier: &classifier,
         now: ci_medic_core::collect::now_rfc3339(),
-        base: args.base.clone(),
+        base,
     };
     let applied = apply(input, &setup);
     let mut metadata = applied.metadata;

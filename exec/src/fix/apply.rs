@@ -1443,6 +1443,26 @@ fn app_change(setup: &Setup<'_>) -> Option<(String, Vec<Replaced>)> {
     }
 }
 
+/// The commit of the history's last passing run that HEAD descends from
+/// (the suite's last green state on this line of work); `None` when no
+/// passing run's commit is an ancestor of HEAD here.
+pub fn last_green(
+    repo: &Path,
+    history: &ci_medic_core::report::dashboard::History,
+) -> Option<String> {
+    let r = git2::Repository::discover(repo).ok()?;
+    let head = r.head().ok()?.peel_to_commit().ok()?.id();
+    history
+        .runs
+        .iter()
+        .rev()
+        .filter(|run| run.verdict == ci_medic_core::model::RunOutcome::Passed)
+        .filter_map(|run| run.run.sha.as_deref())
+        .filter_map(|sha| git2::Oid::from_str(sha).ok())
+        .find(|&oid| oid == head || r.graph_descendant_of(head, oid).unwrap_or(false))
+        .map(|oid| oid.to_string())
+}
+
 /// The merge-base of HEAD with the default branch (the remote's HEAD, else
 /// `main` or `master`), when HEAD is not on it.
 fn default_base(repo: &Path) -> Option<String> {
@@ -1564,6 +1584,62 @@ pub fn page_for(f: &FailureInput, bundle_dir: &Path) -> (Option<Page>, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Three commits; the history says the first passed, the second failed,
+    /// and a commit HEAD does not descend from passed last.
+    #[test]
+    fn the_last_green_base_is_the_newest_passing_ancestor_of_head() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let repo = git2::Repository::init(tmp.path()).expect("init");
+        let sig = git2::Signature::now("t", "t@example.com").expect("sig");
+        let mut parents: Vec<git2::Oid> = Vec::new();
+        for n in 0..3 {
+            std::fs::write(tmp.path().join("f"), format!("{n}")).expect("write");
+            let mut index = repo.index().expect("index");
+            index.add_path(Path::new("f")).expect("add");
+            let tree = repo
+                .find_tree(index.write_tree().expect("tree"))
+                .expect("tree");
+            let parent: Vec<git2::Commit<'_>> = parents
+                .last()
+                .map(|p| repo.find_commit(*p).expect("parent"))
+                .into_iter()
+                .collect();
+            let refs: Vec<&git2::Commit<'_>> = parent.iter().collect();
+            let oid = repo
+                .commit(Some("HEAD"), &sig, &sig, &format!("c{n}"), &tree, &refs)
+                .expect("commit");
+            parents.push(oid);
+        }
+        let fixture =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/history/history.v1.json");
+        let mut history =
+            ci_medic_core::report::dashboard::history::read(&fixture).expect("history");
+        let template = history.runs[0].clone();
+        let record = |sha: String, verdict| {
+            let mut r = template.clone();
+            r.run.sha = Some(sha);
+            r.verdict = verdict;
+            r
+        };
+        use ci_medic_core::model::RunOutcome::{Failed, Passed};
+        history.runs = vec![
+            record(parents[0].to_string(), Passed),
+            record(parents[1].to_string(), Failed),
+            record("1a55ae88f1034917ecce02c4e39c39a68dbb8216".into(), Passed),
+        ];
+        assert_eq!(
+            last_green(tmp.path(), &history),
+            Some(parents[0].to_string())
+        );
+        history.runs.push(record(parents[1].to_string(), Passed));
+        assert_eq!(
+            last_green(tmp.path(), &history),
+            Some(parents[1].to_string())
+        );
+        history.runs.retain(|r| r.verdict != Passed);
+        assert_eq!(last_green(tmp.path(), &history), None);
+    }
 
     const SPEC: &str = "test('creates', async ({ page }) => {\n  await page.goto('/items');\n  await page.getByRole('link', { name: 'New item' }).click();\n  await page.getByLabel('Name').fill('Lamp');\n});\n";
 
