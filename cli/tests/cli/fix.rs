@@ -355,7 +355,10 @@ fn bad_input_is_refused_with_the_file_and_the_field() {
     c.config("");
     std::fs::write(c.dir.join("history.json"), "{\"runs\": 3}").expect("history");
     let before = std::fs::read_dir(c.dir.join("fix-agent")).map_or(0, |d| d.count());
-    let o = ci_medic(&c.dir, &["fix", "--no-validate", "--history", "history.json"]);
+    let o = ci_medic(
+        &c.dir,
+        &["fix", "--no-validate", "--history", "history.json"],
+    );
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("history.json"), "{err}");

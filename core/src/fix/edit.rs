@@ -218,6 +218,12 @@ pub fn locator(
         && occurrences
             .first()
             .is_some_and(|o| o.segment < chain.target_index().unwrap_or(0));
+    // Built by a template literal (`getByTestId(`row-${id}`)`): healed there.
+    if occurrences.is_empty()
+        && let Some(out) = super::template::locator(source, &chain, page, &ctx, t)
+    {
+        return out;
+    }
     if occurrences.is_empty() || scope_elsewhere {
         // The file may write only a scope of it (a page object's field the
         // spec continues from): heal that scope when it is what broke.

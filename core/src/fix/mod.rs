@@ -14,3 +14,4 @@ pub mod metadata;
 pub mod pr_body;
 pub mod prepare;
 pub mod source;
+pub mod template;
