@@ -132,13 +132,19 @@ fn a_visual_change_refreshes_only_the_affected_baseline_as_a_binary_patch_for_re
         .filter_map(|i| i["role"].as_str())
         .collect();
     assert_eq!(roles, ["expected", "actual", "diff"], "{refresh:#}");
+    // All three are in the bundle: collect copies the baseline the report's
+    // `-expected.png` attachment points at in the checkout.
     for i in refresh["images"].as_array().expect("images") {
         let p = i["path"].as_str().expect("path");
-        assert!(
-            dir.join("bundle").join(p).is_file() || dir.join(p).is_file(),
-            "{p} is neither in the bundle nor in the repository"
-        );
+        let bytes = std::fs::read(dir.join("bundle").join(p))
+            .unwrap_or_else(|e| panic!("{p} is not in the bundle: {e}"));
+        assert_eq!(&bytes[..4], b"\x89PNG", "{p}");
     }
+    assert_eq!(
+        refresh["images"][0]["path"],
+        "artifacts/baseline__tests__visual.spec.ts-snapshots__banner-chromium-linux.png",
+        "{refresh:#}"
+    );
     assert!(
         meta["pr_body"]
             .as_str()

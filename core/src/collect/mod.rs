@@ -240,8 +240,73 @@ pub fn collect(
         built.map(|(bundle, _)| (bundle, artifacts))
     })?;
     bundle.artifacts = artifacts?;
+    let baselines = plan_baselines(&mut bundle.tests, limits);
+    bundle
+        .artifacts
+        .extend(process_artifacts(&baselines, redactor, staging.path())?);
     bundle.warnings = warnings;
     staging.finish(bundle, redactor, out_dir)
+}
+
+/// A failed screenshot comparison's `-expected.png` attachment is the baseline
+/// in the checkout, outside the results tree: it is copied too (once, however
+/// many attempts name it), so the bundle holds the old image beside the actual
+/// and the diff. Only a PNG inside the current directory (the checkout) under
+/// the copy limit is taken: an attachment path is the report's word, not a
+/// licence to read anywhere.
+fn plan_baselines(tests: &mut [Test], limits: &Limits) -> Vec<Planned> {
+    let Ok(here) = std::env::current_dir().and_then(|d| d.canonicalize()) else {
+        return Vec::new();
+    };
+    let mut planned: Vec<Planned> = Vec::new();
+    for a in tests
+        .iter_mut()
+        .flat_map(|t| t.attempts.iter_mut())
+        .flat_map(|a| a.attachments.iter_mut())
+    {
+        if a.artifact.is_some() || !a.name.ends_with("-expected.png") {
+            continue;
+        }
+        let Some(source) = a
+            .path
+            .as_deref()
+            .and_then(|p| Path::new(p).canonicalize().ok())
+        else {
+            continue;
+        };
+        let Ok(rel) = source.strip_prefix(&here) else {
+            continue;
+        };
+        let Ok(meta) = fs::metadata(&source) else {
+            continue;
+        };
+        if !meta.is_file() || meta.len() > limits.copy_max_bytes || !is_png(&source) {
+            continue;
+        }
+        let bundle_path = format!(
+            "artifacts/baseline__{}",
+            rel.display().to_string().replace('/', "__")
+        );
+        if !planned.iter().any(|p| p.bundle_path == bundle_path) {
+            planned.push(Planned {
+                source: source.clone(),
+                bundle_path: bundle_path.clone(),
+                size: meta.len(),
+                kind: ArtifactKind::Screenshot,
+                copy: true,
+                hash: true,
+            });
+        }
+        a.artifact = Some(bundle_path);
+    }
+    planned
+}
+
+fn is_png(path: &Path) -> bool {
+    let mut magic = [0u8; 8];
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok_and(|()| magic == *b"\x89PNG\r\n\x1a\n")
 }
 
 /// Parses and merges the reports, links the results tree and reads the logs. The
