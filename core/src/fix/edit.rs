@@ -176,7 +176,7 @@ fn rewrite(
     let mut spans: Vec<(usize, usize)> = occurrences
         .iter()
         .filter_map(|o| {
-            let start = o.chain.segments[o.segment].span.0;
+            let start = o.chain.segments.get(o.segment)?.span.0;
             let end = o.chain.segments.get(o.segment + extra)?.span.1;
             Some((start, end))
         })
@@ -220,7 +220,7 @@ pub fn locator(
             .is_some_and(|o| o.segment < chain.target_index().unwrap_or(0));
     // Built by a template literal (`getByTestId(`row-${id}`)`): healed there.
     if occurrences.is_empty()
-        && let Some(out) = super::template::locator(source, &chain, page, &ctx, t)
+        && let Some(out) = super::template::locator(source, line, &chain, page, &ctx, t)
     {
         return out;
     }
@@ -394,9 +394,20 @@ fn structural_scopes(
         _ => return Vec::new(),
     };
     let mut kept = Vec::new();
-    for (i, e) in page.elements.iter().enumerate() {
-        if !e.visible || !same_kind(e) {
-            continue;
+    // Two is already a refusal; a page with very many of the kind is one too.
+    let kinds: Vec<usize> = page
+        .elements
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.visible && same_kind(e))
+        .map(|(i, _)| i)
+        .collect();
+    if kinds.len() > MAX_STRUCTURAL {
+        return Vec::new();
+    }
+    for i in kinds {
+        if kept.len() > 1 {
+            break;
         }
         let ctx = crate::locator::matching::Context {
             reference: vec![Fingerprint::of(page, i)],
@@ -412,14 +423,11 @@ fn structural_scopes(
             kept.push(c);
         }
     }
-    if kept.len() > 1 {
-        // Several scopes would do: nothing tells which one the test meant.
-        for c in &mut kept {
-            c.score = 0.0;
-        }
-    }
     kept
 }
+
+/// At most this many elements of a structural scope's kind are tried.
+const MAX_STRUCTURAL: usize = 60;
 
 /// How many `.nth()`/`.filter()` segments follow segment `k` of `chain`.
 fn picks_after(chain: &Chain, k: usize) -> usize {
@@ -515,7 +523,21 @@ fn heal_scope(
         }),
     };
     let kept = if kept.is_empty() {
-        structural_scopes(&scope, page, &whole, t)
+        let structural = structural_scopes(&scope, page, &whole, t);
+        if structural.len() > 1 {
+            let why = format!(
+                "its scope {} matches nothing, and {} elements of its kind ({}) would each lead the locator to one element: which one the test meant is not known",
+                scope.canonical(),
+                structural.len(),
+                structural
+                    .iter()
+                    .map(|c| c.element.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            );
+            return Some(refuse(healing, why));
+        }
+        structural
     } else {
         kept
     };
@@ -570,8 +592,15 @@ fn heal_scope(
     let start = chain.segments[k].span.0;
     let end = chain.segments[k + extra].span.1;
     let old_text = source[start..end].to_owned();
+    // The other places that write the same scope, at the same place in their chain.
     let occurrences: Vec<crate::locator::statement::Occurrence> = occurrences
         .iter()
+        .filter(|o| {
+            o.chain.segments[..o.chain.segments.len().min(k + 1)]
+                .iter()
+                .map(|s| (&s.by, s.exact))
+                .eq(chain.segments[..=k].iter().map(|s| (&s.by, s.exact)))
+        })
         .map(|o| {
             let mut o = o.clone();
             o.segment = k;

@@ -152,7 +152,12 @@ fn rebuild(parts: &[Part], values: &[String], new: &str) -> Option<String> {
     });
     for v in values {
         let expr = params.next()?;
+        // Placed only where it is unambiguous: a value found twice could be
+        // either, and the wrong one breaks every other value of the parameter.
         let at = rest.find(v.as_str())?;
+        if v.is_empty() || rest[at + v.len()..].contains(v.as_str()) {
+            return None;
+        }
         out.push_str(&escape(&rest[..at]));
         out.push_str(&format!("${{{expr}}}"));
         rest = &rest[at + v.len()..];
@@ -171,6 +176,7 @@ fn escape(s: &str) -> String {
 /// when no template literal of the source builds it.
 pub fn locator(
     source: &str,
+    line: Option<u32>,
     broken: &Chain,
     page: &Page,
     ctx: &Context,
@@ -178,10 +184,32 @@ pub fn locator(
 ) -> Option<LocatorEdit> {
     let target = broken.target_index()?;
     let (method, value) = method_and_value(&broken.segments[target].by)?;
-    let (call, values) = calls(source)
+    // Templates with a constant part that build the printed value; the one on
+    // the failing line first, else the only one in the file.
+    let mut found: Vec<(Call, Vec<String>)> = calls(source)
         .into_iter()
-        .filter(|c| c.method == method)
-        .find_map(|c| captures(&c.parts, value).map(|v| (c, v)))?;
+        .filter(|c| c.method == method && c.parts.iter().any(|p| matches!(p, Part::Text(_))))
+        .filter_map(|c| captures(&c.parts, value).map(|v| (c, v)))
+        .collect();
+    if let Some(l) = line
+        && let Some(i) = found
+            .iter()
+            .position(|(c, _)| line_of(source, c.span.0) == l)
+    {
+        found = vec![found.swap_remove(i)];
+    }
+    let (call, values) = match found.len() {
+        0 => return None,
+        1 => found.pop()?,
+        n => {
+            return Some(LocatorEdit {
+                healing: None,
+                made: Err(Refused(format!(
+                    "{n} template literals of the file build {value:?}: which one the failing test used is not known"
+                ))),
+            });
+        }
+    };
     let written = format!("`{}`", &source[call.span.0..call.span.1]);
     let healing = heal(broken, page, ctx, t);
     let refuse = |why: String, healing| LocatorEdit {
@@ -251,6 +279,7 @@ mod tests {
         };
         locator(
             source,
+            None,
             &chain,
             &Page::parse(PAGE),
             &ctx,
@@ -285,6 +314,7 @@ mod tests {
         let source = "const row = page.getByTestId(`item-row-${id}`);\n";
         let out = locator(
             source,
+            None,
             &chain,
             &Page::parse(&page),
             &ctx,
@@ -314,6 +344,13 @@ mod tests {
         assert_eq!(
             rebuild(&parts, &["7".into()], "c-7`d").as_deref(),
             Some("c-${f({x: 1})}\\`d")
+        );
+        // Where the value is found twice, the parameter's place is not known.
+        let cell = [Part::Text("cell-".into()), Part::Param("i".into())];
+        assert_eq!(rebuild(&cell, &["1".into()], "grid1-cell-1"), None);
+        assert_eq!(
+            rebuild(&cell, &["1".into()], "grid-cell-1").as_deref(),
+            Some("grid-cell-${i}")
         );
     }
 }

@@ -212,8 +212,12 @@ fn text(a: &str, b: &str) -> Option<f64> {
     if a == b {
         return Some(1.0);
     }
-    let wa: Vec<&str> = a.split(' ').collect();
-    let wb: Vec<&str> = b.split(' ').collect();
+    let mut wa: Vec<&str> = a.split(' ').collect();
+    let mut wb: Vec<&str> = b.split(' ').collect();
+    for w in [&mut wa, &mut wb] {
+        w.sort_unstable();
+        w.dedup();
+    }
     let common = wa.iter().filter(|w| wb.contains(w)).count() as f64;
     let overlap = common / (wa.len().max(wb.len()) as f64);
     Some(strsim::normalized_levenshtein(&a, &b).max(overlap))
@@ -227,6 +231,13 @@ fn jaccard(a: &[String], b: &[String]) -> Option<f64> {
     if a.is_empty() && b.is_empty() {
         return None;
     }
+    let dedup = |v: &[String]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    let (a, b) = (&dedup(a)[..], &dedup(b)[..]);
     let common = a.iter().filter(|x| b.contains(x)).count() as f64;
     let union = (a.len() + b.len()) as f64 - common;
     Some(common / union)

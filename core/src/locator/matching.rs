@@ -956,9 +956,11 @@ fn propose(
     // The author's own selector with its child combinators loosened to
     // descendants: the smallest edit after the element was wrapped.
     let relaxed = || match &original.by {
-        By::Css(css) if css.contains('>') => Some(By::Css(
-            css.split('>').map(str::trim).collect::<Vec<_>>().join(" "),
-        )),
+        By::Css(css) if css.contains('>') && !css.contains(">>") && !css.contains(['(', '[']) => {
+            Some(By::Css(
+                css.split('>').map(str::trim).collect::<Vec<_>>().join(" "),
+            ))
+        }
         _ => None,
     };
     let options: Vec<Option<By>> = match &original.by {

@@ -312,7 +312,12 @@ pub fn calls_in(trace: &str, stacks: &str) -> Vec<CallTarget> {
                 .map(|list| {
                     list.iter()
                         .filter_map(|entry| {
-                            let id = entry.get(0)?.as_str()?.to_owned();
+                            // Older Playwright wrote a number for `call@N`.
+                            let id = entry.get(0).and_then(|v| {
+                                v.as_str()
+                                    .map(str::to_owned)
+                                    .or_else(|| v.as_u64().map(|n| format!("call@{n}")))
+                            })?;
                             let frames = entry
                                 .get(1)?
                                 .as_array()?

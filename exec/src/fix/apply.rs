@@ -417,7 +417,7 @@ impl State<'_> {
                     let best = h.as_ref()?.candidates.first()?;
                     (best.features.identity
                         >= ci_medic_core::locator::matching::MIN_REFERENCE_IDENTITY)
-                        .then(|| best.html.clone())
+                        .then(|| (best.element.clone(), best.html.clone()))
                 });
                 if let Some((why, healing)) = &refused_by_reference
                     && reference_best.is_none()
@@ -453,8 +453,8 @@ impl State<'_> {
                         .as_ref()
                         .filter(|_| out.made.is_ok())
                         .and_then(|h| h.candidates.first())
-                        .map(|c| &c.html);
-                    if chosen != Some(best) {
+                        .map(|c| (c.element.clone(), c.html.clone()));
+                    if chosen.as_ref() != Some(best) {
                         e.reason = why;
                         e.healing = healing;
                         self.edits.push(e);
@@ -1050,11 +1050,9 @@ impl State<'_> {
                 ci_medic_core::collect::playwright::results_dir::parse_error_context(&path, &text)
                     .page_snapshot
             });
-        let (prints, from) = match self
-            .reference
-            .as_ref()
-            .and_then(|r| r.element_at(trace.as_deref().map(Path::new), Some(&spec), line))
-        {
+        let (prints, from) = match self.reference.as_ref().and_then(|r| {
+            r.element_at(&f.title, trace.as_deref().map(Path::new), Some(&spec), line)
+        }) {
             Some((prints, how)) => (
                 prints,
                 format!(
@@ -1153,7 +1151,27 @@ impl State<'_> {
                             validation.detail
                         ),
                     ),
-                    Some(true) => (patch, Outcome::Validated, validation.detail.clone()),
+                    // `validated` means every failure the patch targets passed.
+                    Some(true)
+                        if !validation.failures.is_empty()
+                            && validation.failures.iter().all(|f| f.passed == Some(true)) =>
+                    {
+                        (patch, Outcome::Validated, validation.detail.clone())
+                    }
+                    Some(true) => (
+                        patch,
+                        Outcome::NeedsManualReview,
+                        format!(
+                            "needs manual review: the rerun passed, but not every targeted failure's test ran and passed in it ({})",
+                            validation
+                                .failures
+                                .iter()
+                                .filter(|f| f.passed != Some(true))
+                                .map(|f| f.test.as_str())
+                                .collect::<Vec<_>>()
+                                .join("; ")
+                        ),
+                    ),
                     Some(false) if validation.failures.iter().any(|f| f.passed == Some(true)) => {
                         let pass = validation
                             .failures
@@ -1350,8 +1368,9 @@ fn per_failure(
                 .any(|t| t.file == f.report_file && t.line == f.test_line && t.project == f.project)
         })
         .map(|f| {
+            // By title: a patch that joins lines moves the tests below it.
             let rerun = tests.iter().find(|t| {
-                t.file == f.report_file && t.line == f.test_line && t.project == f.project
+                t.file == f.report_file && t.title_path == f.title && t.project == f.project
             });
             FailureValidation {
                 failure: f.id.clone(),

@@ -23,7 +23,8 @@ use ci_medic_core::page::trace::{self, CallTarget, TARGET_ATTR};
 pub struct Reference {
     /// What the metadata says of the run.
     pub report: ReferenceRun,
-    calls: Vec<CallTarget>,
+    /// Each test's title path, with its calls that found their element.
+    calls: Vec<(Vec<String>, CallTarget)>,
 }
 
 /// Why the reference run gave nothing.
@@ -81,12 +82,25 @@ impl Reference {
             deadline,
         );
         drop(app);
+        // Each test's own trace: a call is only ever matched within its test.
         let mut calls = Vec::new();
         let mut unreadable = Vec::new();
-        for zip in traces(&results.join("test-results")) {
-            match trace::call_targets(&zip) {
-                Ok(c) => calls.extend(c.into_iter().filter(|c| c.page.is_some())),
-                Err(e) => unreadable.push(e.to_string()),
+        for t in &run.tests {
+            let zips = t
+                .attempts
+                .iter()
+                .flat_map(|a| a.attachments.iter())
+                .filter(|a| a.kind == ci_medic_core::model::ArtifactKind::Trace)
+                .filter_map(|a| a.path.as_deref().map(PathBuf::from));
+            for zip in zips {
+                match trace::call_targets(&zip) {
+                    Ok(c) => calls.extend(
+                        c.into_iter()
+                            .filter(|c| c.page.is_some())
+                            .map(|c| (t.title_path.clone(), c)),
+                    ),
+                    Err(e) => unreadable.push(e.to_string()),
+                }
             }
         }
         let passed = run
@@ -134,17 +148,24 @@ impl Reference {
                 bundle_dir.join(t)
             }
         });
-        self.element_at(trace.as_deref(), f.spec.as_deref(), f.line)
+        self.element_at(&f.title, trace.as_deref(), f.spec.as_deref(), f.line)
     }
 
     /// [`Reference::element_of`] for a failure known by its trace and the
     /// line it failed at.
     pub fn element_at(
         &self,
+        test: &[String],
         trace: Option<&Path>,
         spec: Option<&str>,
         line: Option<u32>,
     ) -> Option<(Vec<Fingerprint>, String)> {
+        let own: Vec<&CallTarget> = self
+            .calls
+            .iter()
+            .filter(|(t, _)| t == test)
+            .map(|(_, c)| c)
+            .collect();
         // The failing call's selector, from the failing run's own trace.
         let failing = trace.and_then(|p| {
             trace::call_targets(p)
@@ -154,22 +175,20 @@ impl Reference {
                 .find(|c| c.failed)
         });
         let by_selector = failing.as_ref().and_then(|fc| {
-            self.calls
-                .iter()
+            own.iter()
                 .find(|c| c.selector == fc.selector)
-                .map(|c| (c, format!("the same selector `{}`", c.selector)))
+                .map(|c| (*c, format!("the same selector `{}`", c.selector)))
         });
         let by_line = || {
             let spec = spec?;
             let line = line?;
-            self.calls
-                .iter()
+            own.iter()
                 .find(|c| {
-                    c.frames
-                        .iter()
-                        .any(|(file, l)| *l == line && file.ends_with(spec))
+                    c.frames.iter().any(|(file, l)| {
+                        *l == line && (file == spec || file.ends_with(&format!("/{spec}")))
+                    })
                 })
-                .map(|c| (c, format!("the same call at {spec}:{line}")))
+                .map(|c| (*c, format!("the same call at {spec}:{line}")))
         };
         let (call, how) = by_selector.or_else(by_line)?;
         let snapshot = call.page.as_ref()?;
@@ -181,24 +200,6 @@ impl Reference {
         let prints = marked.iter().map(|&i| Fingerprint::of(&page, i)).collect();
         Some((prints, format!("{how} on {}", snapshot.url)))
     }
-}
-
-/// Every `trace.zip` under `dir`.
-fn traces(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(traces(&p));
-        } else if p.file_name().is_some_and(|n| n == "trace.zip") {
-            out.push(p);
-        }
-    }
-    out.sort();
-    out
 }
 
 fn short(sha: &str) -> &str {
