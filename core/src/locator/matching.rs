@@ -298,11 +298,18 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
         .filter(|c| c.score == best.score && c.element == best.element)
         .count();
     let reason = if best.locator.is_none() {
-        Some(format!(
-            "the best candidate ({}) cannot be selected alone: {} elements share every locator it could get",
-            best.element,
-            twins + 1
-        ))
+        Some(if twins > 0 {
+            format!(
+                "the best candidate ({}) cannot be selected alone: {} elements share every locator it could get",
+                best.element,
+                twins + 1
+            )
+        } else {
+            format!(
+                "the best candidate ({}) cannot be selected alone: every locator it could get also selects other elements",
+                best.element
+            )
+        })
     } else if best.features.identity < min_identity {
         Some(if prints.is_some() {
             format!(
