@@ -436,7 +436,32 @@ fn without_a_dom_snapshot_candidates_come_from_the_live_page_signed_in_with_the_
 
 /// The app's templates committed (the list's test id and add link as
 /// literals), then `change` to items.html as a second commit; `spec` written
-/// as `tests/<name>` in the first. Returns the templates dir.
+/// as `tests/<name>` in the first. The app serves the changed templates, the
+/// spec has failed against it, and the run is collected and classified.
+fn broken_by_change(
+    ws: &Workspace,
+    spec: (&str, &str),
+    change: &dyn Fn(&str) -> String,
+) -> scenario_harness::app::DemoApp {
+    let templates = app_in_repo_with_change(ws, spec, change);
+    let app = ws.app(
+        &format!("templates_dir = {:?}\n", templates.display().to_string()),
+        None,
+    );
+    let only = format!("tests/{}", spec.0);
+    assert!(
+        !run_suite(
+            &ws.dir,
+            &app.base_url,
+            "run",
+            &[&only, "--project=chromium"]
+        ),
+        "the first run is meant to fail"
+    );
+    collect_and_classify(&ws.dir);
+    app
+}
+
 fn app_in_repo_with_change(
     ws: &Workspace,
     spec: (&str, &str),
@@ -495,18 +520,7 @@ fn move_count(before: &str) -> String {
 fn a_reference_run_heals_a_structural_locator_to_the_element_it_matched_there() {
     let ws = Workspace::new(true);
     let dir = ws.dir.clone();
-    let templates = app_in_repo_with_change(&ws, ("structure.spec.ts", COUNT_SPEC), &move_count);
-    let app = ws.app(
-        &format!("templates_dir = {:?}\n", templates.display().to_string()),
-        None,
-    );
-    assert!(!run_suite(
-        &dir,
-        &app.base_url,
-        "run",
-        &["tests/structure.spec.ts", "--project=chromium"]
-    ));
-    collect_and_classify(&dir);
+    let app = broken_by_change(&ws, ("structure.spec.ts", COUNT_SPEC), &move_count);
     // Without the reference: `h1 + p` names no words, nothing to heal to.
     fix_config(&ws, "");
     let o = ci_medic(
@@ -573,7 +587,7 @@ fn a_patch_that_heals_one_of_two_failures_is_partial_never_validated() {
     let ws = Workspace::new(true);
     let dir = ws.dir.clone();
     // The rows' test id renamed (a heal the change proves) and the add link deleted.
-    let templates = app_in_repo_with_change(&ws, ("rows.spec.ts", ROWS_SPEC), &|before| {
+    let app = broken_by_change(&ws, ("rows.spec.ts", ROWS_SPEC), &|before| {
         let link = before
             .lines()
             .find(|l| l.contains("id=\"add-item\""))
@@ -583,17 +597,6 @@ fn a_patch_that_heals_one_of_two_failures_is_partial_never_validated() {
             .replace("\"item-row\"", "\"catalog-entry\"")
             .replace(&format!("{link}\n"), "")
     });
-    let app = ws.app(
-        &format!("templates_dir = {:?}\n", templates.display().to_string()),
-        None,
-    );
-    assert!(!run_suite(
-        &dir,
-        &app.base_url,
-        "run",
-        &["tests/rows.spec.ts", "--project=chromium"]
-    ));
-    collect_and_classify(&dir);
     fix_config(&ws, "");
     let o = ci_medic(
         &dir,
