@@ -211,6 +211,10 @@ pub fn locator(
     };
     let (occurrences, mut ctx) = failure_context(source, line, &chain, message);
     ctx.reference = reference.to_vec();
+    // Several elements marked at the reference: the locator names a list.
+    if reference.len() > 1 {
+        ctx.list = true;
+    }
     // A scope that matches nothing is what broke: when the file writes the
     // target but not that scope (`shell.headerNav.getByRole(…)`), the
     // target is not to be edited here.
