@@ -942,6 +942,34 @@ mod tests {
     }
 
     #[test]
+    fn a_shared_list_locator_heals_to_a_list_when_the_reference_marked_several_rows() {
+        // A page object's field; the spec's assertion is not this file's.
+        let po = "export class Items {\n  constructor(page) {\n    this.rows = page.getByTestId('item-row');\n  }\n}\n";
+        let before = Page::parse(
+            r#"<html><body><ul><li data-testid="item-row" data-ci-medic-target="">Blue Widget</li><li data-testid="item-row" data-ci-medic-target="">Red Gadget</li></ul></body></html>"#,
+        );
+        let reference: Vec<Fingerprint> = before
+            .select_css("[data-ci-medic-target]", None)
+            .expect("css")
+            .into_iter()
+            .map(|i| Fingerprint::of(&before, i))
+            .collect();
+        let after = Page::parse(
+            r#"<html><body><ul><li data-testid="product-row">Blue Widget</li><li data-testid="product-row">Red Gadget</li></ul></body></html>"#,
+        );
+        let out = locator(
+            po,
+            None,
+            "getByTestId('item-row')",
+            "",
+            &after,
+            &reference,
+            Thresholds::default(),
+        );
+        assert_eq!(out.made.expect("healed").new, "getByTestId('product-row')");
+    }
+
+    #[test]
     fn a_scope_that_matches_nothing_is_what_gets_healed() {
         let source = "test('row link', async ({ page }) => {\n  await page.goto('/items');\n  await page.getByTestId('item-row').filter({ hasText: 'Green Sprocket' }).getByRole('link').click();\n});\n";
         let page = Page::parse(
