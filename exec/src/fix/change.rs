@@ -110,6 +110,12 @@ pub fn replaced_lines(
         }),
     )
     .map_err(git("diff lines"))?;
+    // A line removed in one place and added unchanged in another (of any
+    // file) moved: its counterpart is itself, never a deletion.
+    let everywhere: std::collections::HashSet<String> = hunks
+        .iter()
+        .flat_map(|(_, _, added)| added.iter().map(|a| a.trim().to_owned()))
+        .collect();
     let mut out = Vec::new();
     for (file, removed, added) in hunks {
         if !keep(&file) {
@@ -132,6 +138,8 @@ pub fn replaced_lines(
                     .max_by(|a, b| a.0.total_cmp(&b.0))
                     .map(|(_, a)| a.clone())
             };
+            let moved = !old.trim().is_empty() && everywhere.contains(old.trim());
+            let new = if moved { Some(old.clone()) } else { new };
             out.push(Replaced {
                 file: file.clone(),
                 old_line: line,
@@ -366,5 +374,38 @@ mod tests {
             ),
         ];
         assert!(matches!(fate("item-row", &two), Some(Fate::Conflicting(v)) if v.len() == 2));
+    }
+
+    /// A real repository: the price line moved to the end of the page.
+    #[test]
+    fn a_moved_line_is_neither_a_rename_nor_a_deletion() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let repo = Repository::init(tmp.path()).expect("init");
+        let sig = git2::Signature::now("t", "t@example.com").expect("sig");
+        let page = |body: &str| {
+            std::fs::write(tmp.path().join("item.html"), body).expect("write");
+            let mut index = repo.index().expect("index");
+            index.add_path(Path::new("item.html")).expect("add");
+            let tree = repo
+                .find_tree(index.write_tree().expect("tree"))
+                .expect("tree");
+            let parents: Vec<git2::Commit<'_>> = repo
+                .head()
+                .ok()
+                .and_then(|h| h.peel_to_commit().ok())
+                .into_iter()
+                .collect();
+            let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
+            repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &refs)
+                .expect("commit");
+        };
+        page("<h1>Blue</h1>\n<p class=\"price\">$1</p>\n<p>In stock</p>\n<p>Notes</p>\n");
+        page("<h1>Blue</h1>\n<p>In stock</p>\n<p>Notes</p>\n<p class=\"price\">$1</p>\n");
+        let (_, lines) = replaced_lines(tmp.path(), "HEAD~1", &|_| true).expect("change");
+        assert!(
+            lines.iter().any(|l| l.old.contains("price")),
+            "the removed line is read: {lines:?}"
+        );
+        assert_eq!(fate("price", &lines), None, "{lines:?}");
     }
 }
