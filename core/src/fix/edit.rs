@@ -474,11 +474,18 @@ fn heal_scope(
     let picked = picks_after(chain, k);
     // Picks the spec writes after a page object's scope are not the scope's to replace.
     let pick_written = k + picked < written;
+    // The scope is healed on what it names; its `.filter()`s and the rest of
+    // the chain are the check every candidate must pass (`whole`), not words
+    // to match (a container holds the filter's text as well as the row).
     let scope = Chain {
-        segments: chain.segments[..=k + picked].to_vec(),
+        segments: chain.segments[..=k].to_vec(),
         span: chain.span,
     };
-    let scope_ctx = crate::locator::matching::Context::default();
+    // A scope its chain picks from (`.filter()`, `.nth()`) is a list.
+    let scope_ctx = crate::locator::matching::Context {
+        list: picked > 0,
+        ..Default::default()
+    };
     let mut healing = heal(&scope, page, &scope_ctx, t);
     // A scope's candidates are judged by the whole chain: with the healed
     // scope it must select exactly one element (the reference run's, when

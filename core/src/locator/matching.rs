@@ -191,7 +191,7 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
             _ => None,
         }
     };
-    let want = Evidence::of(seg);
+    let want = Evidence::of(seg, chain);
     let idf = Idf::new(page);
     let prints = (!ctx.reference.is_empty()).then(|| Fingerprint::all(page));
     let min_identity = if prints.is_some() {
@@ -445,7 +445,7 @@ struct Evidence {
 }
 
 impl Evidence {
-    fn of(seg: &Segment) -> Evidence {
+    fn of(seg: &Segment, chain: &Chain) -> Evidence {
         let mut ev = Evidence::default();
         match &seg.by {
             By::Css(css) => ev.css(css),
@@ -471,9 +471,13 @@ impl Evidence {
             By::Title(t) => ev.identifiers.push((Kind::Title, t.clone())),
             By::Nth(_) | By::Filter(_) => {}
         }
-        // A `.filter({ hasText })` after the target is not an identifier: it
-        // is a constraint every candidate meets (see `heal`), and a container
-        // holds the text as well as the element.
+        // A `.filter({ hasText })` after the target names its text too (and
+        // every candidate must hold it, see `heal`).
+        for s in &chain.segments {
+            if let By::Filter(t) = &s.by {
+                ev.identifiers.push((Kind::Text, t.clone()));
+            }
+        }
         ev
     }
 

@@ -347,9 +347,16 @@ impl State<'_> {
                     .as_deref()
                     .filter(|_| from.starts_with("the trace"));
                 // What one test's assertion expected describes that test's use
-                // of a shared locator (`rows.first()` holding "Blue Widget"), not
-                // the locator: a shared definition heals on what it is.
-                let message = if home == spec { f.message.as_str() } else { "" };
+                // of a shared locator it picks from (`rows.first()` holding "Blue
+                // Widget"), not the locator: such a definition heals on what it
+                // is. An assertion on the shared locator itself describes it.
+                let picks = ci_medic_core::locator::Chain::parse(&broken)
+                    .is_some_and(|c| c.target_index().is_some_and(|t| t + 1 < c.segments.len()));
+                let message = if home == spec || !picks {
+                    f.message.as_str()
+                } else {
+                    ""
+                };
                 let mut refused_by_reference = None;
                 if let (Some((prints, how)), Some(page)) = (&reference, &page) {
                     let from = format!(
