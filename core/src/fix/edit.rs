@@ -887,10 +887,7 @@ mod tests {
         let before = Page::parse(
             r#"<html><body><nav><a class="link" href="/items">Items</a><a class="link" data-ci-medic-target="" href="/account">Account</a></nav><main><h1>Items</h1></main></body></html>"#,
         );
-        let marked = before
-            .select_css("[data-ci-medic-target]", None)
-            .expect("css");
-        let reference = vec![Fingerprint::of(&before, marked[0])];
+        let reference = Fingerprint::marked(&before);
         let after = Page::parse(
             r#"<html><body><nav><a href="/items">Items</a><a href="/account">Account</a></nav><main><h1>Items</h1></main></body></html>"#,
         );
@@ -920,10 +917,7 @@ mod tests {
         let before = Page::parse(
             r#"<html><body><nav><a href="/items">Items</a><a data-ci-medic-target="" href="/account">Account</a></nav><main><h1>Items</h1></main></body></html>"#,
         );
-        let marked = before
-            .select_css("[data-ci-medic-target]", None)
-            .expect("css");
-        let reference = vec![Fingerprint::of(&before, marked[0])];
+        let reference = Fingerprint::marked(&before);
         let after = Page::parse(
             r#"<html><body><nav><div class="links"><a href="/items">Items</a><a href="/account">Account</a></div></nav><main><h1>Items</h1></main></body></html>"#,
         );
@@ -955,12 +949,7 @@ mod tests {
         let before = Page::parse(
             r#"<html><body><ul><li data-testid="item-row" data-ci-medic-target="">Blue Widget</li><li data-testid="item-row" data-ci-medic-target="">Red Gadget</li></ul></body></html>"#,
         );
-        let reference: Vec<Fingerprint> = before
-            .select_css("[data-ci-medic-target]", None)
-            .expect("css")
-            .into_iter()
-            .map(|i| Fingerprint::of(&before, i))
-            .collect();
+        let reference = Fingerprint::marked(&before);
         let after = Page::parse(
             r#"<html><body><ul><li data-testid="product-row">Blue Widget</li><li data-testid="product-row">Red Gadget</li></ul></body></html>"#,
         );

@@ -70,6 +70,16 @@ impl Fingerprint {
         Fingerprint::with_neighbours(page, i, neighbours(page, i))
     }
 
+    /// The fingerprints of the elements a trace's page marks as a call's
+    /// target ([`crate::page::trace::TARGET_ATTR`]).
+    pub fn marked(page: &Page) -> Vec<Fingerprint> {
+        page.select_css(&format!("[{}]", crate::page::trace::TARGET_ATTR), None)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| Fingerprint::of(page, i))
+            .collect()
+    }
+
     /// Every element's fingerprint, neighbours found in one pass.
     pub fn all(page: &Page) -> Vec<Fingerprint> {
         let (children, top) = children(page);

@@ -1235,11 +1235,7 @@ mod tests {
       <ul class="items"><li>Blue Widget</li><li>Red Gadget</li></ul></main></body></html>"#;
 
     fn reference() -> Vec<Fingerprint> {
-        let page = Page::parse(REFERENCE);
-        let marked = page
-            .select_css("[data-ci-medic-target]", None)
-            .expect("css");
-        marked.iter().map(|&i| Fingerprint::of(&page, i)).collect()
+        Fingerprint::marked(&Page::parse(REFERENCE))
     }
 
     fn with_reference(loc: &str, html: &str) -> Healing {

@@ -16,7 +16,7 @@ use ci_medic_core::config::{FixConfig, ReferenceConfig};
 use ci_medic_core::fix::metadata::{FailureInput, ReferenceRun};
 use ci_medic_core::locator::fingerprint::Fingerprint;
 use ci_medic_core::page::Page;
-use ci_medic_core::page::trace::{self, CallTarget, TARGET_ATTR};
+use ci_medic_core::page::trace::{self, CallTarget};
 
 /// The calls of the reference run's traces that found their element.
 #[derive(Debug, Default)]
@@ -192,12 +192,10 @@ impl Reference {
         };
         let (call, how) = by_selector.or_else(by_line)?;
         let snapshot = call.page.as_ref()?;
-        let page = Page::parse(&snapshot.html);
-        let marked = page.select_css(&format!("[{TARGET_ATTR}]"), None).ok()?;
-        if marked.is_empty() {
+        let prints = Fingerprint::marked(&Page::parse(&snapshot.html));
+        if prints.is_empty() {
             return None;
         }
-        let prints = marked.iter().map(|&i| Fingerprint::of(&page, i)).collect();
         Some((prints, format!("{how} on {}", snapshot.url)))
     }
 }
