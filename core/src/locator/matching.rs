@@ -193,6 +193,7 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
     };
     let want = Evidence::of(seg, chain);
     let idf = Idf::new(page);
+    let ours = want.prepared(&idf);
     let prints = (!ctx.reference.is_empty()).then(|| Fingerprint::all(page));
     let min_identity = if prints.is_some() {
         MIN_REFERENCE_IDENTITY
@@ -218,7 +219,7 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
                     .iter()
                     .map(|r| r.similarity(&all[i]))
                     .fold(0.0, f64::max),
-                None => want.identity(e, &idf),
+                None => Evidence::identity(&ours, e, &idf),
             };
             let role = want.role_fit(e, ctx);
             let position = want.position(page, i, scope.as_deref());
@@ -240,7 +241,7 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
     scored.truncate(25);
 
     // Proposals, best first; candidates whose proposal is the same are one.
-    let mut candidates: Vec<Candidate> = Vec::new();
+    let mut candidates: Vec<(Candidate, usize)> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for (score, mut features, i) in scored {
         let (locator, chain_text, matches, set, replaces_pick) =
@@ -266,22 +267,33 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
         {
             continue;
         }
-        candidates.push(Candidate {
-            locator,
-            chain: chain_text,
-            score: round(score),
-            features,
-            matches,
-            element: describe(&page.elements[i]),
-            role: page.elements[i].role.clone(),
-            name: page.elements[i].name.clone(),
-            snapshot_line: page.elements[i].snapshot_line,
-            html: page.outer_html(i, 240),
-            replaces_pick,
-        });
+        candidates.push((
+            Candidate {
+                locator,
+                chain: chain_text,
+                score: round(score),
+                features,
+                matches,
+                element: describe(&page.elements[i]),
+                role: page.elements[i].role.clone(),
+                name: page.elements[i].name.clone(),
+                snapshot_line: page.elements[i].snapshot_line,
+                // Filled in for the ten that are kept.
+                html: String::new(),
+                replaces_pick,
+            },
+            i,
+        ));
     }
-    candidates.sort_by(|a, b| b.score.total_cmp(&a.score));
+    candidates.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
     candidates.truncate(10);
+    let candidates: Vec<Candidate> = candidates
+        .into_iter()
+        .map(|(mut c, i)| {
+            c.html = page.outer_html(i, 240);
+            c
+        })
+        .collect();
 
     let Some(best) = candidates.first().cloned() else {
         return refuse(
@@ -549,7 +561,15 @@ impl Evidence {
         }
     }
 
-    fn identity(&self, e: &Element, idf: &Idf) -> f64 {
+    /// The locator's identifiers, prepared once for every element's comparison.
+    fn prepared(&self, idf: &Idf) -> Vec<(Kind, Prepared<'_>)> {
+        self.identifiers
+            .iter()
+            .map(|(k, v)| (*k, Prepared::new(v, idf)))
+            .collect()
+    }
+
+    fn identity(ours: &[(Kind, Prepared<'_>)], e: &Element, idf: &Idf) -> f64 {
         let mut theirs: Vec<(Kind, &str)> = Vec::new();
         if let Some(v) = &e.id {
             theirs.push((Kind::Id, v));
@@ -581,10 +601,13 @@ impl Evidence {
                 theirs.push((Kind::Attr, v));
             }
         }
+        if ours.is_empty() {
+            return 0.0;
+        }
         let mut best: f64 = 0.0;
-        for (wk, wv) in &self.identifiers {
-            let ww = words(wv);
-            for (tk, tv) in &theirs {
+        for (tk, tv) in &theirs {
+            let tp = Prepared::new(tv, idf);
+            for (wk, wp) in ours {
                 let same = wk == tk
                     || matches!(
                         (wk, tk),
@@ -592,10 +615,13 @@ impl Evidence {
                             | (Kind::Label | Kind::Name, Kind::Label | Kind::Name)
                     );
                 let factor = if same { 1.0 } else { 0.85 };
-                let sim = if wv == tv {
+                if factor <= best {
+                    continue;
+                }
+                let sim = if wp.raw == *tv {
                     1.0
                 } else {
-                    idf.similarity(&ww, &words(tv), wv, tv)
+                    wp.similarity(&tp)
                 };
                 best = best.max(factor * sim);
             }
@@ -760,16 +786,25 @@ fn compound(c: &str) -> Vec<(Kind, String)> {
 
 /// Word weights: a word on many elements of the page says little about which one is meant.
 struct Idf {
-    df: HashMap<String, usize>,
+    df: foldhash::HashMap<String, usize>,
     n: f64,
 }
 
 impl Idf {
     fn new(page: &Page) -> Idf {
-        let mut df: HashMap<String, usize> = HashMap::new();
+        let mut df: foldhash::HashMap<String, usize> = foldhash::HashMap::default();
         let mut n = 0usize;
+        let mut set: Vec<String> = Vec::new();
         for e in page.elements.iter().filter(|e| e.visible) {
-            let mut set: HashSet<String> = HashSet::new();
+            set.clear();
+            let mut add = |text: &str| {
+                for w in words(text) {
+                    let c = canonical(&w);
+                    if !set.iter().any(|s| s == c) {
+                        set.push(c.to_owned());
+                    }
+                }
+            };
             for s in [
                 &e.id,
                 &e.test_id,
@@ -781,20 +816,20 @@ impl Idf {
             .into_iter()
             .flatten()
             {
-                set.extend(words(s).into_iter().map(|w| canonical(&w).to_owned()));
+                add(s);
             }
             for c in &e.classes {
-                set.extend(words(c).into_iter().map(|w| canonical(&w).to_owned()));
+                add(c);
             }
             // Own text only (not descendants'): the name of leaf-ish elements.
             if e.name.len() <= 120 {
-                set.extend(words(&e.name).into_iter().map(|w| canonical(&w).to_owned()));
+                add(&e.name);
             }
             if set.is_empty() {
                 continue;
             }
             n += 1;
-            for w in set {
+            for w in set.drain(..) {
                 *df.entry(w).or_default() += 1;
             }
         }
@@ -808,24 +843,70 @@ impl Idf {
         let df = self.df.get(canonical(w)).copied().unwrap_or(0) as f64;
         (1.0 + self.n / (1.0 + df)).ln()
     }
+}
+
+/// A text prepared for comparison: its words by their synonym group, each once,
+/// their summed rarity, and the text lower-cased for the spelling check.
+struct Prepared<'a> {
+    raw: &'a str,
+    /// Canonical words with their rarity weights.
+    words: Vec<(String, f64)>,
+    weight: f64,
+    lower: String,
+    chars: usize,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(raw: &'a str, idf: &Idf) -> Prepared<'a> {
+        let mut out: Vec<(String, f64)> = Vec::new();
+        for w in words(raw) {
+            let c = canonical(&w);
+            if !out.iter().any(|(o, _)| o == c) {
+                out.push((c.to_owned(), idf.weight(c)));
+            }
+        }
+        let weight = out.iter().map(|(_, w)| w).sum();
+        let lower = raw.to_lowercase();
+        let chars = lower.chars().count();
+        Prepared {
+            raw,
+            weight,
+            words: out,
+            chars,
+            lower,
+        }
+    }
 
     /// IDF-weighted Sørensen–Dice over words (synonyms equal), or a close
     /// spelling of the whole string (a typo fix, a plural).
-    fn similarity(&self, a: &[String], b: &[String], raw_a: &str, raw_b: &str) -> f64 {
-        if a.is_empty() || b.is_empty() {
+    fn similarity(&self, other: &Prepared<'_>) -> f64 {
+        if self.words.is_empty() || other.words.is_empty() {
             return 0.0;
         }
-        let bc: HashSet<&str> = b.iter().map(|w| canonical(w)).collect();
-        let ac: HashSet<&str> = a.iter().map(|w| canonical(w)).collect();
-        let wa: f64 = ac.iter().map(|w| self.weight(w)).sum();
-        let wb: f64 = bc.iter().map(|w| self.weight(w)).sum();
-        let common: f64 = ac.intersection(&bc).map(|w| self.weight(w)).sum();
-        let dice = if wa + wb > 0.0 {
-            2.0 * common / (wa + wb)
+        let common: f64 = self
+            .words
+            .iter()
+            .filter(|(w, _)| other.words.iter().any(|(o, _)| o == w))
+            .map(|(_, weight)| weight)
+            .sum();
+        let total = self.weight + other.weight;
+        let dice = if total > 0.0 {
+            2.0 * common / total
         } else {
             0.0
         };
-        let spelled = strsim::normalized_levenshtein(&raw_a.to_lowercase(), &raw_b.to_lowercase());
+        // Levenshtein distance is at least the difference in length, so a
+        // spelling that cannot reach 0.8 (or beat the words) is not computed.
+        let longest = self.chars.max(other.chars);
+        let bound = if longest == 0 {
+            1.0
+        } else {
+            1.0 - self.chars.abs_diff(other.chars) as f64 / longest as f64
+        };
+        if bound < 0.8 || bound <= dice {
+            return dice;
+        }
+        let spelled = strsim::normalized_levenshtein(&self.lower, &other.lower);
         let spelled = if spelled >= 0.8 { spelled } else { 0.0 };
         dice.max(spelled)
     }

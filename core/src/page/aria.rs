@@ -6,6 +6,10 @@
 //! `- heading "Items" [level=1]`, `- paragraph [ref=e12]: 1 items` or
 //! `- text: refused to connect.`; nesting is by indentation.
 
+use ego_tree::NodeId;
+use html5ever::{Attribute, LocalName, QualName, ns};
+use scraper::{Html, StrTendril};
+
 use super::Page;
 
 /// One element of the snapshot.
@@ -118,54 +122,82 @@ fn quoted(s: &str) -> Option<String> {
 /// The attribute that carries a snapshot node's line into its element.
 pub(super) const SNAPSHOT_LINE: &str = "data-aria-line";
 
-/// An ARIA snapshot as markup with explicit roles and names, so that pages
-/// known only from `error-context.md` are scored like DOM snapshots (without
-/// ids, test ids or classes, which an ARIA snapshot does not record).
+/// An ARIA snapshot as a document of elements with explicit roles and names,
+/// so that pages known only from `error-context.md` are scored like DOM
+/// snapshots (without ids, test ids or classes, which an ARIA snapshot does not
+/// record). The tree is built directly: no markup is written or parsed.
 impl Page {
     /// The page of an ARIA snapshot.
     pub fn from_aria(snapshot: &str) -> Page {
         let nodes = parse(snapshot);
-        let mut html = String::from("<!DOCTYPE html><html><body>");
-        let mut open: Vec<usize> = Vec::new();
+        let mut html = Html::new_document();
+        let body = {
+            let mut root = html.tree.root_mut();
+            let mut doc = root.append(element("html", Vec::new()));
+            doc.append(element("body", Vec::new())).id()
+        };
+        // (depth, node) of the elements still open, innermost last.
+        let mut open: Vec<(usize, NodeId)> = Vec::new();
         for n in &nodes {
-            while open.last().is_some_and(|&d| d >= n.depth) {
+            while open.last().is_some_and(|&(d, _)| d >= n.depth) {
                 open.pop();
-                html.push_str("</div>");
             }
+            let parent = open.last().map_or(body, |&(_, id)| id);
+            let Some(mut parent) = html.tree.get_mut(parent) else {
+                continue;
+            };
             if n.role == "text" {
-                html.push_str(&escape(n.text.as_deref().unwrap_or_default()));
+                if let Some(t) = n.text.as_deref().filter(|t| !t.is_empty()) {
+                    parent.append(text(t));
+                }
                 continue;
             }
-            html.push_str(&format!(
-                "<div role=\"{}\" {SNAPSHOT_LINE}=\"{}\"",
-                escape(&n.role),
-                n.line
-            ));
+            let mut attrs = vec![
+                ("role", n.role.clone()),
+                (SNAPSHOT_LINE, n.line.to_string()),
+            ];
             if let Some(name) = &n.name {
-                html.push_str(&format!(" aria-label=\"{}\"", escape(name)));
+                attrs.push(("aria-label", name.clone()));
             }
             if let Some(level) = n.attributes.iter().find_map(|a| a.strip_prefix("level=")) {
-                html.push_str(&format!(" aria-level=\"{}\"", escape(level)));
+                attrs.push(("aria-level", level.to_owned()));
             }
-            html.push('>');
-            if let Some(t) = n.text.as_deref().or(n.name.as_deref()) {
-                html.push_str(&escape(t));
+            let mut el = parent.append(element("div", attrs));
+            if let Some(t) = n
+                .text
+                .as_deref()
+                .or(n.name.as_deref())
+                .filter(|t| !t.is_empty())
+            {
+                el.append(text(t));
             }
-            open.push(n.depth);
+            open.push((n.depth, el.id()));
         }
-        for _ in open {
-            html.push_str("</div>");
-        }
-        html.push_str("</body></html>");
-        Page::parse(&html)
+        Page::from_html(html)
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+/// An HTML element node.
+fn element(tag: &str, attrs: Vec<(&str, String)>) -> scraper::Node {
+    let name = |local: &str| QualName::new(None, ns!(), LocalName::from(local));
+    let attrs = attrs
+        .into_iter()
+        .map(|(k, v)| Attribute {
+            name: name(k),
+            value: StrTendril::from(v),
+        })
+        .collect();
+    scraper::Node::Element(scraper::node::Element::new(
+        QualName::new(None, ns!(html), LocalName::from(tag)),
+        attrs,
+    ))
+}
+
+/// A text node.
+fn text(t: &str) -> scraper::Node {
+    scraper::Node::Text(scraper::node::Text {
+        text: StrTendril::from(t),
+    })
 }
 
 #[cfg(test)]
@@ -220,5 +252,78 @@ mod tests {
             .expect("h");
         assert_eq!(h.level, Some(1));
         assert_eq!((link.snapshot_line, h.snapshot_line), (Some(3), Some(2)));
+    }
+
+    /// The snapshot as markup, the way pages were once built from it: the
+    /// built tree must give the same elements as parsing this.
+    fn markup(snapshot: &str) -> String {
+        let esc = |s: &str| {
+            s.replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('>', "&gt;")
+                .replace('"', "&quot;")
+        };
+        let mut html = String::from("<!DOCTYPE html><html><body>");
+        let mut open: Vec<usize> = Vec::new();
+        for n in parse(snapshot) {
+            while open.last().is_some_and(|&d| d >= n.depth) {
+                open.pop();
+                html.push_str("</div>");
+            }
+            if n.role == "text" {
+                html.push_str(&esc(n.text.as_deref().unwrap_or_default()));
+                continue;
+            }
+            html.push_str(&format!(
+                "<div role=\"{}\" {SNAPSHOT_LINE}=\"{}\"",
+                esc(&n.role),
+                n.line
+            ));
+            if let Some(name) = &n.name {
+                html.push_str(&format!(" aria-label=\"{}\"", esc(name)));
+            }
+            if let Some(level) = n.attributes.iter().find_map(|a| a.strip_prefix("level=")) {
+                html.push_str(&format!(" aria-level=\"{}\"", esc(level)));
+            }
+            html.push('>');
+            if let Some(t) = n.text.as_deref().or(n.name.as_deref()) {
+                html.push_str(&esc(t));
+            }
+            open.push(n.depth);
+        }
+        for _ in open {
+            html.push_str("</div>");
+        }
+        html.push_str("</body></html>");
+        html
+    }
+
+    #[test]
+    fn the_built_page_equals_the_parsed_markup_for_every_recorded_snapshot() {
+        let runs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+        let mut snapshots = vec![SNAPSHOT.to_owned()];
+        for entry in walkdir::WalkDir::new(&runs).into_iter().flatten() {
+            if entry.file_name() == "error-context.md" {
+                let text = std::fs::read_to_string(entry.path()).expect("readable");
+                snapshots.push(text);
+            }
+        }
+        assert!(
+            snapshots.len() > 20,
+            "the recorded runs' snapshots were found"
+        );
+        let mut elements = 0;
+        for snapshot in &snapshots {
+            let built = Page::from_aria(snapshot);
+            let parsed = Page::parse(&markup(snapshot));
+            assert_eq!(built.elements.len(), parsed.elements.len());
+            for (b, p) in built.elements.iter().zip(&parsed.elements) {
+                let mut b = b.clone();
+                b.node = p.node;
+                assert_eq!(&b, p);
+                elements += 1;
+            }
+        }
+        assert!(elements > 200, "{elements} elements compared");
     }
 }

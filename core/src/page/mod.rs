@@ -92,7 +92,11 @@ const SKIPPED: &[&str] = &[
 impl Page {
     /// Parses a whole document.
     pub fn parse(html: &str) -> Page {
-        let html = Html::parse_document(html);
+        Page::from_html(Html::parse_document(html))
+    }
+
+    /// The page of a document tree, parsed or built.
+    fn from_html(html: Html) -> Page {
         let mut page = Page {
             elements: Vec::new(),
             by_node: HashMap::new(),
@@ -179,7 +183,9 @@ impl Page {
         false
     }
 
-    /// The outer HTML of an element, bounded, for the metadata.
+    /// The outer HTML of an element, whitespace collapsed, cut after `max`
+    /// bytes with `…`, for the metadata. Only what is shown is serialized: a
+    /// wrapper's outer HTML is most of the page.
     pub fn outer_html(&self, index: usize, max: usize) -> String {
         let Some(el) = self
             .html
@@ -189,8 +195,15 @@ impl Page {
         else {
             return String::new();
         };
-        let html = el.html();
-        let html = collapse(&html);
+        let mut out = Collapsed::new(max);
+        let opts = html5ever::serialize::SerializeOpts {
+            scripting_enabled: false,
+            traversal_scope: html5ever::serialize::TraversalScope::IncludeNode,
+            create_missing_parent: false,
+        };
+        // An error is the writer saying it holds enough.
+        let _ = html5ever::serialize(&mut out, &el, opts);
+        let html = out.text;
         if html.len() > max {
             let mut end = max;
             while !html.is_char_boundary(end) {
@@ -200,6 +213,60 @@ impl Page {
         } else {
             html
         }
+    }
+}
+
+/// A writer that collapses whitespace as [`collapse`] does and stops the
+/// writing (with an error) once it holds more than `max` bytes.
+struct Collapsed {
+    text: String,
+    max: usize,
+    space: bool,
+    /// The start of a character split between two writes.
+    partial: Vec<u8>,
+}
+
+impl Collapsed {
+    fn new(max: usize) -> Collapsed {
+        Collapsed {
+            text: String::new(),
+            max,
+            space: false,
+            partial: Vec::new(),
+        }
+    }
+}
+
+impl std::io::Write for Collapsed {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.partial.extend_from_slice(buf);
+        let valid = match std::str::from_utf8(&self.partial) {
+            Ok(s) => s.len(),
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(e) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e)),
+        };
+        let bytes = std::mem::take(&mut self.partial);
+        let (done, rest) = bytes.split_at(valid);
+        for c in String::from_utf8_lossy(done).chars() {
+            if c.is_whitespace() {
+                self.space = !self.text.is_empty();
+                continue;
+            }
+            if self.space {
+                self.text.push(' ');
+                self.space = false;
+            }
+            self.text.push(c);
+        }
+        self.partial = rest.to_vec();
+        if self.text.len() > self.max {
+            return Err(std::io::Error::other("enough markup for the excerpt"));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -580,5 +647,34 @@ mod tests {
         assert_eq!(inside.len(), 2);
         assert!(inside.iter().all(|&i| page.contains(main, i)));
         assert!(page.select_css("a[", None).is_err());
+    }
+
+    #[test]
+    fn outer_html_is_the_collapsed_markup_cut_at_the_bound() {
+        let html = "<html><body><main id=\"m\">\n  <h1 class=\"t\">Caf\u{e9}\u{2003} &amp; more</h1>\n\n\
+                    <ul>\u{3000}<li>\u{65e5}\u{672c}\u{8a9e} one</li>   <li>two&nbsp;three</li></ul>\
+                    <img alt=\"a &quot;b&quot;\"><br><p>  tail  </p></main></body></html>";
+        let page = Page::parse(html);
+        for i in 0..page.elements.len() {
+            let el = page
+                .html
+                .tree
+                .get(page.elements[i].node)
+                .and_then(ElementRef::wrap)
+                .expect("element");
+            let full = collapse(&el.html());
+            for max in [0, 1, 5, 17, 18, 19, 40, 240, 10_000] {
+                let expected = if full.len() > max {
+                    let mut end = max;
+                    while !full.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    format!("{}…", &full[..end])
+                } else {
+                    full.clone()
+                };
+                assert_eq!(page.outer_html(i, max), expected, "element {i}, max {max}");
+            }
+        }
     }
 }
