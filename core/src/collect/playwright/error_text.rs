@@ -10,6 +10,20 @@ pub fn strip_ansi(text: &str) -> String {
     String::from_utf8_lossy(&strip_ansi_escapes::strip(text.as_bytes())).into_owned()
 }
 
+/// Removes what CI runners and package managers put before each line of a log:
+/// GitHub Actions' timestamps (`2024-03-05T12:34:56.7890123Z `) and its
+/// `##[error]` markers, and Yarn's `➤ YN0000: `. The rest of the line, its
+/// indentation included, is Playwright's, and the call log is found again.
+pub fn strip_log_prefixes(text: &str) -> std::borrow::Cow<'_, str> {
+    static PREFIX: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(
+            r"(?m)^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?)?(?:##\[(?:error|warning|notice|debug|group|endgroup)\])?(?:➤ YN\d{4}: )?",
+        )
+        .unwrap_or_else(|e| unreachable!("static regex: {e}"))
+    });
+    PREFIX.replace_all(text, "")
+}
+
 /// Splits an error message into the message proper and its call log.
 ///
 /// Current Playwright writes `Call log:` followed by `  - …` lines; older versions
@@ -169,5 +183,29 @@ mod tests {
             "Error: locator.click: Target closed\n\n       at table.locator.ts:12"
         );
         assert_eq!(log, ["waiting for locator('#x')"]);
+    }
+
+    #[test]
+    fn ci_line_prefixes_are_removed_and_the_call_log_is_found_again() {
+        let log = "2024-03-05T12:34:56.7890123Z ##[error]Error: expect(locator).toBeVisible() failed\n\
+                   2024-03-05T12:34:56.7890456Z \n\
+                   2024-03-05T12:34:56.7890789Z Call log:\n\
+                   2024-03-05T12:34:56.7891012Z   - waiting for getByRole('button', { name: 'Save' })\n\
+                   \u{27a4} YN0000:   - locator resolved to <button>Save</button>\n\
+                   a line without a prefix stays 2024-03-05T12:34:56Z as it is";
+        let clean = strip_log_prefixes(log);
+        let (head, call_log) = split_call_log(&clean);
+        assert_eq!(
+            head.lines().next(),
+            Some("Error: expect(locator).toBeVisible() failed")
+        );
+        assert_eq!(
+            call_log,
+            [
+                "waiting for getByRole('button', { name: 'Save' })",
+                "locator resolved to <button>Save</button>",
+            ]
+        );
+        assert!(clean.ends_with("a line without a prefix stays 2024-03-05T12:34:56Z as it is"));
     }
 }

@@ -238,6 +238,7 @@ pub fn from_run_error(error: &ErrorInfo, backend: &str) -> FailureDoc {
 /// lines are sorted into fields by their shape.
 pub fn from_text(text: &str) -> FailureDoc {
     let clean = crate::collect::playwright::error_text::strip_ansi(text);
+    let clean = crate::collect::playwright::error_text::strip_log_prefixes(&clean);
     let mut b = Builder::default();
     let (rest, call_log) = crate::collect::playwright::error_text::split_call_log(&clean);
     for line in &call_log {
