@@ -606,6 +606,14 @@ impl Evidence {
         }
         let mut best: f64 = 0.0;
         for (tk, tv) in &theirs {
+            // Most of a page's texts share no word with the locator and differ
+            // too much in length to be a respelling: they score 0 unprepared.
+            if !ours
+                .iter()
+                .any(|(_, wp)| wp.raw == *tv || wp.may_resemble(tv))
+            {
+                continue;
+            }
             let tp = Prepared::new(tv, idf);
             for (wk, wp) in ours {
                 let same = wk == tk
@@ -877,6 +885,25 @@ impl<'a> Prepared<'a> {
         }
     }
 
+    /// Whether `text` can have a similarity above 0 with this one: it contains
+    /// one of its words or a synonym of one (every word of a text is a piece of
+    /// the text lower-cased), or its length allows a close spelling.
+    fn may_resemble(&self, text: &str) -> bool {
+        let lower: String = text.chars().flat_map(char::to_lowercase).collect();
+        let chars = lower.chars().count();
+        let longest = self.chars.max(chars);
+        if longest > 0 && 1.0 - self.chars.abs_diff(chars) as f64 / longest as f64 >= 0.8 {
+            return true;
+        }
+        !self.words.is_empty()
+            && self.words.iter().any(|(w, _)| {
+                synonyms(w).map_or_else(
+                    || lower.contains(w.as_str()),
+                    |group| group.iter().any(|g| lower.contains(g)),
+                )
+            })
+    }
+
     /// IDF-weighted Sørensen–Dice over words (synonyms equal), or a close
     /// spelling of the whole string (a typo fix, a plural).
     fn similarity(&self, other: &Prepared<'_>) -> f64 {
@@ -946,6 +973,11 @@ static CANONICAL: std::sync::LazyLock<HashMap<&'static str, &'static str>> =
         }
         map
     });
+
+/// The synonym group known by `canonical`, when it heads one.
+fn synonyms(canonical: &str) -> Option<&'static [&'static str]> {
+    SYNONYMS.iter().copied().find(|g| g[0] == canonical)
+}
 
 /// The word its synonym group is known by (the word itself when it has none).
 fn canonical(word: &str) -> &str {
@@ -1364,5 +1396,44 @@ mod tests {
         );
         let h = with_reference("page.locator('h1 + p')", &twice);
         assert!(h.replacement.is_none(), "{h:#?}");
+    }
+
+    /// The shortcut in `identity` is exact: a text it skips scores 0.
+    #[test]
+    fn a_text_that_may_not_resemble_scores_zero() {
+        let runs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/runs");
+        let mut texts: Vec<String> = vec![
+            "Add item".into(),
+            "addItems".into(),
+            "New product".into(),
+            "submit-btn".into(),
+            "Σύνολο ΦΠΑ".into(),
+        ];
+        let mut pages = Vec::new();
+        for entry in walkdir::WalkDir::new(&runs).into_iter().flatten() {
+            if entry.file_name() == "error-context.md" {
+                let page = Page::from_aria(&std::fs::read_to_string(entry.path()).expect("read"));
+                for e in &page.elements {
+                    texts.extend([e.name.clone(), e.text.clone()]);
+                }
+                pages.push(page);
+            }
+        }
+        texts.sort();
+        texts.dedup();
+        texts.retain(|t| !t.is_empty() && t.len() <= 120);
+        let idf = Idf::new(&pages[0]);
+        let mut skipped = 0;
+        for a in &texts {
+            let pa = Prepared::new(a, &idf);
+            for b in &texts {
+                if a != b && !pa.may_resemble(b) {
+                    skipped += 1;
+                    let pb = Prepared::new(b, &idf);
+                    assert_eq!(pa.similarity(&pb), 0.0, "{a:?} vs {b:?}");
+                }
+            }
+        }
+        assert!(skipped > 1000, "{skipped} pairs skipped");
     }
 }
