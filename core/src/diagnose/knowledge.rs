@@ -605,6 +605,38 @@ mod tests {
         assert_eq!(conflicts, ["unknown-expect-matcher"]);
     }
 
+    /// The Node, signal and database catalog: each row whose type follows
+    /// from its message with high confidence is classified as that type when
+    /// its message is the whole failure.
+    #[test]
+    fn the_rules_cover_node_signal_and_database_errors() {
+        let c = Classifier::builtin().expect("rules");
+        let text = include_str!("../../knowledge/node-and-db.tsv");
+        let mut rows = csv::ReaderBuilder::new()
+            .delimiter(b'\t')
+            .from_reader(text.as_bytes());
+        let (mut typed, mut missed) = (0, Vec::new());
+        for row in rows.records() {
+            let row = row.expect("a row");
+            let (key, message, error_type, confidence) = (&row[0], &row[1], &row[3], &row[4]);
+            // Signal and exit-code rows name a number, not a wording.
+            if error_type == "unknown"
+                || confidence != "high"
+                || matches!(&row[2], "signal" | "exit_code")
+            {
+                continue;
+            }
+            typed += 1;
+            let sample = instantiate(&message.replace("\\n", "\n"));
+            let (_, v) = c.classify_text(&format!("Error: {sample}"));
+            if v.error_type.as_str() != error_type {
+                missed.push(format!("{key}: {} for {error_type}", v.error_type.as_str()));
+            }
+        }
+        assert!(typed > 30, "{typed}");
+        assert!(missed.is_empty(), "{missed:#?}");
+    }
+
     #[test]
     fn a_bad_row_names_the_row_and_what_was_expected() {
         let text = "id\tmessage\tlocation\tkind\terror_type\tconfidence\tnote\trule\n\
