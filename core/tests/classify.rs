@@ -462,3 +462,46 @@ fn a_bare_test_timeout_gets_the_call_log_of_its_trace() {
         .classify_bundle(&bundle);
     assert_eq!(c.error_type, Some(ErrorType::SelectorDrift), "{}", c.reason);
 }
+
+/// The run's backend log is scanned once and shared: every failure fires the
+/// same rules as when its doc is scanned whole on its own.
+#[test]
+fn the_shared_backend_scan_fires_what_a_whole_scan_fires() {
+    use ci_medic_core::diagnose::classify::Field;
+    let c = Classifier::builtin().expect("rules");
+    let mut with_backend_rules = 0;
+    for run in [
+        "app_error",
+        "app_error_api_assertion",
+        "server_died",
+        "network_flake",
+    ] {
+        let bundle = bundle_of(run);
+        let (docs, _) = c.classify_bundle(&bundle);
+        assert!(!docs.is_empty(), "{run}");
+        for doc in &docs {
+            assert!(
+                !doc.text(Field::Backend).is_empty(),
+                "{run}: the backend log reaches the doc"
+            );
+            let whole = c.rules().scan(&doc.texts());
+            let mut shared = c.rules().scan(&doc.own_texts());
+            let mut backend = [""; 9];
+            backend[Field::Backend as usize] = doc.text(Field::Backend);
+            shared.merge(&c.rules().scan(&backend));
+            let fired = c.rules().fired(&whole, doc.facts);
+            assert_eq!(fired, c.rules().fired(&shared, doc.facts), "{run}");
+            with_backend_rules += fired
+                .iter()
+                .filter(|i| {
+                    c.rules()
+                        .rule(**i)
+                        .matches
+                        .iter()
+                        .any(|(f, _)| *f == Field::Backend)
+                })
+                .count();
+        }
+    }
+    assert!(with_backend_rules > 0, "a rule on the backend log fired");
+}

@@ -203,12 +203,23 @@ impl Classifier {
         // Each failure is scanned by every pattern right after its doc is built
         // (while its texts are in cache); the run-level passes then add facts,
         // and the decisions only read the matches.
+        // The backend log is the run's, the same for every failure: scanned once.
+        let shared = {
+            let mut texts = [""; 9];
+            texts[Field::Backend as usize] = &backend;
+            self.rules.scan(&texts)
+        };
+        let scan = |s: &mut rules::Scanner<'_>, doc: &FailureDoc| {
+            let mut m = s.scan(&doc.own_texts());
+            m.merge(&shared);
+            m
+        };
         let (mut docs, mut matches): (Vec<FailureDoc>, Vec<Matches>) = par_map_with(
             &failed,
             || self.rules.scanner(),
             |s, t| {
                 let doc = signals::from_test(t, &backend);
-                let m = s.scan(&doc.texts());
+                let m = scan(s, &doc);
                 (doc, m)
             },
         )
@@ -217,7 +228,7 @@ impl Classifier {
         let mut scanner = self.rules.scanner();
         for e in &bundle.run_errors {
             let doc = signals::from_run_error(e, &backend);
-            matches.push(scanner.scan(&doc.texts()));
+            matches.push(scan(&mut scanner, &doc));
             docs.push(doc);
         }
         drop(scanner);

@@ -837,6 +837,19 @@ impl Matches {
     pub fn has(&self, signal: Signal) -> bool {
         self.signals & signal.bit() != 0
     }
+
+    /// Adds what another scan of the same rules found in other fields (the
+    /// run's backend log, scanned once for every failure).
+    pub fn merge(&mut self, other: &Matches) {
+        for (a, b) in self.bits.iter_mut().zip(&other.bits) {
+            *a |= b;
+        }
+        for (a, b) in self.known.iter_mut().zip(&other.known) {
+            *a |= b;
+        }
+        self.any_in.extend(other.any_in.iter().copied());
+        self.signals |= other.signals;
+    }
 }
 
 impl RuleSet {

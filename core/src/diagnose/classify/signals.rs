@@ -1,7 +1,7 @@
 //! What the classifier looks at: one failure's texts, sorted into fields, and
 //! the structural facts around it.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
 
@@ -29,8 +29,12 @@ pub struct FailureDoc {
     pub status: Option<TestStatus>,
     /// Number of attempts.
     pub attempts: usize,
-    /// Texts per field, indexed like [`Field::ALL`].
+    /// Texts per field, indexed like [`Field::ALL`] (the backend's is empty:
+    /// see `backend`).
     pub fields: [String; 9],
+    /// The run's backend log, one text shared by every failure of the run
+    /// rather than a copy in each.
+    pub backend: Arc<str>,
     /// Structural facts.
     pub facts: Facts,
     /// The first error message (for the signature and the summary line).
@@ -65,11 +69,22 @@ impl FailureDoc {
 
     /// The text of `field`.
     pub fn text(&self, field: Field) -> &str {
-        &self.fields[field as usize]
+        match field {
+            Field::Backend => &self.backend,
+            _ => &self.fields[field as usize],
+        }
     }
 
     /// The fields as borrowed texts.
     pub fn texts(&self) -> [&str; 9] {
+        let mut texts: [&str; 9] = std::array::from_fn(|i| self.fields[i].as_str());
+        texts[Field::Backend as usize] = &self.backend;
+        texts
+    }
+
+    /// The fields as borrowed texts without the run's shared backend log,
+    /// which is scanned once per run.
+    pub fn own_texts(&self) -> [&str; 9] {
         std::array::from_fn(|i| self.fields[i].as_str())
     }
 }
@@ -123,7 +138,7 @@ fn is_stack_line(line: &str) -> bool {
 
 /// Builds the doc for a failed (or flaky) test of `bundle`; `backend` is the
 /// run's backend log text shared by every failure.
-pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
+pub fn from_test(test: &Test, backend: &Arc<str>) -> FailureDoc {
     let failed: Vec<_> = test
         .attempts
         .iter()
@@ -168,7 +183,6 @@ pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
     if SETUP.is_match(&test.project) || SETUP.is_match(&test.file) {
         facts.insert(Fact::SetupProject);
     }
-    b.push(Field::Backend, backend);
     b.push(Field::Test, &test.id);
     let location = failed
         .iter()
@@ -198,6 +212,7 @@ pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
         status: Some(test.status),
         attempts: test.attempts.len(),
         fields: Default::default(),
+        backend: Arc::clone(backend),
         facts,
         primary,
         unresolved_locator: None,
@@ -208,10 +223,9 @@ pub fn from_test(test: &Test, backend: &str) -> FailureDoc {
 }
 
 /// Builds the doc for a run-level error.
-pub fn from_run_error(error: &ErrorInfo, backend: &str) -> FailureDoc {
+pub fn from_run_error(error: &ErrorInfo, backend: &Arc<str>) -> FailureDoc {
     let mut b = Builder::default();
     b.error(error);
-    b.push(Field::Backend, backend);
     let mut facts = Facts::default();
     facts.insert(Fact::RunError);
     let primary = error.message.trim().to_owned();
@@ -225,6 +239,7 @@ pub fn from_run_error(error: &ErrorInfo, backend: &str) -> FailureDoc {
         status: None,
         attempts: 0,
         fields: Default::default(),
+        backend: Arc::clone(backend),
         facts,
         primary,
         unresolved_locator: None,
@@ -293,6 +308,7 @@ pub fn from_text(text: &str) -> FailureDoc {
         status: None,
         attempts: 0,
         fields: Default::default(),
+        backend: Arc::from(""),
         facts,
         primary,
         unresolved_locator: None,
@@ -303,7 +319,7 @@ pub fn from_text(text: &str) -> FailureDoc {
 }
 
 /// Builds the run-wide backend text from the bundle's log excerpts.
-pub fn backend_text(bundle: &Bundle) -> String {
+pub fn backend_text(bundle: &Bundle) -> Arc<str> {
     let mut out = String::new();
     for ex in &bundle.log_excerpts {
         for w in &ex.windows {
@@ -311,7 +327,7 @@ pub fn backend_text(bundle: &Bundle) -> String {
             out.push('\n');
         }
     }
-    out
+    Arc::from(out.trim_end())
 }
 
 #[derive(Default)]
