@@ -505,3 +505,47 @@ fn the_shared_backend_scan_fires_what_a_whole_scan_fires() {
     }
     assert!(with_backend_rules > 0, "a rule on the backend log fired");
 }
+
+/// Rules written from the programs' own wordings, and the near misses they
+/// must leave alone.
+#[test]
+fn framework_database_and_permission_wordings_get_their_types() {
+    let c = Classifier::builtin().expect("rules");
+    let rule = |text: &str| {
+        let (_, v) = c.classify_text(text);
+        (v.error_type, v.rule)
+    };
+    let vue = "[Vue warn]: Error in v-on handler: \"TypeError: Cannot read properties of undefined (reading 'id')\"";
+    assert_eq!(
+        rule(vue).1.as_deref(),
+        Some("app.framework-component-error")
+    );
+    let angular = "ERROR TypeError: this.items is undefined";
+    assert_eq!(
+        rule(angular).1.as_deref(),
+        Some("app.framework-component-error")
+    );
+    let logger = "error Error: something the test logged";
+    assert_ne!(
+        rule(logger).1.as_deref(),
+        Some("app.framework-component-error")
+    );
+    for missing in [
+        "PostgresError: database \"shop_test\" does not exist",
+        "Error: P1003: Database dev.db does not exist at ./prisma/dev.db",
+        "ERROR 1049 (42000): Unknown database 'shop_test'",
+    ] {
+        assert_eq!(
+            rule(missing),
+            (
+                ErrorType::EnvironmentSetup,
+                Some("env.database-missing".into())
+            ),
+            "{missing}"
+        );
+    }
+    let denied = "Error: listen EACCES: permission denied 0.0.0.0:80";
+    assert_eq!(rule(denied).1.as_deref(), Some("env.permission-denied"));
+    let incidental = "warning: EACCES retrying cache write";
+    assert_ne!(rule(incidental).1.as_deref(), Some("env.permission-denied"));
+}

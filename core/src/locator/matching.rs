@@ -608,9 +608,11 @@ impl Evidence {
         for (tk, tv) in &theirs {
             // Most of a page's texts share no word with the locator and differ
             // too much in length to be a respelling: they score 0 unprepared.
+            let lower: String = tv.chars().flat_map(char::to_lowercase).collect();
+            let chars = lower.chars().count();
             if !ours
                 .iter()
-                .any(|(_, wp)| wp.raw == *tv || wp.may_resemble(tv))
+                .any(|(_, wp)| wp.raw == *tv || wp.may_resemble(&lower, chars))
             {
                 continue;
             }
@@ -885,12 +887,12 @@ impl<'a> Prepared<'a> {
         }
     }
 
-    /// Whether `text` can have a similarity above 0 with this one: it contains
-    /// one of its words or a synonym of one (every word of a text is a piece of
-    /// the text lower-cased), or its length allows a close spelling.
-    fn may_resemble(&self, text: &str) -> bool {
-        let lower: String = text.chars().flat_map(char::to_lowercase).collect();
-        let chars = lower.chars().count();
+    /// Whether a text can have a similarity above 0 with this one, given the
+    /// text lower-cased character by character (as [`words`] does) and its
+    /// length in characters: it contains one of this text's words or a synonym
+    /// of one (every word of a text is a piece of it lower-cased), or its length
+    /// allows a close spelling.
+    fn may_resemble(&self, lower: &str, chars: usize) -> bool {
         let longest = self.chars.max(chars);
         if longest > 0 && 1.0 - self.chars.abs_diff(chars) as f64 / longest as f64 >= 0.8 {
             return true;
@@ -1427,7 +1429,8 @@ mod tests {
         for a in &texts {
             let pa = Prepared::new(a, &idf);
             for b in &texts {
-                if a != b && !pa.may_resemble(b) {
+                let lower: String = b.chars().flat_map(char::to_lowercase).collect();
+                if a != b && !pa.may_resemble(&lower, lower.chars().count()) {
                     skipped += 1;
                     let pb = Prepared::new(b, &idf);
                     assert_eq!(pa.similarity(&pb), 0.0, "{a:?} vs {b:?}");

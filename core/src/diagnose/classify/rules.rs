@@ -839,8 +839,11 @@ impl Matches {
     }
 
     /// Adds what another scan of the same rules found in other fields (the
-    /// run's backend log, scanned once for every failure).
+    /// run's backend log, scanned once for every failure). The other scan must
+    /// not have read a field `any` patterns search: their hits are kept in
+    /// field order, which appending would break.
     pub fn merge(&mut self, other: &Matches) {
+        debug_assert!(other.any_in.is_empty(), "merged a scan of an `any` field");
         for (a, b) in self.bits.iter_mut().zip(&other.bits) {
             *a |= b;
         }
