@@ -463,8 +463,9 @@ fn a_bare_test_timeout_gets_the_call_log_of_its_trace() {
     assert_eq!(c.error_type, Some(ErrorType::SelectorDrift), "{}", c.reason);
 }
 
-/// The run's backend log is scanned once and shared: every failure fires the
-/// same rules as when its doc is scanned whole on its own.
+/// The run's backend log is scanned once and shared: every failure of the
+/// bundle carries, as evidence, exactly the rules a whole scan of its own doc
+/// (backend log included) fires.
 #[test]
 fn the_shared_backend_scan_fires_what_a_whole_scan_fires() {
     use ci_medic_core::diagnose::classify::Field;
@@ -477,20 +478,35 @@ fn the_shared_backend_scan_fires_what_a_whole_scan_fires() {
         "network_flake",
     ] {
         let bundle = bundle_of(run);
-        let (docs, _) = c.classify_bundle(&bundle);
+        let (docs, classification) = c.classify_bundle(&bundle);
         assert!(!docs.is_empty(), "{run}");
         for doc in &docs {
             assert!(
                 !doc.text(Field::Backend).is_empty(),
                 "{run}: the backend log reaches the doc"
             );
+            let id = doc.test_id.as_deref().expect("a test failure");
+            let failure = classification
+                .failures
+                .iter()
+                .find(|f| f.id == id)
+                .expect("its classification");
+            // Run-level hypotheses add `run.*` evidence of their own.
+            let mut decided: Vec<&str> = failure
+                .evidence
+                .iter()
+                .map(|e| &*e.rule)
+                .filter(|r| !r.starts_with("run."))
+                .collect();
             let whole = c.rules().scan(&doc.texts());
-            let mut shared = c.rules().scan(&doc.own_texts());
-            let mut backend = [""; 9];
-            backend[Field::Backend as usize] = doc.text(Field::Backend);
-            shared.merge(&c.rules().scan(&backend));
             let fired = c.rules().fired(&whole, doc.facts);
-            assert_eq!(fired, c.rules().fired(&shared, doc.facts), "{run}");
+            let mut expected: Vec<&str> = fired
+                .iter()
+                .map(|i| c.rules().rule(*i).id.as_str())
+                .collect();
+            decided.sort_unstable();
+            expected.sort_unstable();
+            assert_eq!(decided, expected, "{run}: {id}");
             with_backend_rules += fired
                 .iter()
                 .filter(|i| {

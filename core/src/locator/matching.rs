@@ -807,14 +807,6 @@ impl Idf {
         let mut set: Vec<String> = Vec::new();
         for e in page.elements.iter().filter(|e| e.visible) {
             set.clear();
-            let mut add = |text: &str| {
-                for w in words(text) {
-                    let c = canonical(&w);
-                    if !set.iter().any(|s| s == c) {
-                        set.push(c.to_owned());
-                    }
-                }
-            };
             for s in [
                 &e.id,
                 &e.test_id,
@@ -826,14 +818,14 @@ impl Idf {
             .into_iter()
             .flatten()
             {
-                add(s);
+                add_canonical_words(s, &mut set);
             }
             for c in &e.classes {
-                add(c);
+                add_canonical_words(c, &mut set);
             }
             // Own text only (not descendants'): the name of leaf-ish elements.
             if e.name.len() <= 120 {
-                add(&e.name);
+                add_canonical_words(&e.name, &mut set);
             }
             if set.is_empty() {
                 continue;
@@ -868,13 +860,15 @@ struct Prepared<'a> {
 
 impl<'a> Prepared<'a> {
     fn new(raw: &'a str, idf: &Idf) -> Prepared<'a> {
-        let mut out: Vec<(String, f64)> = Vec::new();
-        for w in words(raw) {
-            let c = canonical(&w);
-            if !out.iter().any(|(o, _)| o == c) {
-                out.push((c.to_owned(), idf.weight(c)));
-            }
-        }
+        let mut canon = Vec::new();
+        add_canonical_words(raw, &mut canon);
+        let out: Vec<(String, f64)> = canon
+            .into_iter()
+            .map(|w| {
+                let weight = idf.weight(&w);
+                (w, weight)
+            })
+            .collect();
         let weight = out.iter().map(|(_, w)| w).sum();
         let lower = raw.to_lowercase();
         let chars = lower.chars().count();
@@ -975,6 +969,17 @@ static CANONICAL: std::sync::LazyLock<HashMap<&'static str, &'static str>> =
         }
         map
     });
+
+/// Adds the words of `text`, each by its synonym group's name, to `into`
+/// unless already there: the word sets both page rarity and similarity count.
+fn add_canonical_words(text: &str, into: &mut Vec<String>) {
+    for w in words(text) {
+        let c = canonical(&w);
+        if !into.iter().any(|s| s == c) {
+            into.push(c.to_owned());
+        }
+    }
+}
 
 /// The synonym group known by `canonical`, when it heads one.
 fn synonyms(canonical: &str) -> Option<&'static [&'static str]> {
