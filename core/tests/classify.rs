@@ -565,3 +565,69 @@ fn framework_database_and_permission_wordings_get_their_types() {
     let incidental = "warning: EACCES retrying cache write";
     assert_ne!(rule(incidental).1.as_deref(), Some("env.permission-denied"));
 }
+
+#[test]
+fn package_manager_driver_and_url_wordings_get_their_types() {
+    let c = Classifier::builtin().expect("rules");
+    let rule = |text: &str| {
+        let (_, v) = c.classify_text(text);
+        (v.error_type, v.rule)
+    };
+    // The package managers' engine checks: npm, yarn 1, pnpm.
+    for engine in [
+        "npm ERR! notsup Not compatible with your version of node/npm: @playwright/test@1.45.0",
+        "error @playwright/test@1.45.1: The engine \"node\" is incompatible with this module. Expected version \">=18\". Got \"16.20.2\"",
+        " ERR_PNPM_UNSUPPORTED_ENGINE  Unsupported environment (bad pnpm and/or Node.js version)",
+    ] {
+        assert_eq!(
+            rule(engine),
+            (ErrorType::EnvironmentSetup, Some("env.node-version".into())),
+            "{engine}"
+        );
+    }
+    // Node's ERR_PACKAGE_PATH_NOT_EXPORTED is the loader's, not a ReferenceError.
+    let exports = "Error: Package subpath './lib/mount' is not defined by \"exports\" in /app/node_modules/@playwright/test/package.json";
+    assert_eq!(
+        rule(exports),
+        (
+            ErrorType::EnvironmentSetup,
+            Some("env.module-resolution".into())
+        )
+    );
+    let reference = "ReferenceError: baseUrl is not defined";
+    assert_eq!(rule(reference).0, ErrorType::TestCodeError);
+    // pytest-playwright's fixtures missing is the plugin; a fixture of the suite's own is not.
+    let plugin = "E       fixture 'page' not found\n>       available fixtures: cache, capsys";
+    assert_eq!(rule(plugin).1.as_deref(), Some("env.module-resolution"));
+    let own = "E       fixture 'admin_user' not found";
+    assert_ne!(rule(own).1.as_deref(), Some("env.module-resolution"));
+    // Playwright for .NET without its driver.
+    for driver in [
+        "Microsoft.Playwright assembly was found, but is missing required assets. Please ensure to build your project before running Playwright tool.",
+        "Microsoft.Playwright.PlaywrightException: Driver not found: /src/bin/Debug/net8.0/.playwright/node/linux-x64/node",
+    ] {
+        assert_eq!(
+            rule(driver),
+            (
+                ErrorType::EnvironmentSetup,
+                Some("env.playwright-driver-missing".into())
+            ),
+            "{driver}"
+        );
+    }
+    let other_driver = "SessionNotCreatedException: driver not found in PATH";
+    assert_ne!(
+        rule(other_driver).1.as_deref(),
+        Some("env.playwright-driver-missing")
+    );
+    // A URL that is not one: the test's, below the high-confidence bar.
+    let (_, v) = c.classify_text(
+        "Error: page.goto: Protocol error (Page.navigate): Cannot navigate to invalid URL\nCall log:\n  - navigating to \"\", waiting until \"load\"",
+    );
+    assert_eq!(v.error_type, ErrorType::TestCodeError);
+    assert_eq!(v.rule.as_deref(), Some("code.invalid-url"));
+    assert!(v.confidence < 0.8, "{}", v.confidence);
+    // The older expect proxy's message for a method called on expect()'s result.
+    let (_, v) = c.classify_text("Error: expect: Property 'first' not found.");
+    assert_eq!(v.error_type, ErrorType::TestCodeError);
+}
