@@ -134,19 +134,43 @@ fn evidence(rule: &'static str, to: ErrorType, weight: f64, why: &str, quote: St
 /// The same empty list, pages saying the record does not exist, or failures
 /// that found seeded records missing, across at least half of the failures
 /// (two or more): the data was never seeded.
+/// What a failure's page shows, for [`missing_data`].
+enum Shows {
+    /// An empty list, with the words that say so.
+    Empty(String),
+    /// A record-not-found page.
+    NotFound,
+    Other,
+}
+
 fn missing_data(docs: &[FailureDoc], failures: &mut [FailureClassification]) -> Option<RunCause> {
     let n = failures.len();
     let mut empty = Vec::new();
     let mut not_found = Vec::new();
     let mut seed = Vec::new();
-    for (i, (d, f)) in docs.iter().zip(failures.iter()).enumerate() {
-        let texts = page_texts(d);
-        if let Some(m) = texts.iter().find_map(|t| EMPTY_STATE.find(t)) {
-            empty.push((i, m.as_str().to_owned()));
-        } else if texts.iter().any(|t| NOT_FOUND_PAGE.is_match(t)) {
-            not_found.push(i);
-        } else if f.error_type == ErrorType::DataSeed {
-            seed.push(i);
+    // What each page shows, read in parallel: the pages are most of the text.
+    let shows: Vec<Shows> = {
+        use rayon::prelude::*;
+        docs.par_iter()
+            .with_min_len(256)
+            .map(|d| {
+                let texts = page_texts(d);
+                if let Some(m) = texts.iter().find_map(|t| EMPTY_STATE.find(t)) {
+                    Shows::Empty(m.as_str().to_owned())
+                } else if texts.iter().any(|t| NOT_FOUND_PAGE.is_match(t)) {
+                    Shows::NotFound
+                } else {
+                    Shows::Other
+                }
+            })
+            .collect()
+    };
+    for (i, (shows, f)) in shows.into_iter().zip(failures.iter()).enumerate() {
+        match shows {
+            Shows::Empty(text) => empty.push((i, text)),
+            Shows::NotFound => not_found.push(i),
+            Shows::Other if f.error_type == ErrorType::DataSeed => seed.push(i),
+            Shows::Other => {}
         }
     }
     let k = empty.len() + not_found.len() + seed.len();
