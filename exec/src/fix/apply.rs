@@ -1617,26 +1617,11 @@ mod tests {
     fn the_last_green_base_is_the_newest_passing_ancestor_of_head() {
         let tmp = tempfile::tempdir().expect("tmp");
         let repo = git2::Repository::init(tmp.path()).expect("init");
-        let sig = git2::Signature::now("t", "t@example.com").expect("sig");
-        let mut parents: Vec<git2::Oid> = Vec::new();
-        for n in 0..3 {
-            std::fs::write(tmp.path().join("f"), format!("{n}")).expect("write");
-            let mut index = repo.index().expect("index");
-            index.add_path(Path::new("f")).expect("add");
-            let tree = repo
-                .find_tree(index.write_tree().expect("tree"))
-                .expect("tree");
-            let parent: Vec<git2::Commit<'_>> = parents
-                .last()
-                .map(|p| repo.find_commit(*p).expect("parent"))
-                .into_iter()
-                .collect();
-            let refs: Vec<&git2::Commit<'_>> = parent.iter().collect();
-            let oid = repo
-                .commit(Some("HEAD"), &sig, &sig, &format!("c{n}"), &tree, &refs)
-                .expect("commit");
-            parents.push(oid);
-        }
+        let parents: Vec<git2::Oid> = (0..3)
+            .map(|n| {
+                crate::fix::test_repo::commit_file(&repo, "f", &n.to_string(), &format!("c{n}"))
+            })
+            .collect();
         let fixture =
             Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/history/history.v1.json");
         let mut history =

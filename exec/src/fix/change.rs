@@ -381,23 +381,8 @@ mod tests {
     fn a_moved_line_is_neither_a_rename_nor_a_deletion() {
         let tmp = tempfile::tempdir().expect("tmp");
         let repo = Repository::init(tmp.path()).expect("init");
-        let sig = git2::Signature::now("t", "t@example.com").expect("sig");
         let page = |body: &str| {
-            std::fs::write(tmp.path().join("item.html"), body).expect("write");
-            let mut index = repo.index().expect("index");
-            index.add_path(Path::new("item.html")).expect("add");
-            let tree = repo
-                .find_tree(index.write_tree().expect("tree"))
-                .expect("tree");
-            let parents: Vec<git2::Commit<'_>> = repo
-                .head()
-                .ok()
-                .and_then(|h| h.peel_to_commit().ok())
-                .into_iter()
-                .collect();
-            let refs: Vec<&git2::Commit<'_>> = parents.iter().collect();
-            repo.commit(Some("HEAD"), &sig, &sig, "c", &tree, &refs)
-                .expect("commit");
+            crate::fix::test_repo::commit_file(&repo, "item.html", body, "c");
         };
         page("<h1>Blue</h1>\n<p class=\"price\">$1</p>\n<p>In stock</p>\n<p>Notes</p>\n");
         page("<h1>Blue</h1>\n<p>In stock</p>\n<p>Notes</p>\n<p class=\"price\">$1</p>\n");
