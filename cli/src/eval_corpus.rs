@@ -60,6 +60,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         .collect();
     let split = corpus::evaluate_split(&entries, &preds);
     let coverage = ci_medic_core::diagnose::knowledge::coverage(&classifier);
+    let bindings = ci_medic_core::diagnose::knowledge::client_coverage(&classifier);
     let runs = match &args.runs {
         Some(dir) => Some(crate::triage::evaluate_runs(&classifier, dir)?),
         None => None,
@@ -71,6 +72,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             "validation": split.validation,
             "sources": split.units,
             "playwright_messages": coverage,
+            "binding_messages": bindings,
             "runs": runs,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
@@ -90,6 +92,13 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         100.0 * coverage.share,
         coverage.by_hand_rule,
         coverage.untyped
+    );
+    println!(
+        "The language bindings' own messages (core/knowledge/clients.tsv): {} of {} mapped ({:.1} %), {} by a hand-written rule; their assertion output and low-confidence messages are context, not rules\n",
+        bindings.mapped,
+        bindings.errors,
+        100.0 * bindings.share,
+        bindings.by_hand_rule,
     );
     println!("validation part\n\n{}", corpus::render(&split.validation));
     println!("tuning part\n\n{}", corpus::render(&split.tuning));

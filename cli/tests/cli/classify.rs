@@ -409,8 +409,13 @@ fn eval_corpus_reports_metrics_confusion_and_calibration() {
     let m = &v["playwright_messages"];
     assert!(m["share"].as_f64().expect("share") >= 0.95, "{m:#}");
     assert!(m["errors"].as_u64().expect("errors") > 800);
+    // The language bindings' own messages are reported beside them.
+    let b = &v["binding_messages"];
+    assert!(b["errors"].as_u64().expect("errors") > 200, "{b:#}");
+    assert!(b["share"].as_f64().expect("share") > 0.5, "{b:#}");
     let text = stdout(&ci_medic(&repo(), &["eval-corpus"]));
     assert!(text.contains("confusion (rows: label, columns: predicted)"));
     assert!(text.contains("calibration"));
+    assert!(text.contains("The language bindings' own messages (core/knowledge/clients.tsv)"));
     assert!(text.contains("validation part") && text.contains("tuning part"));
 }

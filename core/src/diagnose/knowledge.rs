@@ -23,6 +23,13 @@ pub const MESSAGES_TSV: &str = include_str!("../../knowledge/messages.tsv");
 /// Where [`MESSAGES_TSV`] is, in errors.
 pub const MESSAGES_PATH: &str = "<builtin>/core/knowledge/messages.tsv";
 
+/// The messages the language bindings (Playwright for Python, Java and .NET)
+/// raise themselves, in the same format.
+pub const CLIENTS_TSV: &str = include_str!("../../knowledge/clients.tsv");
+
+/// Where [`CLIENTS_TSV`] is, in errors.
+pub const CLIENTS_PATH: &str = "<builtin>/core/knowledge/clients.tsv";
+
 /// The `rule` value of a message that is its own rule.
 pub const SELF_RULE: &str = "message";
 
@@ -153,6 +160,15 @@ pub fn write_messages(messages: &[Message]) -> String {
 pub fn messages() -> &'static [Message] {
     static MESSAGES: LazyLock<Vec<Message>> = LazyLock::new(|| {
         parse_messages(MESSAGES_PATH, MESSAGES_TSV)
+            .unwrap_or_else(|e| unreachable!("the committed catalog is checked by tests: {e}"))
+    });
+    &MESSAGES
+}
+
+/// The language bindings' own messages, parsed once.
+pub fn client_messages() -> &'static [Message] {
+    static MESSAGES: LazyLock<Vec<Message>> = LazyLock::new(|| {
+        parse_messages(CLIENTS_PATH, CLIENTS_TSV)
             .unwrap_or_else(|e| unreachable!("the committed catalog is checked by tests: {e}"))
     });
     &MESSAGES
@@ -460,8 +476,17 @@ pub struct Coverage {
 /// hand-written rule of its type that addresses it (one whose facts decide in
 /// context, as `Timeout {timeout}ms exceeded.` is decided by the call log).
 pub fn coverage(classifier: &Classifier) -> Coverage {
-    let mut all = classify_messages(classifier, messages());
-    for (mapped, m) in all.iter_mut().zip(messages()) {
+    coverage_of(classifier, messages())
+}
+
+/// [`coverage`] of the language bindings' own messages.
+pub fn client_coverage(classifier: &Classifier) -> Coverage {
+    coverage_of(classifier, client_messages())
+}
+
+fn coverage_of(classifier: &Classifier, messages: &[Message]) -> Coverage {
+    let mut all = classify_messages(classifier, messages);
+    for (mapped, m) in all.iter_mut().zip(messages) {
         if mapped.is_mapped() || m.rule.is_empty() || m.rule == SELF_RULE {
             continue;
         }
@@ -555,8 +580,16 @@ mod tests {
     fn the_rule_column_is_current() {
         let hand =
             Classifier::new(crate::diagnose::classify::RuleSet::hand_written().expect("rules"));
-        let mut rows = messages().to_vec();
-        let column = rule_column(&hand, &rows);
+        for (file, rows) in [
+            ("messages.tsv", messages()),
+            ("clients.tsv", client_messages()),
+        ] {
+            rule_column_is_current(&hand, file, rows.to_vec());
+        }
+    }
+
+    fn rule_column_is_current(hand: &Classifier, file: &str, mut rows: Vec<Message>) {
+        let column = rule_column(hand, &rows);
         let stale: Vec<String> = rows
             .iter()
             .zip(&column)
@@ -567,13 +600,13 @@ mod tests {
             for (m, c) in rows.iter_mut().zip(column) {
                 m.rule = c;
             }
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/knowledge/messages.tsv");
+            let path = format!("{}/knowledge/{file}", env!("CARGO_MANIFEST_DIR"));
             std::fs::write(path, write_messages(&rows)).expect("write");
             return;
         }
         assert!(
             stale.is_empty(),
-            "{} rows of messages.tsv have a stale `rule` (UPDATE_KNOWLEDGE=1 cargo test -p ci-medic-core knowledge): {}",
+            "{} rows of {file} have a stale `rule` (UPDATE_KNOWLEDGE=1 cargo test -p ci-medic-core knowledge): {}",
             stale.len(),
             stale
                 .iter()
@@ -603,6 +636,62 @@ mod tests {
         // says (its matchers are not the ones registered): the corpus has it as
         // environment_setup, the catalog as the test's misuse.
         assert_eq!(conflicts, ["unknown-expect-matcher"]);
+    }
+
+    /// The language bindings' own messages: every message that is its own rule
+    /// gets its type, the high-confidence throws are all mapped, and the only
+    /// disagreements are low-confidence ones that context decides.
+    #[test]
+    fn the_rules_cover_the_bindings_own_messages() {
+        let c = Classifier::builtin().expect("rules");
+        let rows = client_messages();
+        assert!(rows.len() > 200, "{}", rows.len());
+        for prefix in ["py-", "java-", "dotnet-"] {
+            assert!(rows.iter().any(|m| m.id.starts_with(prefix)), "{prefix}");
+        }
+        let cov = client_coverage(&c);
+        let mapped: Vec<Mapped> = classify_messages(&c, rows);
+        let unmapped_high: Vec<&str> = rows
+            .iter()
+            .zip(&mapped)
+            .filter(|(m, x)| {
+                m.kind == MessageKind::Throw
+                    && m.confidence == Confidence::High
+                    && m.error_type != ErrorType::Unknown
+                    && !x.is_mapped()
+                    && !m.rule.is_empty()
+            })
+            .map(|(m, _)| m.id.as_str())
+            .collect();
+        assert!(unmapped_high.is_empty(), "{unmapped_high:?}");
+        assert!(
+            cov.mapped * 2 > cov.errors,
+            "{} of {}",
+            cov.mapped,
+            cov.errors
+        );
+        // A binding's closed driver pipe is also matched by Playwright's own
+        // (codegen) "Connection closed", typed environment_setup; Java's
+        // enum fallback "Unexpected value" by the test's bad API use. All are
+        // low-confidence rows, decided in context.
+        let mut conflicts: Vec<&str> = cov.conflicts.iter().map(|m| m.id.as_str()).collect();
+        conflicts.sort_unstable();
+        assert_eq!(
+            conflicts,
+            [
+                "java-playwright-connection-closed",
+                "java-unexpected-value",
+                "py-connection-closed-while-reading-driver",
+                "py-playwright-connection-closed"
+            ]
+        );
+        assert!(
+            cov.conflicts.iter().all(|m| rows
+                .iter()
+                .any(|r| r.id == m.id && r.confidence == Confidence::Low)),
+            "{:?}",
+            cov.conflicts
+        );
     }
 
     /// The Node, signal and database catalog: each row whose type follows
