@@ -756,17 +756,11 @@ impl Catalog {
 /// The rules made from catalog messages (Playwright's and its language
 /// bindings') whose `rule` column says the message is its own rule.
 fn catalog_rules() -> Vec<Rule> {
-    // A binding's assertion output and its low-confidence messages stay
-    // knowledge, not rules: on the corpus they turned `unknown` into wrong
-    // answers (a late page behind "Locator expected to have text", a shared
-    // page behind "Object doesn't exist") and put nothing right.
-    let clients = knowledge::client_messages().iter().filter(|m| {
-        m.kind != knowledge::MessageKind::AssertionOutput
-            && m.confidence != knowledge::Confidence::Low
-    });
+    // Which messages may be rules is the `rule` column's to say
+    // (`knowledge::Source::may_be_own_rule`).
     knowledge::messages()
         .iter()
-        .chain(clients)
+        .chain(knowledge::client_messages())
         .filter(|m| m.rule == knowledge::SELF_RULE && m.error_type != ErrorType::Unknown)
         .filter_map(|m| {
             let catalog = knowledge::template_pattern(&m.message)?;

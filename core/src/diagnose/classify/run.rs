@@ -131,9 +131,6 @@ fn evidence(rule: &'static str, to: ErrorType, weight: f64, why: &str, quote: St
     }
 }
 
-/// The same empty list, pages saying the record does not exist, or failures
-/// that found seeded records missing, across at least half of the failures
-/// (two or more): the data was never seeded.
 /// What a failure's page shows, for [`missing_data`].
 enum Shows {
     /// An empty list, with the words that say so.
@@ -143,6 +140,9 @@ enum Shows {
     Other,
 }
 
+/// The same empty list, pages saying the record does not exist, or failures
+/// that found seeded records missing, across at least half of the failures
+/// (two or more): the data was never seeded.
 fn missing_data(docs: &[FailureDoc], failures: &mut [FailureClassification]) -> Option<RunCause> {
     let n = failures.len();
     let mut empty = Vec::new();
