@@ -216,7 +216,7 @@ fn fix_instructions(c: &Classification, docs: &[FailureDoc]) -> Vec<FixInstructi
                 // the classifier's answer when it asked about the same locator.
                 let computed;
                 let healing = if old.is_some() && old == doc.unresolved_locator {
-                    doc.locator_match.as_ref()
+                    doc.locator_match.as_deref()
                 } else {
                     let page = Page::from_aria(doc.text(Field::Page));
                     computed = old.as_deref().and_then(|o| {

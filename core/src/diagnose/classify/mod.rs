@@ -98,7 +98,8 @@ impl Classifier {
 
     /// Classifies one pasted failure text.
     pub fn classify_text(&self, text: &str) -> (FailureDoc, FailureVerdict) {
-        let doc = signals::from_text(text);
+        let mut doc = signals::from_text(text);
+        signals::match_locators(std::slice::from_mut(&mut doc));
         let verdict = self.classify(&doc);
         (doc, verdict)
     }
@@ -232,6 +233,7 @@ impl Classifier {
             docs.push(doc);
         }
         drop(scanner);
+        signals::match_locators(&mut docs);
         mark_server_down(&mut docs, &matches);
         mark_login_page(&mut docs, &matches);
         let decide_all = |docs: &[FailureDoc], matches: Vec<Matches>| -> Vec<FailureVerdict> {

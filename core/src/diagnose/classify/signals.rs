@@ -42,8 +42,9 @@ pub struct FailureDoc {
     /// The locator the call log waited for and never found.
     pub unresolved_locator: Option<String>,
     /// The matching engine's answer for that locator on the snapshot's page
-    /// (computed once: the classifier's fact and the planner's proposals).
-    pub locator_match: Option<Healing>,
+    /// (computed once by [`match_locators`]: the classifier's fact and the
+    /// planner's proposals; shared by the failures that asked the same question).
+    pub locator_match: Option<Arc<Healing>>,
     /// The first error's code snippet (the failing statement, marked `>`).
     pub snippet: Option<String>,
     /// The distinct values a retrying assertion received, in order.
@@ -422,24 +423,6 @@ impl Builder {
             if expected_text_on_page(&self.fields[Field::Message as usize], snapshot) {
                 doc.facts.insert(Fact::ExpectedTextOnPage);
             }
-            if let Some(printed) = locator.as_deref()
-                && !snapshot.trim().is_empty()
-            {
-                let page = Page::from_aria(snapshot);
-                let snippet = self.snippet.as_deref();
-                doc.locator_match = matching::heal_printed(
-                    printed,
-                    &page,
-                    snippet,
-                    &self.fields[Field::Message as usize],
-                    Thresholds::default(),
-                );
-                if doc.similar_element().is_some_and(|c| {
-                    c.score >= SIMILAR_ELEMENT_SCORE && c.features.identity >= MIN_IDENTITY
-                }) {
-                    doc.facts.insert(Fact::SimilarElementOnPage);
-                }
-            }
         }
         doc.values_seen = values_seen(&self.fields[Field::CallLog as usize]);
         if doc.values_seen.len() >= 2 {
@@ -449,6 +432,77 @@ impl Builder {
         // `any` patterns run over every field (see `RuleSet::scan`): no joined copy.
         doc.fields = self.fields;
         doc
+    }
+}
+
+/// Runs the matching engine for every doc whose locator never resolved on a
+/// page the snapshot shows, and notes whether the page has a similar element.
+///
+/// The answer depends only on the page, the locator, the failing statement and
+/// the message, and failures of one run share them often: a test's retries,
+/// the tests of one page object, every test that landed on the same login
+/// page. Each distinct question is answered once, and each distinct page is
+/// built once.
+pub fn match_locators(docs: &mut [FailureDoc]) {
+    use rayon::prelude::*;
+    use std::collections::HashMap;
+    /// The locator, the failing statement and the message.
+    type Question<'a> = (&'a str, Option<&'a str>, &'a str);
+    // Per doc that asks: its page and its question on that page.
+    let mut asks: Vec<(usize, usize, usize)> = Vec::new();
+    let answers: Vec<Vec<Option<Arc<Healing>>>> = {
+        let mut pages: Vec<(&str, Vec<Question<'_>>)> = Vec::new();
+        let mut page_index: HashMap<&str, usize> = HashMap::new();
+        let mut question_index: HashMap<(usize, Question<'_>), usize> = HashMap::new();
+        for (d, doc) in docs.iter().enumerate() {
+            let snapshot = doc.text(Field::Page);
+            let Some(printed) = doc.unresolved_locator.as_deref() else {
+                continue;
+            };
+            if snapshot.trim().is_empty() {
+                continue;
+            }
+            let p = *page_index.entry(snapshot).or_insert_with(|| {
+                pages.push((snapshot, Vec::new()));
+                pages.len() - 1
+            });
+            let question = (printed, doc.snippet.as_deref(), doc.text(Field::Message));
+            let q = *question_index.entry((p, question)).or_insert_with(|| {
+                pages[p].1.push(question);
+                pages[p].1.len() - 1
+            });
+            asks.push((d, p, q));
+        }
+        // A page's model is not `Send`: each is built and asked on one thread.
+        pages
+            .par_iter()
+            .with_max_len(1)
+            .map(|(snapshot, questions)| {
+                let page = Page::from_aria(snapshot);
+                questions
+                    .iter()
+                    .map(|&(printed, snippet, message)| {
+                        matching::heal_printed(
+                            printed,
+                            &page,
+                            snippet,
+                            message,
+                            Thresholds::default(),
+                        )
+                        .map(Arc::new)
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    for (d, p, q) in asks {
+        let doc = &mut docs[d];
+        doc.locator_match = answers[p][q].clone();
+        if doc.similar_element().is_some_and(|c| {
+            c.score >= SIMILAR_ELEMENT_SCORE && c.features.identity >= MIN_IDENTITY
+        }) {
+            doc.facts.insert(Fact::SimilarElementOnPage);
+        }
     }
 }
 
@@ -553,6 +607,62 @@ mod tests {
             Some("getByText('Signed in as demo')")
         );
         assert_eq!(doc.location.as_ref().map(|l| l.line), Some(5));
+    }
+
+    #[test]
+    fn failures_asking_the_same_question_share_one_answer() {
+        let failure = |locator: &str, timeout: u32| {
+            from_text(&format!(
+                "Error: expect(locator).toBeVisible() failed\n\nLocator: {locator}\nExpected: visible\nTimeout: {timeout}ms\nError: element(s) not found\n\nCall log:\n  - Expect \"toBeVisible\" with timeout {timeout}ms\n  - waiting for {locator}\n\n- main:\n  - heading \"Cart\" [level=1]\n  - button \"Save changes\"\n  - link \"Home\"\n"
+            ))
+        };
+        let question = "getByRole('button', { name: 'Save' })";
+        let mut docs = vec![
+            failure(question, 5000),
+            failure(question, 5000),
+            failure(question, 7000),
+            failure("getByTestId('gone')", 5000),
+        ];
+        match_locators(&mut docs);
+        let answers: Vec<&Arc<Healing>> = docs
+            .iter()
+            .map(|d| {
+                d.locator_match
+                    .as_ref()
+                    .expect("every locator was asked about")
+            })
+            .collect();
+        assert!(
+            Arc::ptr_eq(answers[0], answers[1]),
+            "one answer for one question"
+        );
+        assert!(
+            !Arc::ptr_eq(answers[0], answers[2]),
+            "another message, another question"
+        );
+        // Each answer is the engine's answer to that failure alone.
+        for doc in &docs {
+            let page = Page::from_aria(doc.text(Field::Page));
+            let alone = matching::heal_printed(
+                doc.unresolved_locator.as_deref().unwrap_or_default(),
+                &page,
+                doc.snippet.as_deref(),
+                doc.text(Field::Message),
+                Thresholds::default(),
+            );
+            assert_eq!(doc.locator_match.as_deref(), alone.as_ref());
+        }
+        assert_eq!(
+            answers[0].candidates.first().map(|c| c.element.as_str()),
+            Some("button \"Save changes\" <div>")
+        );
+        assert!(docs[0].facts.contains(Fact::SimilarElementOnPage));
+        // No page, no question.
+        let mut alone = [from_text(
+            "Error: element(s) not found\n\nCall log:\n  - waiting for getByText('x')\n",
+        )];
+        match_locators(&mut alone);
+        assert!(alone[0].locator_match.is_none());
     }
 
     #[test]
