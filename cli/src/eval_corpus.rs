@@ -19,6 +19,11 @@ pub struct EvalArgs {
     /// with `scenario-run.json` naming the expected error type.
     #[arg(long, value_name = "DIR")]
     pub runs: Option<PathBuf>,
+    /// Readings of what each entry's text alone shows of its cause (JSON Lines,
+    /// one per entry): scores are then also given by evidence class, beside
+    /// what answering from the text alone reaches.
+    #[arg(long, value_name = "FILE")]
+    pub readings: Option<PathBuf>,
     /// Print the evaluation as JSON.
     #[arg(long)]
     pub json: bool,
@@ -59,6 +64,16 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let split = corpus::evaluate_split(&entries, &preds);
+    let by_evidence = match &args.readings {
+        Some(path) => match corpus::load_readings(path, &entries) {
+            Ok(readings) => Some(corpus::evaluate_by_evidence(&entries, &preds, &readings)),
+            Err(e) => {
+                eprintln!("ci-medic eval-corpus: error: {e}");
+                return Ok(ExitCode::from(2));
+            }
+        },
+        None => None,
+    };
     let coverage = ci_medic_core::diagnose::knowledge::coverage(&classifier);
     let bindings = ci_medic_core::diagnose::knowledge::client_coverage(&classifier);
     let runs = match &args.runs {
@@ -74,6 +89,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             "playwright_messages": coverage,
             "binding_messages": bindings,
             "runs": runs,
+            "by_evidence": by_evidence,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
@@ -100,6 +116,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         100.0 * bindings.share,
         bindings.by_hand_rule,
     );
+    if let Some(scores) = &by_evidence {
+        println!(
+            "by what the text alone shows (reader right: the reader's type from the text alone is the label)\n\n{}",
+            corpus::render_by_evidence(scores)
+        );
+    }
     println!("validation part\n\n{}", corpus::render(&split.validation));
     println!("tuning part\n\n{}", corpus::render(&split.tuning));
     if args.errors {

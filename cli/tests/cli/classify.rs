@@ -369,6 +369,79 @@ fn a_bad_rules_file_names_the_file_rule_and_field() {
 }
 
 #[test]
+fn eval_corpus_scores_each_part_by_what_the_text_alone_shows() {
+    let readings = "fixtures/corpus/evidence/readings.jsonl";
+    let o = ci_medic(&repo(), &["eval-corpus", "--json", "--readings", readings]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let rows = v["by_evidence"].as_array().expect("by_evidence");
+    for part in ["tuning", "validation"] {
+        let of_part: Vec<&serde_json::Value> = rows.iter().filter(|r| r["part"] == part).collect();
+        let n = |r: &serde_json::Value, k: &str| r[k].as_u64().expect(k);
+        let (classes, all): (Vec<&serde_json::Value>, Vec<&serde_json::Value>) =
+            of_part.into_iter().partition(|r| !r["evidence"].is_null());
+        assert_eq!(classes.len(), 4, "{part}: one row per evidence class");
+        let [all] = all.as_slice() else {
+            panic!("{part}: one row for the whole part")
+        };
+        // The classes add up to the part, and the part's row is the split's.
+        for k in [
+            "entries",
+            "correct",
+            "unknown",
+            "confident",
+            "confident_correct",
+        ] {
+            assert_eq!(
+                classes.iter().map(|r| n(r, k)).sum::<u64>(),
+                n(all, k),
+                "{part} {k}"
+            );
+        }
+        assert_eq!(n(all, "entries"), v[part]["total"].as_u64().expect("total"));
+        assert_eq!(
+            n(all, "correct"),
+            v[part]["correct"].as_u64().expect("correct")
+        );
+        assert_eq!(
+            n(all, "confident"),
+            v[part]["confident"].as_u64().expect("confident")
+        );
+        // A reading that says the text carries the evidence names the label.
+        for r in &classes {
+            if r["evidence"] == "explicit" || r["evidence"] == "inferable" {
+                assert_eq!(n(r, "reader_correct"), n(r, "entries"), "{r}");
+            }
+            if r["evidence"] == "contrary" {
+                assert_eq!(n(r, "reader_correct"), 0, "{r}");
+            }
+        }
+    }
+    let text = stdout(&ci_medic(&repo(), &["eval-corpus", "--readings", readings]));
+    assert!(text.contains("by what the text alone shows"), "{text}");
+    // A readings file that misses entries is refused, naming where.
+    let tmp = tempfile::tempdir().expect("tmp");
+    let short = tmp.path().join("readings.jsonl");
+    let first = std::fs::read_to_string(repo().join(readings))
+        .expect("readings")
+        .lines()
+        .next()
+        .expect("a line")
+        .to_owned();
+    std::fs::write(&short, format!("{first}\n")).expect("write");
+    let o = ci_medic(
+        &repo(),
+        &["eval-corpus", "--readings", short.to_str().expect("utf8")],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(
+        err.contains("readings.jsonl:2: expected a reading") && err.contains("no reading of entry"),
+        "{err}"
+    );
+}
+
+#[test]
 fn eval_corpus_reports_metrics_confusion_and_calibration() {
     let o = ci_medic(&repo(), &["eval-corpus", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));

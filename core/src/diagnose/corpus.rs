@@ -40,6 +40,18 @@ pub enum CorpusError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A line that is not a reading of an entry's evidence.
+    #[error(
+        "{path}:{line}: expected a reading (id of a corpus entry, evidence explicit|inferable|ambiguous|contrary, type_from_text, why), found: {found}"
+    )]
+    Reading {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// What is wrong.
+        found: String,
+    },
     /// A line that is not a corpus entry.
     #[error(
         "{path}:{line}: expected a corpus entry (id, text, error_type, source, root_cause, established_by), found: {found}"
@@ -514,9 +526,337 @@ pub fn render(e: &Evaluation) -> String {
     out
 }
 
+/// What an entry's text alone shows of its root cause, as a careful reader
+/// judged it without the thread that established the label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Evidence {
+    /// A message in the text names the cause.
+    Explicit,
+    /// No message names it, but the text points to it over every other type.
+    Inferable,
+    /// The text fits the label and another type as well: it takes a guess or
+    /// context the text does not have.
+    Ambiguous,
+    /// The text points to another type; only context outside it shows the label.
+    Contrary,
+}
+
+impl Evidence {
+    /// Every class, strongest first.
+    pub const ALL: [Evidence; 4] = [
+        Evidence::Explicit,
+        Evidence::Inferable,
+        Evidence::Ambiguous,
+        Evidence::Contrary,
+    ];
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Explicit => "explicit",
+            Evidence::Inferable => "inferable",
+            Evidence::Ambiguous => "ambiguous",
+            Evidence::Contrary => "contrary",
+        }
+    }
+
+    /// Whether the text carries the evidence for its label.
+    pub fn bears_label(self) -> bool {
+        matches!(self, Evidence::Explicit | Evidence::Inferable)
+    }
+}
+
+/// One reading of an entry's text (`fixtures/corpus/evidence/readings.jsonl`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reading {
+    /// The entry's id.
+    pub id: String,
+    /// What the text alone shows.
+    pub evidence: Evidence,
+    /// The type the reader would give from the text alone (`unknown` when
+    /// nothing leads).
+    pub type_from_text: ErrorType,
+    /// Why, in one sentence.
+    pub why: String,
+}
+
+/// Reads the readings of `entries` from a JSON Lines file. Every entry needs
+/// exactly one reading, and a reading that says the text carries the evidence
+/// must give the label as the type.
+pub fn load_readings(path: &Path, entries: &[Entry]) -> Result<Vec<Reading>, CorpusError> {
+    let text = std::fs::read_to_string(path).map_err(|source| CorpusError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let bad = |line: usize, found: String| CorpusError::Reading {
+        path: path.to_owned(),
+        line,
+        found,
+    };
+    let labels: BTreeMap<&str, ErrorType> = entries
+        .iter()
+        .map(|e| (e.id.as_str(), e.error_type))
+        .collect();
+    let mut by_id: BTreeMap<String, Reading> = BTreeMap::new();
+    let mut last_line = 0;
+    for (i, line) in text.lines().enumerate() {
+        last_line = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let r: Reading = serde_json::from_str(line).map_err(|e| bad(i + 1, e.to_string()))?;
+        let Some(&label) = labels.get(r.id.as_str()) else {
+            return Err(bad(
+                i + 1,
+                format!("id {:?}, which no corpus entry has", r.id),
+            ));
+        };
+        if r.evidence.bears_label() && r.type_from_text != label {
+            return Err(bad(
+                i + 1,
+                format!(
+                    "evidence {} with type_from_text {}, but the entry's label is {}",
+                    r.evidence.as_str(),
+                    r.type_from_text.as_str(),
+                    label.as_str()
+                ),
+            ));
+        }
+        if by_id.contains_key(&r.id) {
+            return Err(bad(i + 1, format!("a second reading of {:?}", r.id)));
+        }
+        by_id.insert(r.id.clone(), r);
+    }
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        match by_id.remove(&e.id) {
+            Some(r) => out.push(r),
+            None => {
+                return Err(bad(
+                    last_line + 1,
+                    format!("the end of the file, with no reading of entry {:?}", e.id),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// The classifier's and the reader's scores on one part's entries of one
+/// evidence class.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceScore {
+    /// The part.
+    pub part: Part,
+    /// The class, `None` for the whole part.
+    pub evidence: Option<Evidence>,
+    /// Entries.
+    pub entries: usize,
+    /// The classifier's correct predictions.
+    pub correct: usize,
+    /// The classifier's `unknown`s.
+    pub unknown: usize,
+    /// Its predictions with confidence ≥ [`CONFIDENT`].
+    pub confident: usize,
+    /// Of those, correct.
+    pub confident_correct: usize,
+    /// The reader's type from the text equals the label: what answering
+    /// from the text alone every time reaches.
+    pub reader_correct: usize,
+}
+
+/// Scores predictions (in the order of `entries`, as are `readings`) by part
+/// and by what the text alone shows.
+pub fn evaluate_by_evidence(
+    entries: &[Entry],
+    preds: &[Prediction],
+    readings: &[Reading],
+) -> Vec<EvidenceScore> {
+    let mut out = Vec::new();
+    for want in [Part::Tuning, Part::Validation] {
+        for class in Evidence::ALL.map(Some).into_iter().chain([None]) {
+            let mut score = EvidenceScore {
+                part: want,
+                evidence: class,
+                entries: 0,
+                correct: 0,
+                unknown: 0,
+                confident: 0,
+                confident_correct: 0,
+                reader_correct: 0,
+            };
+            for ((e, p), r) in entries.iter().zip(preds).zip(readings) {
+                if part(&e.source) != want || class.is_some_and(|c| c != r.evidence) {
+                    continue;
+                }
+                score.entries += 1;
+                score.correct += usize::from(p.predicted == e.error_type);
+                score.unknown += usize::from(p.predicted == ErrorType::Unknown);
+                if p.confidence >= CONFIDENT && p.predicted != ErrorType::Unknown {
+                    score.confident += 1;
+                    score.confident_correct += usize::from(p.predicted == e.error_type);
+                }
+                score.reader_correct += usize::from(r.type_from_text == e.error_type);
+            }
+            out.push(score);
+        }
+    }
+    out
+}
+
+/// [`evaluate_by_evidence`] as a plain-text table.
+pub fn render_by_evidence(scores: &[EvidenceScore]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<11} {:<10} {:>7} {:>17} {:>8} {:>14} {:>15}",
+        "part",
+        "evidence",
+        "entries",
+        "classifier right",
+        "unknown",
+        "right at ≥0.8",
+        "reader right"
+    );
+    let share = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
+    for s in scores {
+        let part = match s.part {
+            Part::Tuning => "tuning",
+            Part::Validation => "validation",
+        };
+        let _ = writeln!(
+            out,
+            "{:<11} {:<10} {:>7} {:>9} ({:.3}) {:>8} {:>14} {:>7} ({:.3})",
+            part,
+            s.evidence.map_or("all", Evidence::as_str),
+            s.entries,
+            s.correct,
+            share(s.correct, s.entries),
+            s.unknown,
+            format!("{} of {}", s.confident_correct, s.confident),
+            s.reader_correct,
+            share(s.reader_correct, s.entries)
+        );
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn entry(id: &str, label: ErrorType) -> Entry {
+        Entry {
+            id: id.into(),
+            text: "Error: connect ECONNREFUSED 127.0.0.1:3000".into(),
+            error_type: label,
+            source: "https://github.com/acme/shop/issues/1".into(),
+            root_cause: "the app was not started".into(),
+            established_by: "the maintainer".into(),
+        }
+    }
+
+    #[test]
+    fn readings_must_cover_the_corpus_and_agree_with_its_labels() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("readings.jsonl");
+        let entries = [
+            entry("a", ErrorType::ServerUnavailable),
+            entry("b", ErrorType::DataSeed),
+        ];
+        let load = |text: &str| {
+            std::fs::write(&path, text).expect("write");
+            load_readings(&path, &entries)
+        };
+        let good = concat!(
+            r#"{"id": "b", "evidence": "contrary", "type_from_text": "server_unavailable", "why": "reads as a server down"}"#,
+            "\n\n",
+            r#"{"id": "a", "evidence": "explicit", "type_from_text": "server_unavailable", "why": "ECONNREFUSED"}"#,
+            "\n"
+        );
+        let readings = load(good).expect("good readings");
+        // In the corpus's order.
+        assert_eq!(readings[0].id, "a");
+        assert_eq!(readings[1].evidence, Evidence::Contrary);
+        let err = |text: &str| load(text).expect_err("refused").to_string();
+        let a = r#"{"id": "a", "evidence": "explicit", "type_from_text": "server_unavailable", "why": "x"}"#;
+        let e = err(&format!("{a}\n"));
+        assert!(
+            e.contains("readings.jsonl:2:") && e.contains("no reading of entry \"b\""),
+            "{e}"
+        );
+        let e = err(&format!("{a}\n{a}\n"));
+        assert!(
+            e.contains(":2:") && e.contains("a second reading of \"a\""),
+            "{e}"
+        );
+        let e = err(
+            r#"{"id": "a", "evidence": "inferable", "type_from_text": "network_flake", "why": "x"}"#,
+        );
+        assert!(
+            e.contains(":1:") && e.contains("the entry's label is server_unavailable"),
+            "{e}"
+        );
+        let e =
+            err(r#"{"id": "z", "evidence": "ambiguous", "type_from_text": "unknown", "why": "x"}"#);
+        assert!(e.contains("which no corpus entry has"), "{e}");
+        let e =
+            err(r#"{"id": "a", "evidence": "obvious", "type_from_text": "unknown", "why": "x"}"#);
+        assert!(
+            e.contains("expected a reading") && e.contains("obvious"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn scores_by_evidence_split_each_part() {
+        let entries = [
+            entry("a", ErrorType::ServerUnavailable),
+            entry("b", ErrorType::DataSeed),
+        ];
+        let preds = [
+            p(
+                ErrorType::ServerUnavailable,
+                ErrorType::ServerUnavailable,
+                0.9,
+            ),
+            p(ErrorType::DataSeed, ErrorType::ServerUnavailable, 0.85),
+        ];
+        let reading = |id: &str, evidence, t| Reading {
+            id: id.into(),
+            evidence,
+            type_from_text: t,
+            why: String::new(),
+        };
+        let readings = [
+            reading("a", Evidence::Explicit, ErrorType::ServerUnavailable),
+            reading("b", Evidence::Contrary, ErrorType::ServerUnavailable),
+        ];
+        let scores = evaluate_by_evidence(&entries, &preds, &readings);
+        let want = part("https://github.com/acme/shop/issues/1");
+        let row = |c: Option<Evidence>| {
+            scores
+                .iter()
+                .find(|s| s.part == want && s.evidence == c)
+                .expect("row")
+        };
+        assert_eq!(
+            (row(None).entries, row(None).correct, row(None).confident),
+            (2, 1, 2)
+        );
+        assert_eq!(row(None).reader_correct, 1);
+        let contrary = row(Some(Evidence::Contrary));
+        assert_eq!((contrary.correct, contrary.confident_correct), (0, 0));
+        assert!(
+            scores
+                .iter()
+                .filter(|s| s.part != want)
+                .all(|s| s.entries == 0)
+        );
+        assert!(render_by_evidence(&scores).contains("contrary"));
+    }
 
     fn p(e: ErrorType, g: ErrorType, c: f64) -> Prediction {
         Prediction {
