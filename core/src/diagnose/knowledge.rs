@@ -345,6 +345,16 @@ fn line_pattern(mut ps: Vec<Piece<'_>>) -> Option<TemplatePattern> {
     {
         pattern = stripped.to_owned();
     }
+    // Nor does the full stop after a word that ends a message: excerpts often
+    // print it without. After a placeholder it is what ends the value, and stays.
+    if let Some(stripped) = pattern.strip_suffix("\\.")
+        && stripped.ends_with(|c: char| c.is_alphanumeric() || c == '\'')
+    {
+        pattern = stripped.to_owned();
+        if let Some(a) = anchor.strip_suffix('.') {
+            anchor = a.to_owned();
+        }
+    }
     (letters >= 16 && words >= 2 && anchor.len() >= 10)
         .then_some(TemplatePattern { pattern, anchor })
 }
@@ -581,8 +591,15 @@ mod tests {
             .build()
             .expect("regex");
         assert!(re.is_match("Error: Timed out waiting 120000ms from config.webServer."));
+        // The full stop that ends the message may be missing from an excerpt.
+        assert!(re.is_match("Timed out waiting 120000ms from config.webServer\n"));
         assert!(!re.is_match("Timed out waiting for the server"));
-        assert_eq!(p.anchor, "ms from config.webServer.");
+        assert_eq!(p.anchor, "ms from config.webServer");
+        // After a placeholder the full stop is what ends the value: it stays.
+        let p = template_pattern("Could not connect to {channel}.").expect("p");
+        let re = regex::Regex::new(&p.pattern).expect("regex");
+        assert!(re.is_match("Could not connect to chrome."));
+        assert!(!re.is_match("page.goto: Could not connect to localhost: Connection refused"));
     }
 
     #[test]
