@@ -110,7 +110,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         coverage.untyped
     );
     println!(
-        "The language bindings' own messages (core/knowledge/clients.tsv): {} of {} mapped ({:.1} %), {} by a hand-written rule; their assertion output and low-confidence messages are context, not rules\n",
+        "The language bindings' own messages (core/knowledge/clients.tsv): {} of {} mapped ({:.1} %), {} by a hand-written rule; their low-confidence messages and assertion output are context, not rules of their own\n",
         bindings.mapped,
         bindings.errors,
         100.0 * bindings.share,

@@ -690,6 +690,44 @@ mod tests {
     /// The language bindings' own messages: every high-confidence throw long
     /// enough to be a pattern is mapped to its type, and the only disagreements
     /// are low-confidence ones that context decides.
+    /// The bindings print a failed assertion in their own words (Python's
+    /// `Actual value:`, Java's `Expected:` and `Received:`, .NET's `But was:`),
+    /// without `expect(…)`'s header: the hand-written rules read it as they read
+    /// Playwright's, so the same failure gets the same type in every language.
+    #[test]
+    fn the_bindings_assertion_output_reads_as_an_assertion() {
+        let c = Classifier::builtin().expect("rules");
+        // What each binding raises, as its test runners print it.
+        let raised = |id: &str| match id.split('-').next() {
+            Some("py") => "AssertionError: ",
+            Some("java") => "org.opentest4j.AssertionFailedError: ",
+            _ => "Microsoft.Playwright.PlaywrightException : ",
+        };
+        let rows: Vec<&Message> = client_messages()
+            .iter()
+            .filter(|m| {
+                m.kind == MessageKind::AssertionOutput
+                    && m.error_type == ErrorType::AssertionMismatch
+                    && m.confidence != Confidence::Low
+            })
+            .collect();
+        assert!(rows.len() > 40, "{}", rows.len());
+        let missed: Vec<String> = rows
+            .iter()
+            .filter_map(|m| {
+                let text = format!(
+                    "{}{}",
+                    raised(&m.id),
+                    instantiate(&m.message.replace("\\n", "\n"))
+                );
+                let (_, v) = c.classify_text(&text);
+                (v.error_type != m.error_type)
+                    .then(|| format!("{}: {}", m.id, v.error_type.as_str()))
+            })
+            .collect();
+        assert!(missed.is_empty(), "{missed:#?}");
+    }
+
     #[test]
     fn the_rules_cover_the_bindings_own_messages() {
         let c = Classifier::builtin().expect("rules");
