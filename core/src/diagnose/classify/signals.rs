@@ -439,9 +439,8 @@ impl Builder {
 /// page the snapshot shows, and notes whether the page has a similar element.
 ///
 /// The answer depends only on the page, the locator, the failing statement and
-/// the message, and failures of one run share them often: a test's retries,
-/// the tests of one page object, every test that landed on the same login
-/// page. Each distinct question is answered once, and each distinct page is
+/// the message, and failures of one run can share them: the tests of one page
+/// object, every test that landed on the same login page. Each distinct question is answered once, and each distinct page is
 /// built once.
 pub fn match_locators(docs: &mut [FailureDoc]) {
     use rayon::prelude::*;
