@@ -667,13 +667,15 @@ pub struct EvidenceScore {
     pub reader_correct: usize,
 }
 
-/// Scores predictions (in the order of `entries`, as are `readings`) by part
-/// and by what the text alone shows.
+/// Scores predictions (in the order of `entries`, as for [`evaluate_split`])
+/// by part and by what the text alone shows; an entry without a reading is
+/// left out ([`load_readings`] gives every entry one).
 pub fn evaluate_by_evidence(
     entries: &[Entry],
     preds: &[Prediction],
     readings: &[Reading],
 ) -> Vec<EvidenceScore> {
+    let by_id: BTreeMap<&str, &Reading> = readings.iter().map(|r| (r.id.as_str(), r)).collect();
     let mut out = Vec::new();
     for want in [Part::Tuning, Part::Validation] {
         for class in Evidence::ALL.map(Some).into_iter().chain([None]) {
@@ -687,7 +689,10 @@ pub fn evaluate_by_evidence(
                 confident_correct: 0,
                 reader_correct: 0,
             };
-            for ((e, p), r) in entries.iter().zip(preds).zip(readings) {
+            for (e, p) in entries.iter().zip(preds) {
+                let Some(r) = by_id.get(e.id.as_str()) else {
+                    continue;
+                };
                 if part(&e.source) != want || class.is_some_and(|c| c != r.evidence) {
                     continue;
                 }
@@ -810,6 +815,40 @@ mod tests {
         );
     }
 
+    /// A second reader's reading of 100 entries drawn at random agrees with
+    /// the first as `fixtures/corpus/README.md` says.
+    #[test]
+    fn a_second_reading_agrees_with_the_first_as_documented() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/corpus");
+        let entries = load(&dir).expect("corpus");
+        let first = load_readings(&dir.join("evidence/readings.jsonl"), &entries).expect("first");
+        let first: BTreeMap<&str, &Reading> = first.iter().map(|r| (r.id.as_str(), r)).collect();
+        let text =
+            std::fs::read_to_string(dir.join("evidence/second-reading.jsonl")).expect("second");
+        let second: Vec<Reading> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a reading"))
+            .collect();
+        let pairs: Vec<(&Reading, &Reading)> =
+            second.iter().map(|r| (first[r.id.as_str()], r)).collect();
+        let n = pairs.len() as f64;
+        let same_class = pairs
+            .iter()
+            .filter(|(a, b)| a.evidence == b.evidence)
+            .count();
+        let same_bears = pairs
+            .iter()
+            .filter(|(a, b)| a.evidence.bears_label() == b.evidence.bears_label())
+            .count();
+        let share = |bears: usize| bears as f64 / n;
+        let p1 = share(pairs.iter().filter(|p| p.0.evidence.bears_label()).count());
+        let p2 = share(pairs.iter().filter(|p| p.1.evidence.bears_label()).count());
+        let chance = p1 * p2 + (1.0 - p1) * (1.0 - p2);
+        let kappa = (same_bears as f64 / n - chance) / (1.0 - chance);
+        assert_eq!((pairs.len(), same_class, same_bears), (100, 83, 90));
+        assert!((kappa - 0.80).abs() < 0.005, "{kappa}");
+    }
+
     #[test]
     fn scores_by_evidence_split_each_part() {
         let entries = [
@@ -847,8 +886,10 @@ mod tests {
             (2, 1, 2)
         );
         assert_eq!(row(None).reader_correct, 1);
+        assert_eq!(row(None).unknown, 0);
         let contrary = row(Some(Evidence::Contrary));
         assert_eq!((contrary.correct, contrary.confident_correct), (0, 0));
+        assert_eq!(row(Some(Evidence::Inferable)).entries, 0);
         assert!(
             scores
                 .iter()

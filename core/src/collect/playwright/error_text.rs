@@ -12,12 +12,14 @@ pub fn strip_ansi(text: &str) -> String {
 
 /// Removes what CI runners and package managers put before each line of a log:
 /// GitHub Actions' timestamps (`2024-03-05T12:34:56.7890123Z `) and its
-/// `##[error]` markers, and Yarn's `➤ YN0000: `. The rest of the line, its
+/// `##[error]` markers, Yarn's `➤ YN0000: `, and the `E   ` pytest puts before
+/// each line of a failure (its short form; the long form's `E       ` keeps its
+/// further indentation). The rest of the line, its
 /// indentation included, is Playwright's, and the call log is found again.
 pub fn strip_log_prefixes(text: &str) -> std::borrow::Cow<'_, str> {
     static PREFIX: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
         regex::Regex::new(
-            r"(?m)^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?)?(?:##\[(?:error|warning|notice|debug|group|endgroup)\])?(?:➤ YN\d{4}: )?",
+            r"(?m)^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?Z ?)?(?:##\[(?:error|warning|notice|debug|group|endgroup)\])?(?:➤ YN\d{4}: )?(?:E   )?",
         )
         .unwrap_or_else(|e| unreachable!("static regex: {e}"))
     });
@@ -207,5 +209,21 @@ mod tests {
             ]
         );
         assert!(clean.ends_with("a line without a prefix stays 2024-03-05T12:34:56Z as it is"));
+        // pytest's failure lines.
+        let pytest = "E       AssertionError: Locator expected to have text 'Welcome'\n\
+                      E       Actual value: Sign in\n\
+                      E       Call log:\n\
+                      E         - waiting for get_by_role(\"heading\")\n\
+                      Each line keeps its E";
+        let clean = strip_log_prefixes(pytest);
+        let (head, call_log) = split_call_log(&clean);
+        assert!(
+            head.lines()
+                .nth(1)
+                .is_some_and(|l| l.trim_start() == "Actual value: Sign in"),
+            "{head}"
+        );
+        assert_eq!(call_log, ["waiting for get_by_role(\"heading\")"]);
+        assert!(clean.ends_with("Each line keeps its E"));
     }
 }

@@ -138,7 +138,8 @@ fn is_stack_line(line: &str) -> bool {
 }
 
 /// Builds the doc for a failed (or flaky) test of `bundle`; `backend` is the
-/// run's backend log text shared by every failure.
+/// run's backend log text shared by every failure. Its unresolved locator is
+/// matched on its page by [`match_locators`], once for the run's docs.
 pub fn from_test(test: &Test, backend: &Arc<str>) -> FailureDoc {
     let failed: Vec<_> = test
         .attempts
@@ -251,7 +252,8 @@ pub fn from_run_error(error: &ErrorInfo, backend: &Arc<str>) -> FailureDoc {
 }
 
 /// Builds the doc for one pasted failure text (a console excerpt, a CI log block):
-/// lines are sorted into fields by their shape.
+/// lines are sorted into fields by their shape. As for [`from_test`], the
+/// locator is matched by [`match_locators`].
 pub fn from_text(text: &str) -> FailureDoc {
     let clean = crate::collect::playwright::error_text::strip_ansi(text);
     let clean = crate::collect::playwright::error_text::strip_log_prefixes(&clean);
@@ -472,24 +474,28 @@ pub fn match_locators(docs: &mut [FailureDoc]) {
             });
             asks.push((d, p, q));
         }
-        // A page's model is not `Send`: each is built and asked on one thread.
+        // A page's model is not `Send`: each worker builds its own copy of a
+        // page before it asks its share of that page's questions.
         pages
             .par_iter()
             .with_max_len(1)
             .map(|(snapshot, questions)| {
-                let page = Page::from_aria(snapshot);
                 questions
-                    .iter()
-                    .map(|&(printed, snippet, message)| {
-                        matching::heal_printed(
-                            printed,
-                            &page,
-                            snippet,
-                            message,
-                            Thresholds::default(),
-                        )
-                        .map(Arc::new)
-                    })
+                    .par_iter()
+                    .with_min_len(8)
+                    .map_init(
+                        || Page::from_aria(snapshot),
+                        |page, &(printed, snippet, message)| {
+                            matching::heal_printed(
+                                printed,
+                                page,
+                                snippet,
+                                message,
+                                Thresholds::default(),
+                            )
+                            .map(Arc::new)
+                        },
+                    )
                     .collect()
             })
             .collect()
@@ -616,8 +622,13 @@ mod tests {
             ))
         };
         let question = "getByRole('button', { name: 'Save' })";
+        // The same question on another page: the page is part of it.
+        let other_page = from_text(&format!(
+            "Error: expect(locator).toBeVisible() failed\n\nLocator: {question}\nExpected: visible\nTimeout: 5000ms\nError: element(s) not found\n\nCall log:\n  - Expect \"toBeVisible\" with timeout 5000ms\n  - waiting for {question}\n\n- main:\n  - heading \"Sign in\" [level=1]\n  - textbox \"Email\"\n"
+        ));
         let mut docs = vec![
             failure(question, 5000),
+            other_page,
             failure(question, 5000),
             failure(question, 7000),
             failure("getByTestId('gone')", 5000),
@@ -632,11 +643,16 @@ mod tests {
             })
             .collect();
         assert!(
-            Arc::ptr_eq(answers[0], answers[1]),
+            Arc::ptr_eq(answers[0], answers[2]),
             "one answer for one question"
         );
+        assert!(!Arc::ptr_eq(answers[0], answers[1]), "another page");
         assert!(
-            !Arc::ptr_eq(answers[0], answers[2]),
+            answers[1].candidates.is_empty(),
+            "nothing like the button on the sign-in page"
+        );
+        assert!(
+            !Arc::ptr_eq(answers[0], answers[3]),
             "another message, another question"
         );
         // Each answer is the engine's answer to that failure alone.
