@@ -334,6 +334,16 @@ pub enum Part {
     Validation,
 }
 
+impl Part {
+    /// The snake_case name, as in the JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Tuning => "tuning",
+            Part::Validation => "validation",
+        }
+    }
+}
+
 /// The unit the split keeps together: the source repository (`owner/name`),
 /// except Playwright's own trackers, where each issue is another team's
 /// project and is its own unit.
@@ -397,12 +407,8 @@ pub fn evaluate_split(entries: &[Entry], preds: &[Prediction]) -> SplitEvaluatio
     };
     let mut units: BTreeMap<String, HashSet<String>> = BTreeMap::new();
     for e in entries {
-        let name = match part(&e.source) {
-            Part::Tuning => "tuning",
-            Part::Validation => "validation",
-        };
         units
-            .entry(name.to_owned())
+            .entry(part(&e.source).as_str().to_owned())
             .or_default()
             .insert(split_unit(&e.source));
     }
@@ -527,7 +533,7 @@ pub fn render(e: &Evaluation) -> String {
 }
 
 /// What an entry's text alone shows of its root cause, as a careful reader
-/// judged it without the thread that established the label.
+/// judged it, knowing the label and the thread's one-sentence cause.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Evidence {
@@ -725,24 +731,19 @@ pub fn render_by_evidence(scores: &[EvidenceScore]) -> String {
         "right at ≥0.8",
         "reader right"
     );
-    let share = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
     for s in scores {
-        let part = match s.part {
-            Part::Tuning => "tuning",
-            Part::Validation => "validation",
-        };
         let _ = writeln!(
             out,
             "{:<11} {:<10} {:>7} {:>9} ({:.3}) {:>8} {:>14} {:>7} ({:.3})",
-            part,
+            s.part.as_str(),
             s.evidence.map_or("all", Evidence::as_str),
             s.entries,
             s.correct,
-            share(s.correct, s.entries),
+            ratio(s.correct, s.entries),
             s.unknown,
             format!("{} of {}", s.confident_correct, s.confident),
             s.reader_correct,
-            share(s.reader_correct, s.entries)
+            ratio(s.reader_correct, s.entries)
         );
     }
     out
@@ -840,9 +841,14 @@ mod tests {
             .iter()
             .filter(|(a, b)| a.evidence.bears_label() == b.evidence.bears_label())
             .count();
-        let share = |bears: usize| bears as f64 / n;
-        let p1 = share(pairs.iter().filter(|p| p.0.evidence.bears_label()).count());
-        let p2 = share(pairs.iter().filter(|p| p.1.evidence.bears_label()).count());
+        let p1 = ratio(
+            pairs.iter().filter(|p| p.0.evidence.bears_label()).count(),
+            pairs.len(),
+        );
+        let p2 = ratio(
+            pairs.iter().filter(|p| p.1.evidence.bears_label()).count(),
+            pairs.len(),
+        );
         let chance = p1 * p2 + (1.0 - p1) * (1.0 - p2);
         let kappa = (same_bears as f64 / n - chance) / (1.0 - chance);
         assert_eq!((pairs.len(), same_class, same_bears), (100, 83, 90));
