@@ -699,6 +699,45 @@ mod tests {
         assert_eq!(conflicts, ["unknown-expect-matcher"]);
     }
 
+    /// What a binding raises with `message`, as its test runners print it;
+    /// pytest also prints its failure lines behind `E`.
+    fn raised(m: &Message, message: &str) -> Vec<String> {
+        match m.id.split('-').next() {
+            Some("py") => {
+                let bare = format!("AssertionError: {message}");
+                let pytest = bare.lines().map(|l| format!("E       {l}\n")).collect();
+                vec![bare, pytest]
+            }
+            Some("java") => vec![format!("org.opentest4j.AssertionFailedError: {message}")],
+            _ => vec![format!("Microsoft.Playwright.PlaywrightException : {message}")],
+        }
+    }
+
+    /// A binding's failed `to_be_ok()` names the status the app answered: a
+    /// 500 is the app's error as Node's `toBeOK()` output is, a 404 is not.
+    #[test]
+    fn the_bindings_response_status_reads_as_nodes() {
+        let c = Classifier::builtin().expect("rules");
+        let rows: Vec<&Message> = client_messages()
+            .iter()
+            .filter(|m| m.message.starts_with("Response status expected to be within"))
+            .collect();
+        // Python's and Java's; .NET's other row is the negated assertion.
+        assert_eq!(rows.len(), 2, "{rows:#?}");
+        for m in rows {
+            for status in ["500", "404"] {
+                let message = m.message.replacen("{status}", status, 1);
+                assert_ne!(message, m.message, "{}", m.id);
+                for text in raised(m, &message) {
+                    let (_, v) = c.classify_text(&text);
+                    let app = v.error_type == ErrorType::AppError
+                        && v.rule.as_deref() == Some("app.server-error");
+                    assert_eq!(app, status == "500", "{}: {text:?} {v:?}", m.id);
+                }
+            }
+        }
+    }
+
     /// The bindings print a failed assertion in their own words (Python's
     /// `Actual value:`, Java's `Expected:` and `Received:`, .NET's `But was:`),
     /// without `expect(…)`'s header: the hand-written rules read it as they read
@@ -707,22 +746,7 @@ mod tests {
     fn the_bindings_assertion_output_reads_as_an_assertion() {
         let c = Classifier::builtin().expect("rules");
         let rules = c.rules();
-        // What each binding raises, as its test runners print it; pytest also
-        // prints its failure lines behind `E`.
-        let printed = |m: &Message| -> Vec<String> {
-            let message = instantiate(&m.message.replace("\\n", "\n"));
-            match m.id.split('-').next() {
-                Some("py") => {
-                    let bare = format!("AssertionError: {message}");
-                    let pytest = bare.lines().map(|l| format!("E       {l}\n")).collect();
-                    vec![bare, pytest]
-                }
-                Some("java") => vec![format!("org.opentest4j.AssertionFailedError: {message}")],
-                _ => vec![format!(
-                    "Microsoft.Playwright.PlaywrightException : {message}"
-                )],
-            }
-        };
+        let printed = |m: &Message| raised(m, &instantiate(&m.message.replace("\\n", "\n")));
         let rows: Vec<&Message> = client_messages()
             .iter()
             .filter(|m| {
