@@ -709,7 +709,9 @@ mod tests {
                 vec![bare, pytest]
             }
             Some("java") => vec![format!("org.opentest4j.AssertionFailedError: {message}")],
-            _ => vec![format!("Microsoft.Playwright.PlaywrightException : {message}")],
+            _ => vec![format!(
+                "Microsoft.Playwright.PlaywrightException : {message}"
+            )],
         }
     }
 
@@ -720,7 +722,10 @@ mod tests {
         let c = Classifier::builtin().expect("rules");
         let rows: Vec<&Message> = client_messages()
             .iter()
-            .filter(|m| m.message.starts_with("Response status expected to be within"))
+            .filter(|m| {
+                m.message
+                    .starts_with("Response status expected to be within")
+            })
             .collect();
         // Python's and Java's; .NET's other row is the negated assertion.
         assert_eq!(rows.len(), 2, "{rows:#?}");

@@ -244,6 +244,11 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
     let mut candidates: Vec<(Candidate, usize)> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for (score, mut features, i) in scored {
+        // Scores only change for list locators: otherwise the first ten
+        // proposals kept are the ten the final sort keeps.
+        if !multi && candidates.len() == KEPT {
+            break;
+        }
         let (locator, chain_text, matches, set, replaces_pick) =
             match propose(seg, page, i, prefix, suffix, scope.clone(), multi, chain) {
                 Some(p) => (
@@ -286,7 +291,7 @@ pub fn heal(chain: &Chain, page: &Page, ctx: &Context, t: Thresholds) -> Healing
         ));
     }
     candidates.sort_by(|a, b| b.0.score.total_cmp(&a.0.score));
-    candidates.truncate(10);
+    candidates.truncate(KEPT);
     let candidates: Vec<Candidate> = candidates
         .into_iter()
         .map(|(mut c, i)| {
@@ -393,6 +398,9 @@ pub fn heal_printed(
     let (_, ctx) = super::statement::failure_context(&code, line, &chain, message);
     Some(heal(&chain, page, &ctx, t))
 }
+
+/// How many candidates a healing reports.
+const KEPT: usize = 10;
 
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
@@ -605,18 +613,25 @@ impl Evidence {
             return 0.0;
         }
         let mut best: f64 = 0.0;
+        let mut lower = String::new();
+        // The last text and its preparation: an element's name is often its
+        // text too.
+        let mut last: Option<(&str, Option<Prepared<'_>>)> = None;
         for (tk, tv) in &theirs {
-            // Most of a page's texts share no word with the locator and differ
-            // too much in length to be a respelling: they score 0 unprepared.
-            let lower: String = tv.chars().flat_map(char::to_lowercase).collect();
-            let chars = lower.chars().count();
-            if !ours
-                .iter()
-                .any(|(_, wp)| wp.raw == *tv || wp.may_resemble(&lower, chars))
-            {
-                continue;
+            if last.as_ref().is_none_or(|(t, _)| t != tv) {
+                // Most of a page's texts share no word with the locator and differ
+                // too much in length to be a respelling: they score 0 unprepared.
+                lower.clear();
+                lower.extend(tv.chars().flat_map(char::to_lowercase));
+                let chars = lower.chars().count();
+                let may = ours
+                    .iter()
+                    .any(|(_, wp)| wp.raw == *tv || wp.may_resemble(&lower, chars));
+                last = Some((tv, may.then(|| Prepared::new(tv, idf))));
             }
-            let tp = Prepared::new(tv, idf);
+            let Some((_, Some(tp))) = &last else {
+                continue;
+            };
             for (wk, wp) in ours {
                 let same = wk == tk
                     || matches!(
@@ -631,7 +646,7 @@ impl Evidence {
                 let sim = if wp.raw == *tv {
                     1.0
                 } else {
-                    wp.similarity(&tp)
+                    wp.similarity(tp)
                 };
                 best = best.max(factor * sim);
             }
@@ -856,6 +871,9 @@ struct Prepared<'a> {
     weight: f64,
     lower: String,
     chars: usize,
+    /// The words and their synonyms, looked for in other texts: made when first
+    /// asked, since only the locator's own texts are asked, once per element.
+    needles: std::cell::OnceCell<Vec<String>>,
 }
 
 impl<'a> Prepared<'a> {
@@ -878,6 +896,7 @@ impl<'a> Prepared<'a> {
             words: out,
             chars,
             lower,
+            needles: std::cell::OnceCell::new(),
         }
     }
 
@@ -891,13 +910,17 @@ impl<'a> Prepared<'a> {
         if longest > 0 && 1.0 - self.chars.abs_diff(chars) as f64 / longest as f64 >= 0.8 {
             return true;
         }
-        !self.words.is_empty()
-            && self.words.iter().any(|(w, _)| {
-                synonyms(w).map_or_else(
-                    || lower.contains(w.as_str()),
-                    |group| group.iter().any(|g| lower.contains(g)),
-                )
-            })
+        let needles = self.needles.get_or_init(|| {
+            let mut all: Vec<String> = Vec::new();
+            for (w, _) in &self.words {
+                match synonyms(w) {
+                    Some(group) => all.extend(group.iter().map(|g| (*g).to_owned())),
+                    None => all.push(w.clone()),
+                }
+            }
+            all
+        });
+        needles.iter().any(|n| lower.contains(n.as_str()))
     }
 
     /// IDF-weighted Sørensen–Dice over words (synonyms equal), or a close

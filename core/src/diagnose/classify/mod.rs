@@ -250,7 +250,8 @@ impl Classifier {
             verdicts = decide_all(&docs, matches);
         }
         let mut failures = build_failures(self, &docs, &verdicts);
-        let cause = run::explain(bundle, &docs, &mut failures);
+        let seen: Vec<&Matches> = verdicts.iter().map(|v| &v.matches).collect();
+        let cause = run::explain(bundle, &docs, &seen, &mut failures);
         let clusters = clusters(&mut failures);
         let outcome = RunOutcome::of(&bundle.summary);
         let (error_type, confidence, reason, cause) = if failures.is_empty() {

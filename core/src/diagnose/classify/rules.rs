@@ -556,11 +556,26 @@ pub enum Signal {
     ServerDown,
     /// A login screen in the page snapshot or the received value.
     LoginPage,
+    /// An empty list or table on the page or in the received value.
+    EmptyState,
+    /// A page saying the record does not exist.
+    NotFoundPage,
+    /// A connection that had reached the server was dropped.
+    Dropped,
+    /// A connection was refused: nothing listened.
+    Refused,
 }
 
 impl Signal {
     /// Every signal, in bit order.
-    pub const ALL: [Signal; 2] = [Signal::ServerDown, Signal::LoginPage];
+    pub const ALL: [Signal; 6] = [
+        Signal::ServerDown,
+        Signal::LoginPage,
+        Signal::EmptyState,
+        Signal::NotFoundPage,
+        Signal::Dropped,
+        Signal::Refused,
+    ];
 
     /// The pattern of the signal.
     const fn pattern(self) -> &'static str {
@@ -571,6 +586,10 @@ impl Signal {
             Signal::LoginPage => {
                 r#"textbox "(password|passwort|mot de passe)"|heading "(sign in|log ?in|login)|Received(: | string: )\s*"(sign in|log ?in|login)"#
             }
+            Signal::EmptyState => super::run::EMPTY_STATE_PATTERN,
+            Signal::NotFoundPage => super::run::NOT_FOUND_PAGE_PATTERN,
+            Signal::Dropped => super::run::DROPPED_PATTERN,
+            Signal::Refused => super::run::REFUSED_PATTERN,
         }
     }
 
@@ -581,7 +600,13 @@ impl Signal {
                 field,
                 Field::Message | Field::CallLog | Field::Output | Field::Page
             ),
-            Signal::LoginPage => matches!(field, Field::Message | Field::Page),
+            Signal::LoginPage | Signal::EmptyState | Signal::NotFoundPage => {
+                matches!(field, Field::Message | Field::Page)
+            }
+            Signal::Dropped | Signal::Refused => matches!(
+                field,
+                Field::Message | Field::CallLog | Field::Output | Field::Page
+            ),
         }
     }
 
@@ -595,7 +620,7 @@ impl Signal {
 /// Classes (`\w`, `\s`, `\b`, `.`) are ASCII/byte-wide: failure texts are
 /// matched as bytes, which keeps one lazy DFA over hundreds of patterns small and
 /// fast; non-ASCII literals in patterns still match their UTF-8 bytes.
-fn pattern_regex(pattern: &str) -> Result<Regex, regex::Error> {
+pub(super) fn pattern_regex(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(pattern)
         .unicode(false)
         .case_insensitive(true)
@@ -1274,6 +1299,41 @@ fn line_around(text: &str, start: usize, end: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A signal is set exactly when its pattern, searched alone with the rules'
+    /// flags, matches one of the fields it looks in: the run-level passes search
+    /// again only where the scan flagged, so the two must agree.
+    #[test]
+    fn signals_flag_exactly_what_their_patterns_find() {
+        let set = RuleSet::builtin().expect("rules");
+        let texts = [
+            "No products found",
+            "- heading \"Product not found\" [level=1]",
+            "- paragraph: Your cart is empty.",
+            "Error: page.goto: net::ERR_EMPTY_RESPONSE at http://127.0.0.1:3000/",
+            "connect ECONNREFUSED 127.0.0.1:3000",
+            "- textbox \"Password\"",
+            "- paragraph: no items here (3 products)",
+            "Expected: 3 items\nReceived: 0 items",
+            "a record of 404 pages",
+            "an INFO line with nothing in it",
+        ];
+        let mut flagged = 0;
+        for signal in Signal::ALL {
+            let re = pattern_regex(signal.pattern()).expect("signal pattern");
+            for field in Field::ALL {
+                for text in texts {
+                    let mut fields = [""; 9];
+                    fields[field.index()] = text;
+                    let found = set.scan(&fields).has(signal);
+                    let expected = signal.looks_in(field) && re.is_match(text.as_bytes());
+                    assert_eq!(found, expected, "{signal:?} in {field:?}: {text:?}");
+                    flagged += usize::from(found);
+                }
+            }
+        }
+        assert!(flagged >= 12, "{flagged}");
+    }
 
     #[test]
     fn builtin_rules_are_valid() {

@@ -13,10 +13,11 @@ use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 
 use regex::Regex;
+use regex::bytes::Regex as BytesRegex;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use super::rules::Field;
+use super::rules::{Field, Matches, Signal};
 use super::signals::FailureDoc;
 use crate::diagnose::analysis::{Evidence, FailureClassification, Quote};
 use crate::diagnose::taxonomy::ErrorType;
@@ -38,29 +39,35 @@ fn re(pattern: &str) -> Regex {
 }
 
 /// An empty list or table, as apps word it.
-static EMPTY_STATE: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r#"(?i)\b(no (items|products|results|records|entries|orders|rows|data)( (yet|found|available))?\b|nothing (here|found|to show)|(list|cart|table|inventory) is empty|\b0 (items|results|products|records)\b)"#,
-    )
-});
+pub(super) const EMPTY_STATE_PATTERN: &str = r#"\b(no (items|products|results|records|entries|orders|rows|data)( (yet|found|available))?\b|nothing (here|found|to show)|(list|cart|table|inventory) is empty|\b0 (items|results|products|records)\b)"#;
 
 /// A page that says the record does not exist.
-static NOT_FOUND_PAGE: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r#"(?i)(heading "[^"]*\b(404|not found)\b|\b404\b[^\n]{0,40}\bnot found\b|\bpage not found\b|\b(item|product|record|page) (was )?not found\b)"#,
-    )
-});
+pub(super) const NOT_FOUND_PAGE_PATTERN: &str = r#"(heading "[^"]*\b(404|not found)\b|\b404\b[^\n]{0,40}\bnot found\b|\bpage not found\b|\b(item|product|record|page) (was )?not found\b)"#;
 
 /// The browser lost a connection that had reached the server.
-static DROPPED: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(net::ERR_EMPTY_RESPONSE|net::ERR_CONNECTION_RESET|net::ERR_CONNECTION_CLOSED|ECONNRESET|socket hang up|Failed to fetch)",
-    )
-});
+pub(super) const DROPPED_PATTERN: &str = r"(net::ERR_EMPTY_RESPONSE|net::ERR_CONNECTION_RESET|net::ERR_CONNECTION_CLOSED|ECONNRESET|socket hang up|Failed to fetch)";
 
 /// Nothing listens: the server is down, not the network.
-static REFUSED: LazyLock<Regex> =
-    LazyLock::new(|| re(r"(ERR_CONNECTION_REFUSED|ECONNREFUSED|connection refused)"));
+pub(super) const REFUSED_PATTERN: &str =
+    r"(ERR_CONNECTION_REFUSED|ECONNREFUSED|connection refused)";
+
+// The scan that runs the rules flags the failures whose texts match these
+// ([`Signal`]); only those are searched again, for the words to quote. Same
+// flags as the rules' patterns, so a flag and a search agree.
+static EMPTY_STATE: LazyLock<BytesRegex> = LazyLock::new(|| rule_re(EMPTY_STATE_PATTERN));
+static NOT_FOUND_PAGE: LazyLock<BytesRegex> = LazyLock::new(|| rule_re(NOT_FOUND_PAGE_PATTERN));
+static DROPPED: LazyLock<BytesRegex> = LazyLock::new(|| rule_re(DROPPED_PATTERN));
+
+/// The words a pattern found. Its matches start and end on ASCII, so they
+/// are whole characters.
+fn found(re: &BytesRegex, text: &str) -> Option<String> {
+    re.find(text.as_bytes())
+        .map(|m| String::from_utf8_lossy(m.as_bytes()).into_owned())
+}
+
+fn rule_re(pattern: &str) -> BytesRegex {
+    super::rules::pattern_regex(pattern).unwrap_or_else(|e| unreachable!("static regex: {e}"))
+}
 
 /// An app log line that reports a failure, with its timestamp.
 static LOG_ERROR: LazyLock<Regex> = LazyLock::new(|| {
@@ -85,14 +92,17 @@ fn compatible(t: ErrorType) -> bool {
 
 /// Decides the run's cause, re-typing the failures it explains. `None` when no
 /// hypothesis holds: the per-failure votes decide.
+/// `seen` holds each failure's matches, whose [`Signal`]s say which failures
+/// show what.
 pub fn explain(
     bundle: &Bundle,
     docs: &[FailureDoc],
+    seen: &[&Matches],
     failures: &mut [FailureClassification],
 ) -> Option<RunCause> {
     app_error_in_log(bundle, docs, failures)
-        .or_else(|| missing_data(docs, failures))
-        .or_else(|| dropped_connections(bundle, docs, failures))
+        .or_else(|| missing_data(docs, seen, failures))
+        .or_else(|| dropped_connections(bundle, docs, seen, failures))
 }
 
 /// The texts a failure's page and received values are in.
@@ -143,28 +153,31 @@ enum Shows {
 /// The same empty list, pages saying the record does not exist, or failures
 /// that found seeded records missing, across at least half of the failures
 /// (two or more): the data was never seeded.
-fn missing_data(docs: &[FailureDoc], failures: &mut [FailureClassification]) -> Option<RunCause> {
+fn missing_data(
+    docs: &[FailureDoc],
+    seen: &[&Matches],
+    failures: &mut [FailureClassification],
+) -> Option<RunCause> {
     let n = failures.len();
     let mut empty = Vec::new();
     let mut not_found = Vec::new();
     let mut seed = Vec::new();
-    // What each page shows, read in parallel: the pages are most of the text.
-    let shows: Vec<Shows> = {
-        use rayon::prelude::*;
-        docs.par_iter()
-            .with_min_len(256)
-            .map(|d| {
-                let texts = page_texts(d);
-                if let Some(m) = texts.iter().find_map(|t| EMPTY_STATE.find(t)) {
-                    Shows::Empty(m.as_str().to_owned())
-                } else if texts.iter().any(|t| NOT_FOUND_PAGE.is_match(t)) {
-                    Shows::NotFound
-                } else {
-                    Shows::Other
-                }
-            })
-            .collect()
-    };
+    let shows = docs.iter().zip(seen).map(|(d, m)| {
+        let texts = page_texts(d);
+        if let Some(words) = m
+            .has(Signal::EmptyState)
+            .then(|| texts.iter().find_map(|t| found(&EMPTY_STATE, t)))
+            .flatten()
+        {
+            Shows::Empty(words)
+        } else if m.has(Signal::NotFoundPage)
+            && texts.iter().any(|t| NOT_FOUND_PAGE.is_match(t.as_bytes()))
+        {
+            Shows::NotFound
+        } else {
+            Shows::Other
+        }
+    });
     for (i, (shows, f)) in shows.into_iter().zip(failures.iter()).enumerate() {
         match shows {
             Shows::Empty(text) => empty.push((i, text)),
@@ -226,21 +239,24 @@ fn missing_data(docs: &[FailureDoc], failures: &mut [FailureClassification]) -> 
 fn dropped_connections(
     bundle: &Bundle,
     docs: &[FailureDoc],
+    seen: &[&Matches],
     failures: &mut [FailureClassification],
 ) -> Option<RunCause> {
     let n = failures.len();
-    let any_text = |d: &FailureDoc, r: &Regex| -> Option<String> {
+    let any_text = |d: &FailureDoc, r: &BytesRegex| -> Option<String> {
         [Field::Message, Field::CallLog, Field::Output, Field::Page]
             .iter()
-            .find_map(|f| r.find(d.text(*f)).map(|m| m.as_str().to_owned()))
+            .find_map(|f| found(r, d.text(*f)))
     };
-    if docs.iter().any(|d| any_text(d, &REFUSED).is_some()) {
+    if seen.iter().any(|m| m.has(Signal::Refused)) {
         return None;
     }
     let dropped: Vec<(usize, String)> = docs
         .iter()
+        .zip(seen)
         .enumerate()
-        .filter_map(|(i, d)| any_text(d, &DROPPED).map(|m| (i, m)))
+        .filter(|(_, (_, m))| m.has(Signal::Dropped))
+        .filter_map(|(i, (d, _))| any_text(d, &DROPPED).map(|m| (i, m)))
         .collect();
     let served = bundle.summary.passed + bundle.summary.flaky;
     if dropped.is_empty() || dropped.len() * 2 < n || served == 0 {
