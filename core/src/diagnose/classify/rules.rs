@@ -825,6 +825,10 @@ pub struct RuleSet {
     singles: Vec<Vec<Single>>,
     /// The catalog rules' templates.
     catalog: Option<Catalog>,
+    /// The hand-written rules' indices, and each catalog template's rule: a
+    /// failure matches few of the hundreds of catalog rules, found by its bits.
+    hand: Vec<usize>,
+    by_template: Vec<usize>,
     /// Failures under this confidence are `unknown`.
     pub min_confidence: f64,
     /// How many rules came from each origin, and which built-ins were replaced or disabled.
@@ -967,6 +971,7 @@ impl RuleSet {
             })
             .collect();
         let catalog = Catalog::build(&templates)?;
+        let template_count = templates.len();
         for (rule, known) in rules.into_iter().zip(catalog_of) {
             let conds = |list: &[(Field, Vec<String>)],
                          index: &mut dyn FnMut(Field, &str) -> usize| {
@@ -1036,8 +1041,19 @@ impl RuleSet {
                 })
                 .collect::<Result<_, _>>()?
         };
+        let hand = (0..compiled.len())
+            .filter(|&i| compiled[i].known.is_none())
+            .collect();
+        let mut by_template = vec![0; template_count];
+        for (i, r) in compiled.iter().enumerate() {
+            if let Some(k) = r.known {
+                by_template[k] = i;
+            }
+        }
         Ok(RuleSet {
             rules: compiled,
+            hand,
+            by_template,
             sets,
             spare: SparePool::default(),
             offsets,
@@ -1104,28 +1120,40 @@ impl RuleSet {
     /// which read the message in its context.
     pub fn fired(&self, m: &Matches, facts: Facts) -> Vec<usize> {
         let hit = |c: &Condition| c.patterns.iter().any(|p| self.matched(m, c.field, *p));
+        let holds = |r: &CompiledRule| {
+            r.matches.iter().all(hit)
+                && !r.unless.iter().any(hit)
+                && r.rule.facts.iter().all(|f| facts.contains(*f))
+                && !r.rule.not_facts.iter().any(|f| facts.contains(*f))
+        };
         let mut out: Vec<usize> = self
-            .rules
+            .hand
             .iter()
-            .enumerate()
-            .filter(|(_, r)| {
-                r.known.is_none_or(|k| {
-                    m.known
-                        .get(k / 64)
-                        .is_some_and(|w| w & (1 << (k % 64)) != 0)
-                }) && r.matches.iter().all(hit)
-                    && !r.unless.iter().any(hit)
-                    && r.rule.facts.iter().all(|f| facts.contains(*f))
-                    && !r.rule.not_facts.iter().any(|f| facts.contains(*f))
-            })
-            .map(|(i, _)| i)
+            .copied()
+            .filter(|&i| holds(&self.rules[i]))
             .collect();
         let hand = out
             .iter()
-            .filter(|i| self.rules[**i].known.is_none())
-            .map(|i| self.rules[*i].rule.weight)
+            .map(|&i| self.rules[i].rule.weight)
             .fold(0.0, f64::max);
-        out.retain(|i| self.rules[*i].known.is_none() || self.rules[*i].rule.weight > hand);
+        let before = out.len();
+        for (w, word) in m.known.iter().enumerate() {
+            let mut bits = *word;
+            while bits != 0 {
+                let k = w * 64 + bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                let Some(&i) = self.by_template.get(k) else {
+                    continue;
+                };
+                if self.rules[i].rule.weight > hand && holds(&self.rules[i]) {
+                    out.push(i);
+                }
+            }
+        }
+        if out.len() > before {
+            // In rule order, as ties between equal weights are broken.
+            out.sort_unstable();
+        }
         out
     }
 
@@ -1253,10 +1281,17 @@ impl Scanner<'_> {
             if text.is_empty() {
                 continue;
             }
-            found.clear();
+            // Clearing and walking a set costs one step per pattern, matched
+            // or not, and most texts match few or none.
+            if !found.is_empty() {
+                found.clear();
+            }
             set.which_overlapping_matches_with(cache, &regex_automata::Input::new(text), found);
+            if found.is_empty() {
+                continue;
+            }
             let looked_for = Signal::ALL.iter().filter(|s| s.looks_in(f));
-            for i in found.iter().map(|p| p.as_usize()) {
+            for i in found.iter().take(found.len()).map(|p| p.as_usize()) {
                 if i < *own {
                     set_bit(f, i);
                 } else if i < own + any {
