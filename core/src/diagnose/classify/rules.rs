@@ -596,17 +596,15 @@ impl Signal {
     /// Whether the signal is looked for in `field`.
     const fn looks_in(self, field: Field) -> bool {
         match self {
-            Signal::ServerDown => matches!(
+            // Connections: wherever a network error is printed.
+            Signal::ServerDown | Signal::Dropped | Signal::Refused => matches!(
                 field,
                 Field::Message | Field::CallLog | Field::Output | Field::Page
             ),
+            // What the page showed, or the value an assertion received.
             Signal::LoginPage | Signal::EmptyState | Signal::NotFoundPage => {
                 matches!(field, Field::Message | Field::Page)
             }
-            Signal::Dropped | Signal::Refused => matches!(
-                field,
-                Field::Message | Field::CallLog | Field::Output | Field::Page
-            ),
         }
     }
 
@@ -1132,7 +1130,7 @@ impl RuleSet {
             .copied()
             .filter(|&i| holds(&self.rules[i]))
             .collect();
-        let hand = out
+        let surest_hand = out
             .iter()
             .map(|&i| self.rules[i].rule.weight)
             .fold(0.0, f64::max);
@@ -1145,7 +1143,7 @@ impl RuleSet {
                 let Some(&i) = self.by_template.get(k) else {
                     continue;
                 };
-                if self.rules[i].rule.weight > hand && holds(&self.rules[i]) {
+                if self.rules[i].rule.weight > surest_hand && holds(&self.rules[i]) {
                     out.push(i);
                 }
             }

@@ -92,6 +92,7 @@ fn compatible(t: ErrorType) -> bool {
 
 /// Decides the run's cause, re-typing the failures it explains. `None` when no
 /// hypothesis holds: the per-failure votes decide.
+///
 /// `seen` holds each failure's matches, whose [`Signal`]s say which failures
 /// show what.
 pub fn explain(
