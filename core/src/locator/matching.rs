@@ -130,7 +130,8 @@ pub struct Candidate {
     /// Its line in the ARIA snapshot, for a page made from one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot_line: Option<usize>,
-    /// Its outer HTML, bounded.
+    /// Its outer HTML, bounded; for a page known from its ARIA snapshot,
+    /// its lines of the snapshot.
     pub html: String,
     /// The locator selects it without the chain's `.nth()`/`.first()`.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

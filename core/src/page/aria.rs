@@ -6,11 +6,13 @@
 //! `- heading "Items" [level=1]`, `- paragraph [ref=e12]: 1 items` or
 //! `- text: refused to connect.`; nesting is by indentation.
 
+use std::cell::OnceCell;
+
 use ego_tree::NodeId;
 use html5ever::{Attribute, LocalName, QualName, ns};
 use scraper::{Html, StrTendril};
 
-use super::Page;
+use super::{Element, Page, collapse, name_from_content};
 
 /// One element of the snapshot.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,56 +127,190 @@ pub(super) const SNAPSHOT_LINE: &str = "data-aria-line";
 /// An ARIA snapshot as a document of elements with explicit roles and names,
 /// so that pages known only from `error-context.md` are scored like DOM
 /// snapshots (without ids, test ids or classes, which an ARIA snapshot does not
-/// record). The tree is built directly: no markup is written or parsed.
+/// record).
 impl Page {
-    /// The page of an ARIA snapshot.
+    /// The page of an ARIA snapshot. Its elements are read from the snapshot
+    /// directly; the document tree ([`tree`]) is built only when a CSS selector
+    /// is asked, and gives the same elements.
     pub fn from_aria(snapshot: &str) -> Page {
-        let nodes = parse(snapshot);
-        let mut html = Html::new_document();
-        let body = {
-            let mut root = html.tree.root_mut();
-            let mut doc = root.append(element("html", Vec::new()));
-            doc.append(element("body", Vec::new())).id()
-        };
-        // (depth, node) of the elements still open, innermost last.
-        let mut open: Vec<(usize, NodeId)> = Vec::new();
-        for n in &nodes {
-            while open.last().is_some_and(|&(d, _)| d >= n.depth) {
-                open.pop();
-            }
-            let parent = open.last().map_or(body, |&(_, id)| id);
-            let Some(mut parent) = html.tree.get_mut(parent) else {
-                continue;
-            };
-            if n.role == "text" {
-                if let Some(t) = n.text.as_deref().filter(|t| !t.is_empty()) {
-                    parent.append(text(t));
-                }
-                continue;
-            }
-            let mut attrs = vec![
-                ("role", n.role.clone()),
-                (SNAPSHOT_LINE, n.line.to_string()),
-            ];
-            if let Some(name) = &n.name {
-                attrs.push(("aria-label", name.clone()));
-            }
-            if let Some(level) = n.attributes.iter().find_map(|a| a.strip_prefix("level=")) {
-                attrs.push(("aria-level", level.to_owned()));
-            }
-            let mut el = parent.append(element("div", attrs));
-            if let Some(t) = n
-                .text
-                .as_deref()
-                .or(n.name.as_deref())
-                .filter(|t| !t.is_empty())
-            {
-                el.append(text(t));
-            }
-            open.push((n.depth, el.id()));
+        Page {
+            elements: elements(&parse(snapshot)),
+            tree: OnceCell::new(),
+            aria: Some(snapshot.to_owned()),
         }
-        Page::from_html(html)
     }
+}
+
+/// A part of an element's content: text, or a child element.
+enum Part<'a> {
+    Text(&'a str),
+    Child(usize),
+}
+
+/// The elements of a snapshot's nodes: what [`Page`] finds in the tree that
+/// [`tree`] builds from them (a `div` per node with its role, `aria-label`
+/// and `aria-level`, holding its inline text or else its name, then its
+/// children), computed without building it.
+fn elements(nodes: &[Node]) -> Vec<Element> {
+    let mut out: Vec<Element> = Vec::new();
+    let mut parts: Vec<Vec<Part<'_>>> = Vec::new();
+    // (depth, element) of the elements still open, innermost last.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    for n in nodes {
+        while open.last().is_some_and(|&(d, _)| d >= n.depth) {
+            open.pop();
+        }
+        let parent = open.last().map(|&(_, e)| e);
+        if n.role == "text" {
+            if let (Some(p), Some(t)) = (parent, n.text.as_deref().filter(|t| !t.is_empty())) {
+                parts[p].push(Part::Text(t));
+            }
+            continue;
+        }
+        let index = out.len();
+        if let Some(p) = parent {
+            parts[p].push(Part::Child(index));
+        }
+        let own = n
+            .text
+            .as_deref()
+            .or(n.name.as_deref())
+            .filter(|t| !t.is_empty());
+        parts.push(own.map(Part::Text).into_iter().collect());
+        let level = n.attributes.iter().find_map(|a| a.strip_prefix("level="));
+        // In the order of their names, as the tree keeps them.
+        let mut attrs = Vec::new();
+        if let Some(name) = &n.name {
+            attrs.push(("aria-label".to_owned(), name.clone()));
+        }
+        if let Some(level) = level {
+            attrs.push(("aria-level".to_owned(), level.to_owned()));
+        }
+        attrs.push(("role".to_owned(), n.role.clone()));
+        out.push(Element {
+            tag: "div".to_owned(),
+            role: n.role.to_ascii_lowercase(),
+            // Filled in below, once the content of every element is known.
+            name: String::new(),
+            text: String::new(),
+            id: None,
+            test_id: None,
+            classes: Vec::new(),
+            label: n.name.as_deref().map(collapse).filter(|l| !l.is_empty()),
+            placeholder: None,
+            alt: None,
+            title: None,
+            level: level.and_then(|l| l.parse().ok()),
+            attrs,
+            // Below `<html>` and `<body>`.
+            depth: open.len() + 2,
+            parent,
+            path: vec!["div"; open.len()].join("/"),
+            visible: true,
+            snapshot_line: Some(n.line),
+        });
+        open.push((n.depth, index));
+    }
+    // Text content as the tree's text walk gives it (a `div` is set apart by
+    // spaces); children come after their parent, so the last is done first.
+    let mut content: Vec<String> = vec![String::new(); out.len()];
+    for i in (0..out.len()).rev() {
+        let mut s = String::new();
+        for part in &parts[i] {
+            match part {
+                Part::Text(t) => s.push_str(t),
+                Part::Child(c) => {
+                    s.push(' ');
+                    s.push_str(&content[*c]);
+                    s.push(' ');
+                }
+            }
+        }
+        content[i] = s;
+    }
+    for (e, content) in out.iter_mut().zip(&content) {
+        e.text = collapse(content);
+        e.name = match &e.label {
+            Some(label) => label.clone(),
+            None if name_from_content(&e.role) => e.text.clone(),
+            None => String::new(),
+        };
+    }
+    out
+}
+
+/// The snapshot as a document tree, for CSS selectors: the elements
+/// [`elements`] describes, each carrying its snapshot line.
+pub(super) fn tree(snapshot: &str) -> Html {
+    let nodes = parse(snapshot);
+    let mut html = Html::new_document();
+    let body = {
+        let mut root = html.tree.root_mut();
+        let mut doc = root.append(element("html", Vec::new()));
+        doc.append(element("body", Vec::new())).id()
+    };
+    // (depth, node) of the elements still open, innermost last.
+    let mut open: Vec<(usize, NodeId)> = Vec::new();
+    for n in &nodes {
+        while open.last().is_some_and(|&(d, _)| d >= n.depth) {
+            open.pop();
+        }
+        let parent = open.last().map_or(body, |&(_, id)| id);
+        let Some(mut parent) = html.tree.get_mut(parent) else {
+            continue;
+        };
+        if n.role == "text" {
+            if let Some(t) = n.text.as_deref().filter(|t| !t.is_empty()) {
+                parent.append(text(t));
+            }
+            continue;
+        }
+        let mut attrs = vec![
+            ("role", n.role.clone()),
+            (SNAPSHOT_LINE, n.line.to_string()),
+        ];
+        if let Some(name) = &n.name {
+            attrs.push(("aria-label", name.clone()));
+        }
+        if let Some(level) = n.attributes.iter().find_map(|a| a.strip_prefix("level=")) {
+            attrs.push(("aria-level", level.to_owned()));
+        }
+        let mut el = parent.append(element("div", attrs));
+        if let Some(t) = n
+            .text
+            .as_deref()
+            .or(n.name.as_deref())
+            .filter(|t| !t.is_empty())
+        {
+            el.append(text(t));
+        }
+        open.push((n.depth, el.id()));
+    }
+    html
+}
+
+/// The snapshot's lines of the element on 1-based `line` (its own and those
+/// nested under it), whitespace collapsed; reading stops once more than `max`
+/// bytes are held.
+pub(super) fn excerpt(snapshot: &str, line: usize, max: usize) -> String {
+    let mut lines = snapshot.lines().skip(line.saturating_sub(1));
+    let Some(first) = lines.next().filter(|_| line > 0) else {
+        return String::new();
+    };
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let own = indent(first);
+    let mut out = collapse(first);
+    for l in lines.take_while(|l| l.trim().is_empty() || indent(l) > own) {
+        if out.len() > max {
+            break;
+        }
+        let l = collapse(l);
+        if !l.is_empty() {
+            out.push(' ');
+            out.push_str(&l);
+        }
+    }
+    out
 }
 
 /// An HTML element node.
@@ -298,8 +434,8 @@ mod tests {
         html
     }
 
-    #[test]
-    fn the_built_page_equals_the_parsed_markup_for_every_recorded_snapshot() {
+    /// Every ARIA snapshot of the fixtures, and the one above.
+    fn recorded_snapshots() -> Vec<String> {
         let runs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
         let mut snapshots = vec![SNAPSHOT.to_owned()];
         for entry in walkdir::WalkDir::new(&runs).into_iter().flatten() {
@@ -312,18 +448,72 @@ mod tests {
             snapshots.len() > 20,
             "the recorded runs' snapshots were found"
         );
+        snapshots
+    }
+
+    /// The elements read from the snapshot are the ones the page finds in the
+    /// tree built from it, and in the markup of that tree parsed.
+    #[test]
+    fn the_elements_equal_those_of_the_built_tree_and_of_the_parsed_markup() {
         let mut elements = 0;
-        for snapshot in &snapshots {
-            let built = Page::from_aria(snapshot);
-            let parsed = Page::parse(&markup(snapshot));
-            assert_eq!(built.elements.len(), parsed.elements.len());
-            for (b, p) in built.elements.iter().zip(&parsed.elements) {
-                let mut b = b.clone();
-                b.node = p.node;
-                assert_eq!(&b, p);
-                elements += 1;
-            }
+        for snapshot in &recorded_snapshots() {
+            let direct = Page::from_aria(snapshot).elements;
+            let (built, _) = Page::walk(tree(snapshot));
+            let parsed = Page::parse(&markup(snapshot)).elements;
+            assert_eq!(direct, built);
+            assert_eq!(direct, parsed);
+            elements += direct.len();
         }
         assert!(elements > 200, "{elements} elements compared");
+    }
+
+    #[test]
+    fn css_selectors_work_on_a_page_made_from_a_snapshot() {
+        let page = Page::from_aria(SNAPSHOT);
+        let links = page.select_css("[role=link]", None).expect("css");
+        let names: Vec<&str> = links
+            .iter()
+            .map(|&i| page.elements[i].name.as_str())
+            .collect();
+        assert_eq!(names, ["Acme Inventory", "Items", "New item"]);
+        let nav = page
+            .elements
+            .iter()
+            .position(|e| e.role == "navigation")
+            .expect("nav");
+        let inside = page.select_css("[role=link]", Some(nav)).expect("css");
+        assert_eq!(inside.len(), 1);
+        assert_eq!(page.elements[inside[0]].name, "Items");
+        assert!(page.select_css("#add-item", None).expect("css").is_empty());
+    }
+
+    #[test]
+    fn an_elements_excerpt_is_its_own_lines_of_the_snapshot() {
+        let page = Page::from_aria(SNAPSHOT);
+        let at = |role: &str| {
+            page.elements
+                .iter()
+                .position(|e| e.role == role)
+                .expect("element")
+        };
+        assert_eq!(
+            page.outer_html(at("navigation"), 240),
+            "- navigation \"Main\" [ref=e5]: - link \"Items\" [ref=e6] [cursor=pointer]: \
+             - /url: /items - button \"Sign out\" [ref=e9] [cursor=pointer]"
+        );
+        assert_eq!(
+            page.outer_html(at("heading"), 240),
+            "- heading \"Items\" [level=1] [ref=e11]"
+        );
+        assert_eq!(
+            page.outer_html(at("navigation"), 20),
+            "- navigation \"Main\" …"
+        );
+        let whole = page.outer_html(0, 10_000);
+        assert!(
+            whole.starts_with("- generic [active] [ref=e1]: - banner"),
+            "{whole}"
+        );
+        assert!(whole.ends_with("- text: \"Quoted: text\""), "{whole}");
     }
 }

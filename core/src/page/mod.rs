@@ -13,6 +13,7 @@
 pub mod aria;
 pub mod trace;
 
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 use ego_tree::NodeId;
@@ -57,7 +58,6 @@ pub struct Element {
     pub visible: bool,
     /// Its line in the ARIA snapshot, for a page made from one.
     pub snapshot_line: Option<usize>,
-    node: NodeId,
 }
 
 /// A CSS selector the selector engine cannot read.
@@ -73,9 +73,22 @@ pub struct SelectorError {
 /// A parsed page.
 #[derive(Debug)]
 pub struct Page {
-    html: Html,
     /// Every element under `<body>`, in document order.
     pub elements: Vec<Element>,
+    /// The document tree behind the elements, for CSS selectors and markup.
+    tree: OnceCell<Tree>,
+    /// The snapshot of a page made from an ARIA snapshot: its tree is built
+    /// on the first CSS selector (most questions never ask one), and an
+    /// element's excerpt is its own lines, not markup the page never had.
+    aria: Option<String>,
+}
+
+/// A document tree and where each element of the page is in it.
+#[derive(Debug)]
+struct Tree {
+    html: Html,
+    /// Each element's node, by element index.
+    nodes: Vec<NodeId>,
     by_node: HashMap<NodeId, usize>,
 }
 
@@ -97,16 +110,21 @@ impl Page {
 
     /// The page of a document tree, parsed or built.
     fn from_html(html: Html) -> Page {
-        let mut page = Page {
-            elements: Vec::new(),
-            by_node: HashMap::new(),
-            html,
-        };
-        let root = page.html.root_element();
+        let (elements, tree) = Page::walk(html);
+        Page {
+            elements,
+            tree: OnceCell::from(tree),
+            aria: None,
+        }
+    }
+
+    /// Every element of a document tree, with the tree indexed by them.
+    fn walk(html: Html) -> (Vec<Element>, Tree) {
+        let root = html.root_element();
         let mut stack: Vec<(ElementRef<'_>, Option<usize>, usize, String, bool)> =
             vec![(root, None, 0, String::new(), true)];
         let mut out: Vec<Element> = Vec::new();
-        let mut by_node = HashMap::new();
+        let mut nodes = Vec::new();
         while let Some((el, parent, depth, path, visible)) = stack.pop() {
             let tag = el.value().name().to_ascii_lowercase();
             if SKIPPED.contains(&tag.as_str()) {
@@ -116,9 +134,8 @@ impl Page {
             let index = if tag == "html" || tag == "body" {
                 parent
             } else {
-                let e = describe(&page.html, el, parent, depth, &path, visible);
-                by_node.insert(el.id(), out.len());
-                out.push(e);
+                out.push(describe(&html, el, parent, depth, &path, visible));
+                nodes.push(el.id());
                 Some(out.len() - 1)
             };
             let here = if tag == "html" || tag == "body" {
@@ -133,9 +150,24 @@ impl Page {
                 stack.push((child, index, depth + 1, here.clone(), visible));
             }
         }
-        page.elements = out;
-        page.by_node = by_node;
-        page
+        let by_node = nodes.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        let tree = Tree {
+            html,
+            nodes,
+            by_node,
+        };
+        (out, tree)
+    }
+
+    /// The document tree, built from the snapshot on first use for a page
+    /// made from one.
+    fn tree(&self) -> &Tree {
+        self.tree.get_or_init(|| {
+            let html = aria::tree(self.aria.as_deref().unwrap_or_default());
+            let (elements, tree) = Page::walk(html);
+            debug_assert_eq!(elements, self.elements, "the tree gives the same elements");
+            tree
+        })
     }
 
     /// The element indices matching a CSS selector inside `scope` (the whole page
@@ -145,24 +177,22 @@ impl Page {
             selector: css.to_owned(),
             message: e.to_string(),
         })?;
+        let tree = self.tree();
         let mut out = Vec::new();
         match scope {
             None => {
-                for el in self.html.select(&selector) {
-                    if let Some(&i) = self.by_node.get(&el.id()) {
+                for el in tree.html.select(&selector) {
+                    if let Some(&i) = tree.by_node.get(&el.id()) {
                         out.push(i);
                     }
                 }
             }
             Some(s) => {
-                let Some(node) = self.html.tree.get(self.elements[s].node) else {
-                    return Ok(out);
-                };
-                let Some(el) = ElementRef::wrap(node) else {
+                let Some(el) = tree.element(s) else {
                     return Ok(out);
                 };
                 for m in el.select(&selector) {
-                    if let Some(&i) = self.by_node.get(&m.id()) {
+                    if let Some(&i) = tree.by_node.get(&m.id()) {
                         out.push(i);
                     }
                 }
@@ -185,14 +215,14 @@ impl Page {
 
     /// The outer HTML of an element, whitespace collapsed, cut after `max`
     /// bytes with `…`, for the metadata. Only what is shown is serialized: a
-    /// wrapper's outer HTML is most of the page.
+    /// wrapper's outer HTML is most of the page. For a page made from an ARIA
+    /// snapshot: the element's lines of the snapshot, the same way.
     pub fn outer_html(&self, index: usize, max: usize) -> String {
-        let Some(el) = self
-            .html
-            .tree
-            .get(self.elements[index].node)
-            .and_then(ElementRef::wrap)
-        else {
+        if let Some(snapshot) = &self.aria {
+            let line = self.elements[index].snapshot_line.unwrap_or_default();
+            return cut(aria::excerpt(snapshot, line, max), max);
+        }
+        let Some(el) = self.tree().element(index) else {
             return String::new();
         };
         let mut out = Collapsed::new(max);
@@ -203,16 +233,28 @@ impl Page {
         };
         // An error is the writer saying it holds enough.
         let _ = html5ever::serialize(&mut out, &el, opts);
-        let html = out.text;
-        if html.len() > max {
-            let mut end = max;
-            while !html.is_char_boundary(end) {
-                end -= 1;
-            }
-            format!("{}…", &html[..end])
-        } else {
-            html
+        cut(out.text, max)
+    }
+}
+
+impl Tree {
+    /// The node of the element at `index`.
+    fn element(&self, index: usize) -> Option<ElementRef<'_>> {
+        let node = *self.nodes.get(index)?;
+        self.html.tree.get(node).and_then(ElementRef::wrap)
+    }
+}
+
+/// `text` cut after `max` bytes (on a character boundary), with `…`.
+fn cut(text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
         }
+        format!("{}…", &text[..end])
+    } else {
+        text
     }
 }
 
@@ -329,7 +371,6 @@ fn describe(
         path: path.to_owned(),
         visible,
         snapshot_line: attr(v, aria::SNAPSHOT_LINE).and_then(|l| l.parse().ok()),
-        node: el.id(),
         tag,
     }
 }
@@ -656,12 +697,7 @@ mod tests {
                     <img alt=\"a &quot;b&quot;\"><br><p>  tail  </p></main></body></html>";
         let page = Page::parse(html);
         for i in 0..page.elements.len() {
-            let el = page
-                .html
-                .tree
-                .get(page.elements[i].node)
-                .and_then(ElementRef::wrap)
-                .expect("element");
+            let el = page.tree().element(i).expect("element");
             let full = collapse(&el.html());
             for max in [0, 1, 5, 17, 18, 19, 40, 240, 10_000] {
                 let expected = if full.len() > max {
