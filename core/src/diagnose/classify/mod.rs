@@ -17,7 +17,7 @@ pub mod signals;
 pub mod signature;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 use std::sync::LazyLock;
 
@@ -245,9 +245,16 @@ impl Classifier {
                 .collect()
         };
         let mut verdicts = decide_all(&docs, matches);
-        if mark_missing_seed_records(&mut docs, &verdicts) {
-            let matches = verdicts.into_iter().map(|v| v.matches).collect();
-            verdicts = decide_all(&docs, matches);
+        // Only the failures given a new fact can decide differently.
+        let marked = mark_missing_seed_records(&mut docs, &verdicts);
+        {
+            use rayon::prelude::*;
+            verdicts
+                .par_iter_mut()
+                .zip(&docs)
+                .zip(&marked)
+                .filter(|(_, marked)| **marked)
+                .for_each(|((v, d), _)| *v = self.decide_on(d, std::mem::take(&mut v.matches)));
         }
         let mut failures = build_failures(self, &docs, &verdicts);
         let seen: Vec<&Matches> = verdicts.iter().map(|v| &v.matches).collect();
@@ -360,23 +367,24 @@ fn mark_login_page(docs: &mut [FailureDoc], matches: &[Matches]) {
 }
 
 /// Marks failures whose missing element is a record that a data_seed failure of
-/// the same run expected and did not find. Returns whether anything changed.
-fn mark_missing_seed_records(docs: &mut [FailureDoc], verdicts: &[FailureVerdict]) -> bool {
-    let mut records: Vec<String> = Vec::new();
+/// the same run expected and did not find. Returns, per failure, whether it was marked.
+fn mark_missing_seed_records(docs: &mut [FailureDoc], verdicts: &[FailureVerdict]) -> Vec<bool> {
+    let mut marked = vec![false; docs.len()];
+    // A set: a run's data_seed failures can expect thousands of records.
+    let mut records: HashSet<String> = HashSet::new();
     for (d, v) in docs.iter().zip(verdicts) {
         if v.error_type == ErrorType::DataSeed {
             for c in EXPECTED_VALUE.captures_iter(d.text(Field::Message)) {
                 if let Some(m) = c.get(1) {
-                    records.push(m.as_str().trim().to_lowercase());
+                    records.insert(m.as_str().trim().to_lowercase());
                 }
             }
         }
     }
     if records.is_empty() {
-        return false;
+        return marked;
     }
-    let mut changed = false;
-    for (d, v) in docs.iter_mut().zip(verdicts) {
+    for ((d, v), marked) in docs.iter_mut().zip(verdicts).zip(&mut marked) {
         if v.error_type == ErrorType::DataSeed || !d.facts.contains(Fact::LocatorUnresolved) {
             continue;
         }
@@ -387,10 +395,10 @@ fn mark_missing_seed_records(docs: &mut [FailureDoc], verdicts: &[FailureVerdict
             .map(|l| l.target_text().trim().to_lowercase());
         if target.is_some_and(|t| !t.is_empty() && records.contains(&t)) {
             d.facts.insert(Fact::MissingSeedRecord);
-            changed = true;
+            *marked = true;
         }
     }
-    changed
+    marked
 }
 
 fn fact_quote(doc: &FailureDoc, fact: Fact) -> Option<Quote> {
