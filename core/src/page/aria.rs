@@ -39,6 +39,40 @@ impl Node {
             .or(self.text.as_deref())
             .filter(|s| !s.trim().is_empty())
     }
+
+    /// What its element holds before its children: the inline text, or
+    /// else the name.
+    fn content(&self) -> Option<&str> {
+        self.text
+            .as_deref()
+            .or(self.name.as_deref())
+            .filter(|t| !t.is_empty())
+    }
+
+    /// The `[level=…]` attribute's value.
+    fn level(&self) -> Option<&str> {
+        self.attributes
+            .iter()
+            .find_map(|a| a.strip_prefix("level="))
+    }
+}
+
+/// For each node, the node of the element it is nested in (`None` at the
+/// top): the nearest shallower node before it that is not text.
+fn enclosing(nodes: &[Node]) -> Vec<Option<usize>> {
+    // (depth, node) of the elements still open, innermost last.
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut out = Vec::with_capacity(nodes.len());
+    for (i, n) in nodes.iter().enumerate() {
+        while open.last().is_some_and(|&(d, _)| d >= n.depth) {
+            open.pop();
+        }
+        out.push(open.last().map(|&(_, p)| p));
+        if n.role != "text" {
+            open.push((n.depth, i));
+        }
+    }
+    out
 }
 
 /// Parses an ARIA snapshot; lines that are not elements (`/url:` properties) are skipped.
@@ -154,13 +188,10 @@ enum Part<'a> {
 fn elements(nodes: &[Node]) -> Vec<Element> {
     let mut out: Vec<Element> = Vec::new();
     let mut parts: Vec<Vec<Part<'_>>> = Vec::new();
-    // (depth, element) of the elements still open, innermost last.
-    let mut open: Vec<(usize, usize)> = Vec::new();
-    for n in nodes {
-        while open.last().is_some_and(|&(d, _)| d >= n.depth) {
-            open.pop();
-        }
-        let parent = open.last().map(|&(_, e)| e);
+    // Each node's element, for the nodes that are elements.
+    let mut element_of: Vec<Option<usize>> = vec![None; nodes.len()];
+    for ((i, n), above) in nodes.iter().enumerate().zip(enclosing(nodes)) {
+        let parent = above.and_then(|p| element_of[p]);
         if n.role == "text" {
             if let (Some(p), Some(t)) = (parent, n.text.as_deref().filter(|t| !t.is_empty())) {
                 parts[p].push(Part::Text(t));
@@ -168,25 +199,23 @@ fn elements(nodes: &[Node]) -> Vec<Element> {
             continue;
         }
         let index = out.len();
+        element_of[i] = Some(index);
         if let Some(p) = parent {
             parts[p].push(Part::Child(index));
         }
-        let own = n
-            .text
-            .as_deref()
-            .or(n.name.as_deref())
-            .filter(|t| !t.is_empty());
-        parts.push(own.map(Part::Text).into_iter().collect());
-        let level = n.attributes.iter().find_map(|a| a.strip_prefix("level="));
+        parts.push(n.content().map(Part::Text).into_iter().collect());
         // In the order of their names, as the tree keeps them.
         let mut attrs = Vec::new();
         if let Some(name) = &n.name {
             attrs.push(("aria-label".to_owned(), name.clone()));
         }
-        if let Some(level) = level {
+        if let Some(level) = n.level() {
             attrs.push(("aria-level".to_owned(), level.to_owned()));
         }
         attrs.push(("role".to_owned(), n.role.clone()));
+        // Elements above it: one more than its parent has (depth counts
+        // `<html>` and `<body>` too).
+        let nesting = parent.map_or(0, |p| out[p].depth - 2 + 1);
         out.push(Element {
             tag: "div".to_owned(),
             role: n.role.to_ascii_lowercase(),
@@ -200,16 +229,15 @@ fn elements(nodes: &[Node]) -> Vec<Element> {
             placeholder: None,
             alt: None,
             title: None,
-            level: level.and_then(|l| l.parse().ok()),
+            level: n.level().and_then(|l| l.parse().ok()),
             attrs,
             // Below `<html>` and `<body>`.
-            depth: open.len() + 2,
+            depth: nesting + 2,
             parent,
-            path: vec!["div"; open.len()].join("/"),
+            path: vec!["div"; nesting].join("/"),
             visible: true,
             snapshot_line: Some(n.line),
         });
-        open.push((n.depth, index));
     }
     // Text content as the tree's text walk gives it (a `div` is set apart by
     // spaces); children come after their parent, so the last is done first.
@@ -249,13 +277,10 @@ pub(super) fn tree(snapshot: &str) -> Html {
         let mut doc = root.append(element("html", Vec::new()));
         doc.append(element("body", Vec::new())).id()
     };
-    // (depth, node) of the elements still open, innermost last.
-    let mut open: Vec<(usize, NodeId)> = Vec::new();
-    for n in &nodes {
-        while open.last().is_some_and(|&(d, _)| d >= n.depth) {
-            open.pop();
-        }
-        let parent = open.last().map_or(body, |&(_, id)| id);
+    // Each node's tree node, for the nodes that are elements.
+    let mut node_of: Vec<Option<NodeId>> = vec![None; nodes.len()];
+    for ((i, n), above) in nodes.iter().enumerate().zip(enclosing(&nodes)) {
+        let parent = above.and_then(|p| node_of[p]).unwrap_or(body);
         let Some(mut parent) = html.tree.get_mut(parent) else {
             continue;
         };
@@ -272,19 +297,14 @@ pub(super) fn tree(snapshot: &str) -> Html {
         if let Some(name) = &n.name {
             attrs.push(("aria-label", name.clone()));
         }
-        if let Some(level) = n.attributes.iter().find_map(|a| a.strip_prefix("level=")) {
+        if let Some(level) = n.level() {
             attrs.push(("aria-level", level.to_owned()));
         }
         let mut el = parent.append(element("div", attrs));
-        if let Some(t) = n
-            .text
-            .as_deref()
-            .or(n.name.as_deref())
-            .filter(|t| !t.is_empty())
-        {
+        if let Some(t) = n.content() {
             el.append(text(t));
         }
-        open.push((n.depth, el.id()));
+        node_of[i] = Some(el.id());
     }
     html
 }
