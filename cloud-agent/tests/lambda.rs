@@ -35,11 +35,7 @@ fn a_bundle_posted_to_the_emulated_function_url_returns_the_analysis() {
         version.is_ok_and(|o| o.status.success()),
         "cargo-lambda is missing: `pip install cargo-lambda` (scripts/bootstrap installs it)"
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = ci_medic_exec::process::loopback_port().expect("a free loopback port");
     let store = tempfile::tempdir().expect("tmp");
     let log = store.path().join("emulator.log");
     let child = Command::new("cargo")

@@ -19,11 +19,7 @@ impl Drop for Moto {
 
 #[test]
 fn records_go_to_s3_once_and_come_back() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = ci_medic_exec::process::loopback_port().expect("a free loopback port");
     let child = Command::new("moto_server")
         .args(["-H", "127.0.0.1", "-p", &port.to_string()])
         .stdout(Stdio::null())

@@ -269,11 +269,7 @@ fn the_relay_forwards_to_the_analyzer_in_another_process() {
 
 #[test]
 fn a_dead_analyzer_is_a_502_then_an_open_circuit() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port();
+    let port = ci_medic_exec::process::loopback_port().expect("a free loopback port");
     let store = tempfile::tempdir().expect("tmp");
     let relay = Service::start(
         &[

@@ -3,7 +3,6 @@
 //! steps to a deadline.
 
 use std::future::Future;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -91,10 +90,7 @@ impl Driver {
     /// Starts chromedriver on a free loopback port; everything done with it must
     /// end within `timeout`.
     pub fn start(browser: &Browser, log: &Path, timeout: Duration) -> Result<Driver, BrowserError> {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(BrowserError::Port)?
-            .port();
+        let port = crate::process::loopback_port().map_err(BrowserError::Port)?;
         let spec = Spec {
             program: browser.driver.display().to_string(),
             args: vec![format!("--port={port}")],

@@ -235,6 +235,44 @@ pub fn tail(log: &Path, n: usize, redactor: &ci_medic_core::collect::redact::Red
     redactor.redact(&lines[from..].join("\n")).into_owned()
 }
 
+/// A loopback port nothing listens on, for a server that is started (or kept
+/// down) only after the port is chosen.
+///
+/// Taken below the kernel's ephemeral range: a port from `bind(:0)` is free
+/// only a moment, and any process that binds port 0 or connects out (browsers,
+/// other servers) may take it before the server binds it. Below the range only
+/// another explicit bind can, and the start point differs per process and call.
+pub fn loopback_port() -> std::io::Result<u16> {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static CALLS: AtomicU32 = AtomicU32::new(0);
+    let (low, span) = (10_000, ephemeral_start() - 10_000);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let seed = std::process::id()
+        .wrapping_mul(7_919)
+        .wrapping_add(CALLS.fetch_add(1, Ordering::Relaxed).wrapping_mul(104_729))
+        .wrapping_add(nanos);
+    let mut last = None;
+    for i in 0..span {
+        let port = (low + seed.wrapping_add(i) % span) as u16;
+        match std::net::TcpListener::bind(("127.0.0.1", port)) {
+            Ok(_) => return Ok(port),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| std::io::Error::other("no loopback port to try")))
+}
+
+/// Where the kernel's ephemeral ports start (Linux's default when unknown).
+fn ephemeral_start() -> u32 {
+    std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u32>().ok())
+        .filter(|&start| start > 12_000)
+        .unwrap_or(32_768)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,5 +321,22 @@ mod tests {
             log.trim(),
             format!("d={} u= s=yes", env!("CARGO_MANIFEST_DIR"))
         );
+    }
+
+    #[test]
+    fn a_loopback_port_is_below_the_ephemeral_range_and_free() {
+        let start = ephemeral_start();
+        let ports: Vec<u16> = (0..20).map(|_| loopback_port().expect("a port")).collect();
+        for &port in &ports {
+            assert!(
+                (10_000..start).contains(&u32::from(port)),
+                "{port} is not below the ephemeral range starting at {start}"
+            );
+            std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port is free");
+        }
+        let mut distinct = ports.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        assert!(distinct.len() > 1, "every call gave {}", ports[0]);
     }
 }

@@ -491,10 +491,7 @@ fn app_in_repo_with_change(
 /// `[fix.reference]` starting the demo app on the reference checkout's own
 /// templates, on a free port.
 fn reference_config(ws: &Workspace) -> String {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("port")
-        .port();
+    let port = crate::common::free_port();
     let bin = ws.paths.demo_app.display().to_string();
     let data = ws.dir.join("reference-data").display().to_string();
     let script = format!(

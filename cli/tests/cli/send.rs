@@ -116,11 +116,7 @@ fn send_writes_the_service_analysis_and_a_retry_is_one_record() {
 fn an_unreachable_service_falls_back_to_the_local_analyzer() {
     let tmp = tempfile::tempdir().expect("tmp");
     collect(tmp.path());
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("a")
-        .port();
+    let port = crate::common::free_port();
     let url = format!("http://127.0.0.1:{port}");
     let o = send(
         tmp.path(),
@@ -225,11 +221,7 @@ fn without_a_url_the_bundle_is_analyzed_locally_and_bad_bundles_are_refused() {
 #[test]
 fn a_relay_whose_analyzer_is_down_answers_502_and_send_falls_back() {
     let tmp = tempfile::tempdir().expect("tmp");
-    let dead = std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("a")
-        .port();
+    let dead = crate::common::free_port();
     let url = service_with(
         "tok",
         &tmp.path().join("store"),

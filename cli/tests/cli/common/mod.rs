@@ -116,11 +116,9 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A loopback port nothing listens on (a moment ago).
+/// A loopback port nothing listens on, for a server a test starts later or
+/// keeps down.
 #[allow(dead_code)]
 pub(crate) fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
+    ci_medic_exec::process::loopback_port().expect("a free loopback port")
 }
