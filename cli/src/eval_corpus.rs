@@ -30,6 +30,10 @@ pub struct EvalArgs {
     /// List every misclassified entry.
     #[arg(long)]
     pub errors: bool,
+    /// Per rule, how often the answer it gave on the tuning part was the label,
+    /// beside its weight (weakest first).
+    #[arg(long)]
+    pub rules_report: bool,
     #[command(flatten)]
     pub rules: RulesArgs,
 }
@@ -64,6 +68,15 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let split = corpus::evaluate_split(&entries, &preds);
+    let rule_scores = args.rules_report.then(|| {
+        let rules = classifier.rules();
+        corpus::rule_scores(&entries, &preds, corpus::Part::Tuning, |id| {
+            (0..rules.len())
+                .map(|i| rules.rule(i))
+                .find(|r| r.id == id)
+                .map(|r| r.weight)
+        })
+    });
     let by_evidence = match &args.readings {
         Some(path) => match corpus::load_readings(path, &entries) {
             Ok(readings) => Some(corpus::evaluate_by_evidence(&entries, &preds, &readings)),
@@ -90,6 +103,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             "binding_messages": bindings,
             "runs": runs,
             "by_evidence": by_evidence,
+            "tuning_rules": rule_scores,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
@@ -141,6 +155,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                 p.rule.as_deref().unwrap_or("-")
             );
         }
+    }
+    if let Some(scores) = &rule_scores {
+        println!(
+            "\nrules on the tuning part: the entries whose answer each rule gave, and how many it got right\n\n{}",
+            corpus::render_rule_scores(scores)
+        );
     }
     if let Some(runs) = runs {
         println!("\nrecorded runs: run verdict vs the scenario's");

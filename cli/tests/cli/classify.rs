@@ -442,10 +442,36 @@ fn eval_corpus_scores_each_part_by_what_the_text_alone_shows() {
 }
 
 #[test]
+fn eval_corpus_reports_each_rules_answers_on_the_tuning_part() {
+    let o = ci_medic(&repo(), &["eval-corpus", "--json", "--rules-report"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    let rows = v["tuning_rules"].as_array().expect("tuning_rules");
+    let sum = |k: &str| rows.iter().map(|r| r[k].as_u64().expect(k)).sum::<u64>();
+    let n = |k: &str| v["tuning"][k].as_u64().expect(k);
+    // Every answer other than unknown was given by a rule, and only answers
+    // are counted: the rows add up to the tuning part's figures.
+    assert_eq!(sum("decided"), n("total") - n("unknown"));
+    assert_eq!(sum("right"), n("correct"));
+    let share = |r: &serde_json::Value| {
+        r["right"].as_f64().expect("right") / r["decided"].as_f64().expect("decided")
+    };
+    assert!(
+        rows.windows(2).all(|w| share(&w[0]) <= share(&w[1])),
+        "weakest first"
+    );
+    assert!(
+        rows.iter().all(|r| r["weight"].as_f64().is_some()),
+        "{rows:?}"
+    );
+}
+
+#[test]
 fn eval_corpus_reports_metrics_confusion_and_calibration() {
     let o = ci_medic(&repo(), &["eval-corpus", "--json"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("json");
+    assert!(v["tuning_rules"].is_null(), "rule by rule only on request");
     let c = &v["corpus"];
     let total = c["total"].as_u64().expect("total");
     assert!(total >= 150, "the dev corpus has {total} entries");

@@ -420,6 +420,82 @@ pub fn evaluate_split(entries: &[Entry], preds: &[Prediction]) -> SplitEvaluatio
     }
 }
 
+/// How often one rule's type was right where the rule decided a failure.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RuleScore {
+    /// The rule's id.
+    pub rule: String,
+    /// Its weight: what it claims, P(type right | it fired alone).
+    pub weight: Option<f64>,
+    /// Entries whose answer the rule gave.
+    pub decided: usize,
+    /// Those whose label it was.
+    pub right: usize,
+}
+
+/// Per rule, on the entries of `want` only: how often the answer it gave was
+/// the label, weakest first. Shown for the tuning part alone, where weights may
+/// be tuned; the validation part is judged in aggregate.
+pub fn rule_scores(
+    entries: &[Entry],
+    preds: &[Prediction],
+    want: Part,
+    weight: impl Fn(&str) -> Option<f64>,
+) -> Vec<RuleScore> {
+    let mut by_rule: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (e, p) in entries.iter().zip(preds) {
+        let Some(rule) = p.rule.as_deref() else {
+            continue;
+        };
+        if part(&e.source) != want || p.predicted == ErrorType::Unknown {
+            continue;
+        }
+        let s = by_rule.entry(rule).or_default();
+        s.0 += 1;
+        s.1 += usize::from(p.predicted == p.expected);
+    }
+    let mut out: Vec<RuleScore> = by_rule
+        .into_iter()
+        .map(|(rule, (decided, right))| RuleScore {
+            rule: rule.to_owned(),
+            weight: weight(rule),
+            decided,
+            right,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        let share = |s: &RuleScore| s.right as f64 / s.decided as f64;
+        share(a)
+            .total_cmp(&share(b))
+            .then(b.decided.cmp(&a.decided))
+            .then(a.rule.cmp(&b.rule))
+    });
+    out
+}
+
+/// The rules' scores as a table.
+pub fn render_rule_scores(scores: &[RuleScore]) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{:<45} {:>6} {:>7} {:>5} {:>6}",
+        "rule", "weight", "decided", "right", "share"
+    );
+    for s in scores {
+        let _ = writeln!(
+            out,
+            "{:<45} {:>6} {:>7} {:>5} {:>6.2}",
+            s.rule,
+            s.weight
+                .map_or_else(|| "-".to_owned(), |w| format!("{w:.2}")),
+            s.decided,
+            s.right,
+            s.right as f64 / s.decided as f64
+        );
+    }
+    out
+}
+
 /// The headline figures of both parts side by side.
 pub fn render_split(s: &SplitEvaluation) -> String {
     let mut out = String::new();
@@ -913,6 +989,82 @@ mod tests {
             confidence: c,
             rule: None,
         }
+    }
+
+    #[test]
+    fn rule_scores_count_one_part_and_put_the_weakest_rule_first() {
+        use ErrorType::*;
+        // One source in each part.
+        let source_in = |want: Part| {
+            (0..)
+                .map(|i| format!("https://github.com/acme/app-{i}/issues/1"))
+                .find(|s| part(s) == want)
+                .expect("a source")
+        };
+        let mut entries = Vec::new();
+        let mut preds = Vec::new();
+        let mut add = |want: Part, label, got, rule: Option<&str>| {
+            let mut e = entry(&format!("e{}", entries.len()), label);
+            e.source = source_in(want);
+            entries.push(e);
+            preds.push(Prediction {
+                rule: rule.map(str::to_owned),
+                ..p(label, got, 0.9)
+            });
+        };
+        add(
+            Part::Tuning,
+            ServerUnavailable,
+            ServerUnavailable,
+            Some("server.down"),
+        );
+        add(
+            Part::Tuning,
+            ServerUnavailable,
+            ServerUnavailable,
+            Some("server.down"),
+        );
+        add(
+            Part::Tuning,
+            AuthState,
+            SelectorDrift,
+            Some("selector.gone"),
+        );
+        add(
+            Part::Tuning,
+            SelectorDrift,
+            SelectorDrift,
+            Some("selector.gone"),
+        );
+        add(Part::Tuning, DataSeed, Unknown, None);
+        // The validation part is never shown rule by rule.
+        add(
+            Part::Validation,
+            AuthState,
+            ServerUnavailable,
+            Some("server.down"),
+        );
+        let scores = rule_scores(&entries, &preds, Part::Tuning, |id| {
+            (id == "server.down").then_some(0.9)
+        });
+        let row = |rule: &str, weight, decided, right| RuleScore {
+            rule: rule.into(),
+            weight,
+            decided,
+            right,
+        };
+        assert_eq!(
+            scores,
+            vec![
+                row("selector.gone", None, 2, 1),
+                row("server.down", Some(0.9), 2, 2)
+            ]
+        );
+        let table = render_rule_scores(&scores);
+        assert!(
+            table.contains("selector.gone") && table.contains("0.50") && table.contains("0.90"),
+            "{table}"
+        );
     }
 
     #[test]
