@@ -433,6 +433,13 @@ pub struct RuleScore {
     pub right: usize,
 }
 
+impl RuleScore {
+    /// The share of its answers that were right.
+    pub fn share(&self) -> f64 {
+        self.right as f64 / self.decided as f64
+    }
+}
+
 /// Per rule, on the entries of `want` only: how often the answer it gave was
 /// the label, weakest first. Shown for the tuning part alone, where weights may
 /// be tuned; the validation part is judged in aggregate.
@@ -464,9 +471,8 @@ pub fn rule_scores(
         })
         .collect();
     out.sort_by(|a, b| {
-        let share = |s: &RuleScore| s.right as f64 / s.decided as f64;
-        share(a)
-            .total_cmp(&share(b))
+        a.share()
+            .total_cmp(&b.share())
             .then(b.decided.cmp(&a.decided))
             .then(a.rule.cmp(&b.rule))
     });
@@ -490,7 +496,7 @@ pub fn render_rule_scores(scores: &[RuleScore]) -> String {
                 .map_or_else(|| "-".to_owned(), |w| format!("{w:.2}")),
             s.decided,
             s.right,
-            s.right as f64 / s.decided as f64
+            s.share()
         );
     }
     out

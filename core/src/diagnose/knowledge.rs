@@ -852,16 +852,20 @@ mod tests {
         );
     }
 
+    /// A catalog table's rows, under its header.
+    fn tsv(text: &str) -> csv::Reader<&[u8]> {
+        csv::ReaderBuilder::new()
+            .delimiter(b'\t')
+            .from_reader(text.as_bytes())
+    }
+
     /// The Node, signal and database catalog: each row whose type follows
     /// from its message with high confidence is classified as that type when
     /// its message is the whole failure.
     #[test]
     fn the_rules_cover_node_signal_and_database_errors() {
         let c = Classifier::builtin().expect("rules");
-        let text = include_str!("../../knowledge/node-and-db.tsv");
-        let mut rows = csv::ReaderBuilder::new()
-            .delimiter(b'\t')
-            .from_reader(text.as_bytes());
+        let mut rows = tsv(include_str!("../../knowledge/node-and-db.tsv"));
         let (mut typed, mut missed) = (0, Vec::new());
         for row in rows.records() {
             let row = row.expect("a row");
@@ -892,10 +896,7 @@ mod tests {
     #[test]
     fn the_rules_never_contradict_a_high_confidence_net_error() {
         let c = Classifier::builtin().expect("rules");
-        let text = include_str!("../../knowledge/chromium-net-errors.tsv");
-        let mut rows = csv::ReaderBuilder::new()
-            .delimiter(b'\t')
-            .from_reader(text.as_bytes());
+        let mut rows = tsv(include_str!("../../knowledge/chromium-net-errors.tsv"));
         let (mut typed, mut wrong) = (Vec::new(), Vec::new());
         for row in rows.records() {
             let row = row.expect("a row");
