@@ -684,6 +684,27 @@ mod tests {
     }
 
     #[test]
+    fn the_expected_text_is_looked_for_on_the_page() {
+        let page = "- main:\n  - heading \"Order   SUMMARY\" [level=1]\n  - text: 3 items";
+        let expecting = |text: &str| {
+            format!(
+                "Error: expect(locator).toHaveText(expected) failed\n\nLocator: getByTestId('x')\nExpected string: \"{text}\"\nReceived: <element(s) not found>\n"
+            )
+        };
+        // Case and runs of spaces do not matter.
+        assert!(expected_text_on_page(&expecting("order summary"), page));
+        assert!(!expected_text_on_page(&expecting("Order total"), page));
+        // A digit alone is on most pages: it proves nothing.
+        assert!(!expected_text_on_page(&expecting("3"), page));
+        // No expected text, nothing to look for.
+        assert!(!expected_text_on_page(
+            "Error: locator.click: Timeout 5000ms exceeded.",
+            page
+        ));
+        assert!(!expected_text_on_page(&expecting("order summary"), ""));
+    }
+
+    #[test]
     fn changing_values_are_seen() {
         let log = "- expect.toHaveCount with timeout 5000ms\n  8 × locator resolved to 3 elements\n    - unexpected value \"3\"\n  - locator resolved to 1 element\n  - unexpected value \"1\"";
         assert_eq!(values_seen(log), ["\"3\"", "\"1\""]);
