@@ -294,13 +294,48 @@ fn matches_by(by: &By, exact: bool, e: &Element) -> bool {
 /// Playwright's text matching: case-insensitive substring after collapsing
 /// whitespace, or whole-string when exact.
 pub fn text_matches(have: &str, want: &str, exact: bool) -> bool {
-    let have = crate::page::collapse(have);
-    let want = crate::page::collapse(want);
     if exact {
-        have == want
-    } else {
-        have.to_lowercase().contains(&want.to_lowercase())
+        // Two collapsed texts are equal when their words are.
+        return have.split_whitespace().eq(want.split_whitespace());
     }
+    // Every element of a page is tried against one locator: the common ASCII
+    // case compares in place instead of building four strings per element.
+    if have.is_ascii() && want.is_ascii() {
+        return contains_words_ascii(have, want);
+    }
+    let have = crate::page::collapse(have).to_lowercase();
+    have.contains(&crate::page::collapse(want).to_lowercase())
+}
+
+/// Whether `have` contains `want`, both collapsed and ASCII-lowercased: a run
+/// of spaces in `want` matches a run in `have`, so neither is copied.
+fn contains_words_ascii(have: &str, want: &str) -> bool {
+    let (have, want) = (have.as_bytes(), want.trim().as_bytes());
+    let space = |b: u8| char::from(b).is_whitespace();
+    let skip = |s: &[u8], mut i: usize| {
+        while i < s.len() && space(s[i]) {
+            i += 1;
+        }
+        i
+    };
+    let at = |start: usize| {
+        let (mut h, mut w) = (start, 0);
+        while w < want.len() {
+            if space(want[w]) {
+                // Inside `want` (it is trimmed): a word follows in both.
+                if h >= have.len() || !space(have[h]) {
+                    return false;
+                }
+                (h, w) = (skip(have, h), skip(want, w));
+            } else if h < have.len() && have[h].eq_ignore_ascii_case(&want[w]) {
+                (h, w) = (h + 1, w + 1);
+            } else {
+                return false;
+            }
+        }
+        true
+    };
+    want.is_empty() || (0..have.len()).any(|i| !space(have[i]) && at(i))
 }
 
 /// The common XPath forms: `//tag`, `//tag[@a='v']`, `[text()='x']`,
@@ -825,6 +860,52 @@ pub fn quoted(s: &str, quote: char) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Playwright's rule as written: collapse, lowercase, compare.
+    fn text_matches_by_definition(have: &str, want: &str, exact: bool) -> bool {
+        let (have, want) = (crate::page::collapse(have), crate::page::collapse(want));
+        if exact {
+            have == want
+        } else {
+            have.to_lowercase().contains(&want.to_lowercase())
+        }
+    }
+
+    #[test]
+    fn text_matching_agrees_with_its_definition() {
+        // Short texts over few letters, runs of every kind of space and a
+        // non-ASCII letter: every way two words can overlap comes up.
+        let alphabet = ['a', 'B', 'b', ' ', ' ', '\n', '\t', 'É', 'é'];
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (seed >> 33) as usize % n
+        };
+        let mut text = |max: usize, ascii: bool| -> String {
+            let len = next(max + 1);
+            (0..len)
+                .map(|_| alphabet[next(if ascii { 7 } else { alphabet.len() })])
+                .collect()
+        };
+        let mut matched = 0;
+        for i in 0..60_000 {
+            let ascii = i % 4 != 0;
+            let (have, want) = (text(10, ascii), text(5, ascii));
+            for exact in [false, true] {
+                let expected = text_matches_by_definition(&have, &want, exact);
+                assert_eq!(
+                    text_matches(&have, &want, exact),
+                    expected,
+                    "{have:?} against {want:?}, exact: {exact}"
+                );
+                matched += usize::from(expected);
+            }
+        }
+        // Both answers came up often.
+        assert!((20_000..100_000).contains(&matched), "{matched} matched");
+    }
 
     #[test]
     fn the_forms_call_logs_print_are_read() {
