@@ -537,22 +537,14 @@ fn values_seen(call_log: &str) -> Vec<String> {
 /// Playwright's message prints them), at least one of them three characters or
 /// more (a digit alone is on every page).
 fn expected_text_on_page(message: &str, snapshot: &str) -> bool {
-    let norm = |s: &str| {
-        s.split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ")
-            .to_lowercase()
-    };
     let texts = crate::locator::statement::expectations(message).expected_texts;
-    // Most messages expect no text: the page is normalized only when one does.
-    if !texts
+    // Playwright's own text matching (whitespace collapsed, case ignored).
+    texts
         .iter()
         .any(|t| t.chars().filter(|c| c.is_alphanumeric()).count() >= 3)
-    {
-        return false;
-    }
-    let page = norm(snapshot);
-    !page.is_empty() && texts.iter().all(|t| page.contains(&norm(t)))
+        && texts
+            .iter()
+            .all(|t| crate::locator::text_matches(snapshot, t, false))
 }
 
 /// The score from which an element on the page counts as "the same thing, renamed".
